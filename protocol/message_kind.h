@@ -1,0 +1,28 @@
+// Message kinds: the one-byte tag in every envelope header that says which
+// struct the body holds. Values are part of the protocol: never renumber.
+// docs/PROTOCOL.md lists each kind with its struct.
+#ifndef AGORA_PROTOCOL_MESSAGE_KIND_H_
+#define AGORA_PROTOCOL_MESSAGE_KIND_H_
+
+#include <cstdint>
+
+#include "absl/strings/string_view.h"
+
+namespace agora::protocol {
+
+enum class MessageKind : uint8_t {
+  kError = 1,         // ErrorReply: a refusal or failure, sent in place of a reply
+  kPing = 2,          // Ping: liveness and transport benchmarks
+  kPong = 3,          // Pong
+  kInfoRequest = 4,   // InfoRequest: who are you, what do you serve
+  kInfoReply = 5,     // InfoReply
+};
+
+// "ping", "error", ... or "unknown" for a value with no name.
+absl::string_view KindName(MessageKind kind);
+// True for kinds this build knows.
+bool IsKnownKind(uint8_t value);
+
+}  // namespace agora::protocol
+
+#endif  // AGORA_PROTOCOL_MESSAGE_KIND_H_
