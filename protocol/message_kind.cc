@@ -9,6 +9,16 @@ absl::string_view KindName(MessageKind kind) {
     case MessageKind::kPong: return "pong";
     case MessageKind::kInfoRequest: return "info-request";
     case MessageKind::kInfoReply: return "info-reply";
+    case MessageKind::kTxSubmit: return "tx-submit";
+    case MessageKind::kTxReceipt: return "tx-receipt";
+    case MessageKind::kChainStatusRequest: return "chain-status-request";
+    case MessageKind::kChainStatus: return "chain-status";
+    case MessageKind::kAccountRequest: return "account-request";
+    case MessageKind::kAccountInfo: return "account-info";
+    case MessageKind::kMetagraphRequest: return "metagraph-request";
+    case MessageKind::kMetagraph: return "metagraph";
+    case MessageKind::kTxLookup: return "tx-lookup";
+    case MessageKind::kTxLookupReply: return "tx-lookup-reply";
   }
   return "unknown";
 }

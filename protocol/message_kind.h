@@ -16,6 +16,17 @@ enum class MessageKind : uint8_t {
   kPong = 3,          // Pong
   kInfoRequest = 4,   // InfoRequest: who are you, what do you serve
   kInfoReply = 5,     // InfoReply
+  // Chain (chain/messages.h).
+  kTxSubmit = 20,           // TxSubmit: a signed transaction
+  kTxReceipt = 21,          // TxReceiptMsg: where it landed (sent once durable)
+  kChainStatusRequest = 22, // ChainStatusRequest
+  kChainStatus = 23,        // ChainStatus: height, hashes, timing
+  kAccountRequest = 24,     // AccountRequest
+  kAccountInfo = 25,        // AccountInfo: balance, nonce, stakes
+  kMetagraphRequest = 26,   // MetagraphRequest
+  kMetagraph = 27,          // Metagraph: a subnet's parameters and neurons
+  kTxLookup = 28,           // TxLookup: was this transaction accepted?
+  kTxLookupReply = 29,      // TxLookupReply
 };
 
 // "ping", "error", ... or "unknown" for a value with no name.

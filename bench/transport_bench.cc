@@ -1,0 +1,401 @@
+// bench_transport: the transport's figures, measured in one run on loopback
+// (tcp://127.0.0.1), each against a baseline from the same run:
+//   (a) raw ZeroMQ DEALER->ROUTER echo (no crypto): pipelined round trips/s
+//       and unpipelined p50/p99 latency;
+//   (b) libsodium's bound: 1 / (2 signs + 2 verifies) of the 169-byte
+//       envelope signing input, per core (timed in thread CPU time);
+//   (c) Agora signed round trips (Ping/Pong, 256 B payload) through Server and
+//       Client, pipelined, curve off and on; round trips per CPU-second of the
+//       whole process (client and server share the machine), and its ratio to
+//       (b); p50/p99 latency unpipelined;
+//   (d) fan-out of one request to 256 Servers in this process (one worker
+//       each): time from the first send to the last reply.
+// Each figure is the median of --reps repetitions (default 5).
+//
+// Usage: bench_transport [--reps N] [--requests N] [--inflight N] [--peers N]
+#include <sys/resource.h>
+#include <time.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <zmq.hpp>
+
+#include "absl/synchronization/mutex.h"
+#include "common/crypto.h"
+#include "common/log.h"
+#include "protocol/codec.h"
+#include "protocol/messages.h"
+#include "protocol/zmq_client.h"
+#include "protocol/zmq_server.h"
+
+namespace agora::bench {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using protocol::MessageKind;
+
+struct Flags {
+  int reps = 5;
+  int requests = 20000;  // signed round trips per repetition
+  int inflight = 256;
+  int peers = 256;
+};
+
+double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
+
+double CpuSeconds() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return u.ru_utime.tv_sec + u.ru_stime.tv_sec + (u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
+// CPU time of the calling thread: unlike wall time, not inflated when other
+// processes share the cores, so it matches CpuSeconds() below.
+double ThreadCpuSeconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+double Median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? 0 : v[v.size() / 2];
+}
+
+double Percentile(std::vector<double> v, double p) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? 0 : v[std::min(v.size() - 1, static_cast<size_t>(p * v.size()))];
+}
+
+// ---- (a) raw ZeroMQ ---------------------------------------------------------
+
+struct RawResult {
+  double rt_per_s = 0;
+  double p50_us = 0;
+  double p99_us = 0;
+};
+
+RawResult RawZmq(int requests, int inflight) {
+  zmq::context_t ctx(1);
+  zmq::socket_t router(ctx, zmq::socket_type::router);
+  router.set(zmq::sockopt::linger, 0);
+  router.set(zmq::sockopt::rcvhwm, 100000);
+  router.set(zmq::sockopt::sndhwm, 100000);
+  router.bind("tcp://127.0.0.1:*");
+  const std::string endpoint = router.get(zmq::sockopt::last_endpoint);
+  std::atomic<bool> stop{false};
+  std::thread echo([&] {
+    zmq::pollitem_t item{router.handle(), 0, ZMQ_POLLIN, 0};
+    while (!stop.load()) {
+      if (zmq::poll(&item, 1, std::chrono::milliseconds(50)) == 0) continue;
+      zmq::message_t id, body;
+      while (router.recv(id, zmq::recv_flags::dontwait)) {
+        (void)router.recv(body, zmq::recv_flags::none);
+        router.send(id, zmq::send_flags::sndmore);
+        router.send(body, zmq::send_flags::none);
+      }
+    }
+  });
+  zmq::socket_t dealer(ctx, zmq::socket_type::dealer);
+  dealer.set(zmq::sockopt::linger, 0);
+  dealer.set(zmq::sockopt::rcvhwm, 100000);
+  dealer.set(zmq::sockopt::sndhwm, 100000);
+  dealer.connect(endpoint);
+  const std::string payload(256, 'p');
+  zmq::message_t reply;
+  // Warm up the connection.
+  dealer.send(zmq::buffer(payload));
+  (void)dealer.recv(reply);
+  RawResult out;
+  // Pipelined throughput.
+  const auto start = Clock::now();
+  int sent = 0, received = 0;
+  while (received < requests) {
+    while (sent < requests && sent - received < inflight) {
+      dealer.send(zmq::buffer(payload));
+      ++sent;
+    }
+    (void)dealer.recv(reply);
+    ++received;
+  }
+  out.rt_per_s = requests / Seconds(Clock::now() - start);
+  // Unpipelined latency.
+  std::vector<double> lat;
+  for (int i = 0; i < 5000; ++i) {
+    const auto t0 = Clock::now();
+    dealer.send(zmq::buffer(payload));
+    (void)dealer.recv(reply);
+    lat.push_back(Seconds(Clock::now() - t0) * 1e6);
+  }
+  out.p50_us = Percentile(lat, 0.5);
+  out.p99_us = Percentile(lat, 0.99);
+  stop.store(true);
+  echo.join();
+  return out;
+}
+
+// ---- (b) libsodium bound ------------------------------------------------------
+
+struct CryptoResult {
+  double sign_us = 0;
+  double verify_us = 0;
+  double bound_rt_per_core = 0;  // 1 / (2 sign + 2 verify)
+};
+
+CryptoResult CryptoBound(int reps) {
+  const SigningKey key = SigningKey::Generate();
+  std::string msg(169, 'm');  // "agora-envelope-v1" (17) + 152-byte header
+  const Signature sig = key.Sign(msg);
+  std::vector<double> signs, verifies;
+  for (int r = 0; r < reps; ++r) {
+    constexpr int kSigns = 20000, kVerifies = 6000;
+    double t0 = ThreadCpuSeconds();
+    for (int i = 0; i < kSigns; ++i) {
+      msg[i % 100] ^= 1;
+      const Signature s = key.Sign(msg);
+      if (s[0] == 0 && s[1] == 0 && s[2] == 0 && s[3] == 0) std::fputc(' ', stderr);
+    }
+    signs.push_back((ThreadCpuSeconds() - t0) / kSigns * 1e6);
+    for (int i = 0; i < 100; ++i) msg[i] = 'm';
+    t0 = ThreadCpuSeconds();
+    int ok = 0;
+    for (int i = 0; i < kVerifies; ++i) ok += VerifySignature(key.public_key(), AsBytes(msg), sig);
+    verifies.push_back((ThreadCpuSeconds() - t0) / kVerifies * 1e6);
+    if (ok != kVerifies) std::fprintf(stderr, "verify failed?\n");
+  }
+  CryptoResult out;
+  out.sign_us = Median(signs);
+  out.verify_us = Median(verifies);
+  out.bound_rt_per_core = 1e6 / (2 * out.sign_us + 2 * out.verify_us);
+  return out;
+}
+
+// ---- (c) signed round trips ---------------------------------------------------
+
+struct SignedResult {
+  double rt_per_s = 0;
+  double cpu_cores = 0;        // CPU-seconds per wall second over the run
+  double rt_per_cpu_s = 0;     // round trips per CPU-second
+  double p50_us = 0;
+  double p99_us = 0;
+};
+
+std::unique_ptr<protocol::Server> EchoServer(bool curve, int workers, zmq::context_t* ctx) {
+  protocol::ServerOptions o;
+  o.curve = curve;
+  o.workers = workers;
+  o.context = ctx;
+  o.queue_capacity = 100000;
+  auto server = std::make_unique<protocol::Server>(
+      std::make_shared<const SigningKey>(SigningKey::Generate()), o);
+  server->Handle<protocol::Ping, protocol::Pong>(
+      MessageKind::kPing, MessageKind::kPong,
+      [](const protocol::RequestContext&, const protocol::Ping& p) -> absl::StatusOr<protocol::Pong> {
+        return protocol::Pong{p.seq, p.payload};
+      });
+  if (!server->Start().ok()) std::abort();
+  return server;
+}
+
+std::unique_ptr<protocol::Client> NewClient(bool curve) {
+  protocol::ClientOptions o;
+  o.curve = curve;
+  auto c = protocol::Client::Create(std::make_shared<const SigningKey>(SigningKey::Generate()), o);
+  if (!c.ok()) std::abort();
+  return std::move(c).value();
+}
+
+std::string Body(uint64_t seq) { return protocol::Encode(protocol::Ping{seq, std::string(256, 'x')}); }
+
+SignedResult SignedRoundTrips(bool curve, int requests, int inflight, int caller_threads) {
+  auto server = EchoServer(curve, /*workers=*/0, nullptr);
+  auto client = NewClient(curve);
+  const protocol::Peer peer{server->endpoint(), server->public_key()};
+  if (!client->Call(peer, MessageKind::kPing, Body(0), protocol::DeadlineAfter(std::chrono::seconds(5))).ok()) {
+    std::fprintf(stderr, "warm-up call failed\n");
+    std::abort();
+  }
+  SignedResult out;
+  std::atomic<int> failures{0};
+  const double cpu0 = CpuSeconds();
+  const auto start = Clock::now();
+  std::vector<std::thread> callers;
+  for (int t = 0; t < caller_threads; ++t) {
+    callers.emplace_back([&, t] {
+      absl::Mutex mu;
+      int in_flight = 0, done = 0;
+      const int mine = requests / caller_threads;
+      const int window = std::max(1, inflight / caller_threads);
+      for (int i = 0; i < mine; ++i) {
+        {
+          absl::MutexLock lock(&mu);
+          auto room = [&] { return in_flight < window; };
+          mu.Await(absl::Condition(&room));
+          ++in_flight;
+        }
+        client->CallAsync(peer, MessageKind::kPing, Body(t * mine + i),
+                          protocol::DeadlineAfter(std::chrono::seconds(30)),
+                          [&](absl::StatusOr<protocol::Reply> r) {
+                            if (!r.ok()) failures.fetch_add(1);
+                            absl::MutexLock lock(&mu);
+                            --in_flight;
+                            ++done;
+                          });
+      }
+      absl::MutexLock lock(&mu);
+      auto all = [&] { return done == mine; };
+      mu.Await(absl::Condition(&all));
+    });
+  }
+  for (std::thread& t : callers) t.join();
+  const double wall = Seconds(Clock::now() - start);
+  const double cpu = CpuSeconds() - cpu0;
+  const int total = requests / caller_threads * caller_threads;
+  if (failures.load() != 0) std::fprintf(stderr, "%d signed round trips failed\n", failures.load());
+  out.rt_per_s = total / wall;
+  out.cpu_cores = cpu / wall;
+  out.rt_per_cpu_s = total / cpu;
+  std::vector<double> lat;
+  for (int i = 0; i < 2000; ++i) {
+    const auto t0 = Clock::now();
+    if (!client->Call(peer, MessageKind::kPing, Body(i), protocol::DeadlineAfter(std::chrono::seconds(5))).ok()) {
+      failures.fetch_add(1);
+    }
+    lat.push_back(Seconds(Clock::now() - t0) * 1e6);
+  }
+  out.p50_us = Percentile(lat, 0.5);
+  out.p99_us = Percentile(lat, 0.99);
+  return out;
+}
+
+// ---- (d) fan-out ---------------------------------------------------------------
+
+struct FanOutResult {
+  double cold_ms = 0;    // first fan-out: includes connecting (and CURVE handshakes)
+  double median_ms = 0;  // later fan-outs over cached connections
+  double min_ms = 0;
+  double max_ms = 0;
+  int ok = 0;
+  int threads = 0;
+};
+
+FanOutResult FanOut(bool curve, int peers, int reps) {
+  zmq::context_t ctx(1);
+  ctx.set(zmq::ctxopt::max_sockets, peers * 2 + 64);
+  std::vector<std::unique_ptr<protocol::Server>> servers;
+  std::vector<protocol::Peer> targets;
+  for (int i = 0; i < peers; ++i) {
+    servers.push_back(EchoServer(curve, /*workers=*/1, &ctx));
+    targets.push_back({servers.back()->endpoint(), servers.back()->public_key()});
+  }
+  auto client = NewClient(curve);
+  FanOutResult out;
+  // Threads: per server one I/O thread and one worker; one libzmq I/O thread
+  // for all servers; the client's I/O thread and its libzmq I/O thread.
+  out.threads = peers * 2 + 1 + 2;
+  std::vector<double> times;
+  for (int r = 0; r <= reps; ++r) {
+    const auto t0 = Clock::now();
+    auto results = client->FanOut(targets, MessageKind::kPing, Body(r),
+                                  protocol::DeadlineAfter(std::chrono::seconds(10)));
+    const double ms = Seconds(Clock::now() - t0) * 1e3;
+    out.ok = static_cast<int>(std::count_if(results.begin(), results.end(),
+                                            [](const auto& x) { return x.ok(); }));
+    if (r == 0) {
+      out.cold_ms = ms;
+    } else {
+      times.push_back(ms);
+    }
+  }
+  out.median_ms = Median(times);
+  out.min_ms = *std::min_element(times.begin(), times.end());
+  out.max_ms = *std::max_element(times.begin(), times.end());
+  client.reset();
+  servers.clear();
+  return out;
+}
+
+int Main(int argc, char** argv) {
+  Flags f;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string k = argv[i];
+    const int v = std::atoi(argv[i + 1]);
+    if (k == "--reps") f.reps = v;
+    else if (k == "--requests") f.requests = v;
+    else if (k == "--inflight") f.inflight = v;
+    else if (k == "--peers") f.peers = v;
+  }
+  log::SetLevel(log::Level::kWarn);
+  const unsigned cores = std::thread::hardware_concurrency();
+  std::printf("bench_transport: %u hardware threads, reps=%d (medians), requests=%d, "
+              "inflight=%d, peers=%d\n\n", cores, f.reps, f.requests, f.inflight, f.peers);
+
+  std::vector<double> raw_rt, raw_p50, raw_p99;
+  for (int r = 0; r < f.reps; ++r) {
+    RawResult x = RawZmq(100000, 1000);
+    raw_rt.push_back(x.rt_per_s);
+    raw_p50.push_back(x.p50_us);
+    raw_p99.push_back(x.p99_us);
+  }
+  const CryptoResult crypto = CryptoBound(f.reps);
+
+  struct Row { const char* name; std::vector<double> rt, cores, per_cpu, p50, p99; };
+  Row rows[2] = {{"signed, curve off", {}, {}, {}, {}, {}}, {"signed, curve on", {}, {}, {}, {}, {}}};
+  for (int r = 0; r < f.reps; ++r) {
+    for (int c = 0; c < 2; ++c) {
+      SignedResult x = SignedRoundTrips(c == 1, f.requests, f.inflight, /*caller_threads=*/2);
+      rows[c].rt.push_back(x.rt_per_s);
+      rows[c].cores.push_back(x.cpu_cores);
+      rows[c].per_cpu.push_back(x.rt_per_cpu_s);
+      rows[c].p50.push_back(x.p50_us);
+      rows[c].p99.push_back(x.p99_us);
+    }
+  }
+  FanOutResult fan[2];
+  for (int c = 0; c < 2; ++c) fan[c] = FanOut(c == 1, f.peers, std::max(f.reps, 9));
+
+  std::printf("| measurement | round trips/s | CPU cores busy | RT per CPU-second | vs libsodium bound | p50 | p99 |\n");
+  std::printf("|---|---|---|---|---|---|---|\n");
+  std::printf("| raw ZeroMQ DEALER->ROUTER, 256 B, 1000 in flight | %.0f | | | | %.0f us | %.0f us |\n",
+              Median(raw_rt), Median(raw_p50), Median(raw_p99));
+  std::printf("| libsodium bound: sign %.1f us, verify %.1f us (169 B) | | 1 | %.0f | 100%% | | |\n",
+              crypto.sign_us, crypto.verify_us, crypto.bound_rt_per_core);
+  for (const Row& row : rows) {
+    std::printf("| Agora %s, 256 B, %d in flight | %.0f | %.2f | %.0f | %.0f%% | %.0f us | %.0f us |\n",
+                row.name, f.inflight, Median(row.rt), Median(row.cores), Median(row.per_cpu),
+                100.0 * Median(row.per_cpu) / crypto.bound_rt_per_core, Median(row.p50),
+                Median(row.p99));
+  }
+  std::printf("\n| fan-out to %d servers (1 worker each, %d threads) | cold (connect) | median | min | max | ok |\n",
+              f.peers, fan[0].threads);
+  std::printf("|---|---|---|---|---|---|\n");
+  for (int c = 0; c < 2; ++c) {
+    std::printf("| curve %s | %.1f ms | %.1f ms | %.1f ms | %.1f ms | %d/%d |\n", c ? "on" : "off",
+                fan[c].cold_ms, fan[c].median_ms, fan[c].min_ms, fan[c].max_ms, fan[c].ok, f.peers);
+  }
+  const double floor_ms = f.peers * (2 * crypto.sign_us + 2 * crypto.verify_us) / 1e3;
+  std::printf("\nfan-out crypto floor: %d x (2 sign + 2 verify) = %.1f ms of CPU (%.1f ms on %u cores)\n",
+              f.peers, floor_ms, floor_ms / std::max(1u, cores), cores);
+  std::printf("goal: signed RT per CPU-second >= 80%% of bound -> %s (curve off %.0f%%, on %.0f%%)\n",
+              Median(rows[0].per_cpu) >= 0.8 * crypto.bound_rt_per_core ? "MET" : "NOT MET",
+              100.0 * Median(rows[0].per_cpu) / crypto.bound_rt_per_core,
+              100.0 * Median(rows[1].per_cpu) / crypto.bound_rt_per_core);
+  std::printf("goal: %d-peer fan-out < 20 ms -> %s (median, warm, curve on %.1f ms, off %.1f ms)\n",
+              f.peers, fan[1].median_ms < 20 ? "MET" : "NOT MET", fan[1].median_ms,
+              fan[0].median_ms);
+  return 0;
+}
+
+}  // namespace
+}  // namespace agora::bench
+
+int main(int argc, char** argv) { return agora::bench::Main(argc, argv); }

@@ -1,0 +1,110 @@
+#include "chain/client.h"
+
+#include "absl/strings/str_cat.h"
+#include "chain/tx_reject.h"
+#include "common/address.h"
+#include "protocol/codec.h"
+
+namespace agora::chain {
+
+using protocol::MessageKind;
+
+absl::StatusOr<protocol::Peer> ParseChainUrl(absl::string_view url) {
+  const size_t at = url.find('@');
+  if (at == absl::string_view::npos) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("chain url '", url, "': expected <address>@tcp://host:port"));
+  }
+  absl::StatusOr<PublicKey> key = ParseAddress(url.substr(0, at));
+  if (!key.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("chain url: ", key.status().message()));
+  }
+  const absl::string_view endpoint = url.substr(at + 1);
+  if (endpoint.substr(0, 6) != "tcp://" || endpoint.size() <= 6) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("chain url '", url, "': endpoint must be tcp://host:port"));
+  }
+  return protocol::Peer{std::string(endpoint), *key};
+}
+
+std::string FormatChainUrl(const PublicKey& node_key, absl::string_view endpoint) {
+  return absl::StrCat(EncodeAddress(node_key), "@", endpoint);
+}
+
+absl::StatusOr<std::unique_ptr<ChainClient>> ChainClient::Connect(
+    absl::string_view chain_url, std::shared_ptr<const SigningKey> transport_key,
+    ChainClientOptions options) {
+  absl::StatusOr<protocol::Peer> peer = ParseChainUrl(chain_url);
+  if (!peer.ok()) return peer.status();
+  if (transport_key == nullptr) {
+    transport_key = std::make_shared<const SigningKey>(SigningKey::Generate());
+  }
+  protocol::ClientOptions copts;
+  copts.curve = options.curve;
+  absl::StatusOr<std::unique_ptr<protocol::Client>> client =
+      protocol::Client::Create(std::move(transport_key), copts);
+  if (!client.ok()) return client.status();
+  return std::unique_ptr<ChainClient>(
+      new ChainClient(std::move(*peer), std::move(*client), options));
+}
+
+template <typename Req, typename Rep>
+absl::StatusOr<Rep> ChainClient::Query(MessageKind req_kind, MessageKind rep_kind,
+                                       const Req& req) {
+  absl::Status last;
+  for (int attempt = 0; attempt < std::max(1, options_.attempts); ++attempt) {
+    absl::StatusOr<Rep> rep = client_->CallTyped<Req, Rep>(
+        peer_, req_kind, rep_kind, req, protocol::DeadlineAfter(options_.timeout));
+    if (rep.ok() || rep.status().code() != absl::StatusCode::kDeadlineExceeded) return rep;
+    last = rep.status();
+  }
+  return absl::UnavailableError(absl::StrCat("chain at ", peer_.endpoint, " did not answer ",
+                                             options_.attempts, " times: ", last.message()));
+}
+
+absl::StatusOr<ChainStatus> ChainClient::Status() {
+  return Query<ChainStatusRequest, ChainStatus>(MessageKind::kChainStatusRequest,
+                                                MessageKind::kChainStatus, ChainStatusRequest{});
+}
+
+absl::StatusOr<AccountInfo> ChainClient::Account(const PublicKey& address) {
+  return Query<AccountRequest, AccountInfo>(MessageKind::kAccountRequest,
+                                            MessageKind::kAccountInfo, AccountRequest{address});
+}
+
+absl::StatusOr<Metagraph> ChainClient::GetMetagraph(NetUid netuid, bool validators_only,
+                                                    bool include_weights) {
+  return Query<MetagraphRequest, Metagraph>(
+      MessageKind::kMetagraphRequest, MessageKind::kMetagraph,
+      MetagraphRequest{netuid, validators_only, include_weights});
+}
+
+absl::StatusOr<TxLookupReply> ChainClient::Lookup(const Hash256& tx_hash) {
+  return Query<TxLookup, TxLookupReply>(MessageKind::kTxLookup, MessageKind::kTxLookupReply,
+                                        TxLookup{tx_hash});
+}
+
+absl::StatusOr<TxReceiptMsg> ChainClient::Submit(const SignedTx& tx) {
+  const TxSubmit req{protocol::Encode(tx)};
+  const Hash256 hash = TxHash(tx);
+  absl::Status last;
+  for (int attempt = 0; attempt < std::max(1, options_.attempts); ++attempt) {
+    if (attempt > 0) {
+      // The earlier attempt may have landed: never send a transaction twice.
+      absl::StatusOr<TxLookupReply> seen = Lookup(hash);
+      if (seen.ok() && seen->found) return TxReceiptMsg{hash, seen->block, seen->index};
+    }
+    absl::StatusOr<TxReceiptMsg> rep = client_->CallTyped<TxSubmit, TxReceiptMsg>(
+        peer_, MessageKind::kTxSubmit, MessageKind::kTxReceipt, req,
+        protocol::DeadlineAfter(options_.timeout));
+    if (rep.ok()) return rep;
+    if (rep.status().code() != absl::StatusCode::kDeadlineExceeded) {
+      return RestoreTxReject(rep.status());
+    }
+    last = rep.status();
+  }
+  return absl::UnavailableError(absl::StrCat("chain at ", peer_.endpoint, " did not confirm tx ",
+                                             ToHex(hash).substr(0, 16), ": ", last.message()));
+}
+
+}  // namespace agora::chain

@@ -1,0 +1,90 @@
+// ChainClient: what miners, validators and the CLI use to talk to agora-chain
+// over the signed ZeroMQ transport. Every call has a deadline; queries are
+// retried on timeouts (ZeroMQ reconnects underneath), and a submission that
+// timed out is looked up by hash before it is sent again, so a retry never
+// double-applies a transaction.
+//
+// A chain is named by its URL, "<address>@tcp://host:port": the node's
+// address (its hotkey, which signs every reply) and its request endpoint,
+// as agora-chain writes to <data_dir>/chain.url.
+//
+// Thread-safe: calls may be made from any thread concurrently.
+#ifndef AGORA_CHAIN_CLIENT_H_
+#define AGORA_CHAIN_CLIENT_H_
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "chain/messages.h"
+#include "chain/tx.h"
+#include "protocol/zmq_client.h"
+
+namespace agora::chain {
+
+// Parses "<address>@tcp://host:port".
+absl::StatusOr<protocol::Peer> ParseChainUrl(absl::string_view url);
+std::string FormatChainUrl(const PublicKey& node_key, absl::string_view endpoint);
+
+struct ChainClientOptions {
+  std::chrono::milliseconds timeout{5000};  // per attempt
+  int attempts = 3;
+  bool curve = true;
+};
+
+class ChainClient {
+ public:
+  // `transport_key` signs the envelopes (any key will do: the chain serves
+  // everyone); null means a fresh random key.
+  static absl::StatusOr<std::unique_ptr<ChainClient>> Connect(
+      absl::string_view chain_url, std::shared_ptr<const SigningKey> transport_key = nullptr,
+      ChainClientOptions options = {});
+
+  absl::StatusOr<ChainStatus> Status();
+  absl::StatusOr<AccountInfo> Account(const PublicKey& address);
+  absl::StatusOr<Metagraph> GetMetagraph(NetUid netuid, bool validators_only = false,
+                                         bool include_weights = false);
+  absl::StatusOr<TxLookupReply> Lookup(const Hash256& tx_hash);
+
+  // Submits a signed transaction; returns once the chain has made it durable.
+  // Refusals carry the chain's reason (chain/tx_reject.h TxRejectOf).
+  absl::StatusOr<TxReceiptMsg> Submit(const SignedTx& tx);
+  // Builds, signs and submits `payload` from `signer`, with its current nonce.
+  template <typename Payload>
+  absl::StatusOr<TxReceiptMsg> Send(const SigningKey& signer, const char* type,
+                                    const Payload& payload);
+
+  const protocol::Peer& peer() const { return peer_; }
+
+ private:
+  ChainClient(protocol::Peer peer, std::unique_ptr<protocol::Client> client,
+              ChainClientOptions options)
+      : peer_(std::move(peer)), client_(std::move(client)), options_(options) {}
+  template <typename Req, typename Rep>
+  absl::StatusOr<Rep> Query(protocol::MessageKind req_kind, protocol::MessageKind rep_kind,
+                            const Req& req);
+
+  protocol::Peer peer_;
+  std::unique_ptr<protocol::Client> client_;
+  ChainClientOptions options_;
+  std::string chain_id_;  // learned on first Send
+};
+
+template <typename Payload>
+absl::StatusOr<TxReceiptMsg> ChainClient::Send(const SigningKey& signer, const char* type,
+                                               const Payload& payload) {
+  if (chain_id_.empty()) {
+    absl::StatusOr<ChainStatus> st = Status();
+    if (!st.ok()) return st.status();
+    chain_id_ = st->chain_id;
+  }
+  absl::StatusOr<AccountInfo> account = Account(signer.public_key());
+  if (!account.ok()) return account.status();
+  return Submit(MakeTx(signer, chain_id_, type, account->nonce, payload));
+}
+
+}  // namespace agora::chain
+
+#endif  // AGORA_CHAIN_CLIENT_H_

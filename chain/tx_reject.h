@@ -1,0 +1,54 @@
+// Why the chain refused a transaction: stable strings returned to the sender
+// and recorded in metrics. Never rename one; docs/CHAIN.md lists them.
+#ifndef AGORA_CHAIN_TX_REJECT_H_
+#define AGORA_CHAIN_TX_REJECT_H_
+
+#include <optional>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+
+namespace agora::chain {
+
+enum class TxReject {
+  kBadTx,               // malformed, oversize, unknown type, wrong chain id
+  kBadSignature,
+  kBadNonce,            // not the signer account's next nonce (replay or gap)
+  kInsufficientBalance,
+  kInsufficientStake,
+  kAmountInvalid,       // zero, or above the supply limit
+  kOverflow,            // the result would exceed the supply limit
+  kUnknownSubnet,
+  kUnregisteredHotkey,  // hotkey not registered on that subnet
+  kNotOwner,            // hotkey belongs to another coldkey
+  kAlreadyRegistered,
+  kRegistrationLimit,   // too many registrations this block
+  kBurnTooHigh,         // burn above the sender's max_burn
+  kBadPow,
+  kBadWeights,          // duplicate uids, out of range, length mismatch, too few, over max weight
+  kNoValidatorPermit,
+  kVersionMismatch,     // weights version key below the subnet's
+  kRateLimited,
+  kCommitRevealRequired,
+  kCommitRevealDisabled,
+  kNoCommit,
+  kRevealTooEarly,
+  kCommitMismatch,
+  kBadEndpoint,
+};
+
+absl::string_view TxRejectString(TxReject reason);
+// A FailedPrecondition/InvalidArgument status carrying `reason` as payload and
+// message "<reason>: <detail>".
+absl::Status Reject(TxReject reason, absl::string_view detail);
+// The reason string of a status made by Reject(), if any.
+std::optional<TxReject> TxRejectOf(const absl::Status& status);
+
+// A refusal that crossed the wire arrives as a transport refusal
+// ("bad-request: <tx reason>: <detail>"); this restores the Reject() status so
+// callers can use TxRejectOf(). Other statuses pass through unchanged.
+absl::Status RestoreTxReject(const absl::Status& status);
+
+}  // namespace agora::chain
+
+#endif  // AGORA_CHAIN_TX_REJECT_H_
