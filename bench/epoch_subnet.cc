@@ -49,29 +49,39 @@ chain::EpochInput MakeSubnet(const SubnetSpec& spec) {
     in.block_at_registration[i] = static_cast<uint64_t>(uniform(0, 90'000));
     if (rng() % 50 == 0) in.block_at_registration[i] = in.current_block - 100;  // new uid
     if (is_validator[i]) {
-      in.stake[i] = static_cast<uint64_t>(std::pow(10.0, uniform(12, 15)));
+      in.stake[i] = static_cast<uint64_t>(std::pow(10.0, uniform(12, 14)));
       in.validator_permit[i] = true;
       // Most validators set weights recently; about 1 in 20 is past the activity cutoff.
-      in.last_update[i] = rng() % 20 == 0 ? in.current_block - 6000 - rng() % 1000
-                                          : in.current_block - rng() % 400;
+      in.last_update[i] =
+          rng() % 20 == 0 ? in.current_block - 6000 - rng() % 1000 : in.current_block - rng() % 400;
     } else {
       in.stake[i] = rng() % 2 == 0 ? rng() % 1'000'000'000 : 0;
       in.last_update[i] = in.block_at_registration[i];
     }
   }
 
-  std::vector<uint16_t> targets;
+  // Miners differ in quality; validators mostly agree on who is good (they weight the better
+  // uids more often and more heavily, with their own noise), as on a live subnet.
+  std::vector<double> quality(n);
+  for (double& q : quality) q = std::pow(uniform(0.0, 1.0), 3.0) + 1e-3;
+  std::vector<std::pair<double, uint16_t>> keys(n);
   for (uint32_t i = 0; i < n; ++i) {
     if (!is_validator[i]) continue;
     const double density = n <= spec.full_below ? 1.0 : uniform(spec.min_density, spec.max_density);
     const uint32_t count = std::max<uint32_t>(1, static_cast<uint32_t>(density * n));
-    targets.resize(n);
-    std::iota(targets.begin(), targets.end(), uint16_t{0});
-    std::shuffle(targets.begin(), targets.end(), rng);
-    targets.resize(count);
+    // Weighted sampling without replacement (Efraimidis-Spirakis): the count largest keys.
+    for (uint32_t j = 0; j < n; ++j) {
+      keys[j] = {std::log(uniform(1e-12, 1.0)) / quality[j], static_cast<uint16_t>(j)};
+    }
+    std::partial_sort(keys.begin(), keys.begin() + count, keys.end(),
+                      [](const auto& x, const auto& y) { return x.first > y.first; });
+    std::vector<uint16_t> targets(count);
+    for (uint32_t k = 0; k < count; ++k) targets[k] = keys[k].second;
     std::sort(targets.begin(), targets.end());
     std::vector<double> raw(count);
-    for (double& x : raw) x = uniform(0, 1) < 0.05 ? 0.0 : uniform(0.01, 1.0);
+    for (uint32_t k = 0; k < count; ++k) {
+      raw[k] = uniform(0, 1) < 0.03 ? 0.0 : quality[targets[k]] * uniform(0.7, 1.3);
+    }
     const double max = std::max(*std::max_element(raw.begin(), raw.end()), 1e-9);
     chain::U16Row& row = in.weights[i];
     row.reserve(count);

@@ -3,9 +3,10 @@
 // MakeSubnet(spec) builds the state of a busy subnet from spec.seed alone:
 //   - `validators` uids (chosen at random) hold 1e12..1e15 rao of stake and the previous
 //     epoch's permits (K = validators); half of the other uids hold up to 1e9 rao;
-//   - each validator weights a random density*n of the uids (density drawn in
-//     [min_density, max_density] per validator; every uid when n <= full_below), with random
-//     u16 values max-upscaled to 65535 as set_weights stores them, rows sorted by uid;
+//   - each uid has a hidden quality (u^3); each validator weights density*n uids (density
+//     drawn in [min_density, max_density] per validator; every uid when n <= full_below),
+//     sampled by quality, with values quality x U(0.7, 1.3) (3% explicit zeros) max-upscaled
+//     to 65535 as set_weights stores them, rows sorted by uid; so validators broadly agree;
 //   - a few validators are inactive, a few uids registered since the last epoch;
 //   - bonds are those a first epoch on the same weights stores (so the timed epoch does a
 //     real EMA), and permits are that epoch's.

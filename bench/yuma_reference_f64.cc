@@ -157,10 +157,9 @@ EpochOutputF64 RunEpochF64(const chain::EpochInput& in) {
   Matrix& wb = w;
 
   // S11 bonds and dividends.
-  const uint64_t last_tempo =
-      in.last_mechanism_step_block != 0
-          ? in.last_mechanism_step_block + 1
-          : (in.current_block > in.tempo ? in.current_block - in.tempo : 0);
+  const uint64_t last_tempo = in.last_mechanism_step_block != 0
+                                  ? in.last_mechanism_step_block + 1
+                                  : (in.current_block > in.tempo ? in.current_block - in.tempo : 0);
   Matrix& bonds = clipped;  // reuse
   std::fill(bonds.begin(), bonds.end(), 0.0);
   for (size_t i = 0; i < n; ++i) {
@@ -171,6 +170,10 @@ EpochOutputF64 RunEpochF64(const chain::EpochInput& in) {
   }
   const double alpha = 1.0 - static_cast<double>(in.bonds_moving_average) / 1e6;
   std::vector<double> dividends(n, 0.0);
+  std::vector<uint16_t> stored(n * n, 0);
+  auto to_u16 = [](double x) {
+    return static_cast<uint16_t>(std::clamp(std::floor(x * 65535.0), 0.0, 65535.0));
+  };
   if (!in.yuma3) {
     ColNormalize(bonds, n);
     Matrix delta(n * n);
@@ -182,6 +185,11 @@ EpochOutputF64 RunEpochF64(const chain::EpochInput& in) {
     ColNormalize(bonds, n);
     for (size_t i = 0; i < n; ++i) {
       for (size_t j = 0; j < n; ++j) dividends[i] += bonds[i * n + j] * incentive[j];
+    }
+    std::vector<double> col_max(n, 0.0);
+    for (size_t k = 0; k < n * n; ++k) col_max[k % n] = std::max(col_max[k % n], bonds[k]);
+    for (size_t k = 0; k < n * n; ++k) {
+      if (col_max[k % n] > 0) stored[k] = to_u16(bonds[k] / col_max[k % n]);
     }
   } else {
     const bool liquid =
@@ -211,6 +219,10 @@ EpochOutputF64 RunEpochF64(const chain::EpochInput& in) {
       for (size_t j = 0; j < n; ++j) total += normalized[i * n + j] * incentive[j];
       dividends[i] = a[i] * total;
     }
+    for (size_t k = 0; k < n * n; ++k) stored[k] = to_u16(bonds[k]);
+  }
+  for (size_t i = 0; i < n; ++i) {
+    if (!permit_new[i]) std::fill(stored.begin() + i * n, stored.begin() + (i + 1) * n, 0);
   }
   Normalize(dividends);
 
@@ -245,6 +257,7 @@ EpochOutputF64 RunEpochF64(const chain::EpochInput& in) {
   out.incentive = std::move(incentive);
   out.dividends = std::move(dividends);
   out.ema_bonds = std::move(bonds);
+  out.bonds_u16 = std::move(stored);
   return out;
 }
 
@@ -284,10 +297,25 @@ F64Agreement CompareWithF64(const chain::EpochOutput& fixed, const EpochOutputF6
   vec("incentive", fixed.incentive, ref.incentive);
   vec("dividends", fixed.dividends, ref.dividends);
   std::vector<double> dense(n * n, 0.0);
+  std::vector<uint16_t> dense_u16(n * n, 0);
   for (size_t i = 0; i < n; ++i) {
     for (const auto& [j, v] : fixed.ema_bonds[i]) dense[i * n + j] = v.ToDouble();
+    for (const auto& [j, v] : fixed.bonds_u16[i]) dense_u16[i * n + j] = v;
   }
-  for (size_t k = 0; k < n * n; ++k) proportion("ema_bonds", k, dense[k], ref.ema_bonds[k]);
+  for (size_t k = 0; k < n * n; ++k) {
+    const std::string where = "[" + std::to_string(k / n) + "][" + std::to_string(k % n) + "]";
+    const double d = std::abs(dense[k] - ref.ema_bonds[k]);
+    if (d > r.max_bond_diff) {
+      r.max_bond_diff = d;
+      r.worst_bond = "ema_bonds" + where;
+    }
+    const double du =
+        std::abs(static_cast<double>(dense_u16[k]) - static_cast<double>(ref.bonds_u16[k]));
+    if (du > r.max_bond_u16_diff) {
+      r.max_bond_u16_diff = du;
+      r.worst_bond_u16 = "bonds_u16" + where;
+    }
+  }
   amounts("server_emission", fixed.server_emission, ref.server_emission);
   amounts("validator_emission", fixed.validator_emission, ref.validator_emission);
   amounts("emission", fixed.emission, ref.emission);

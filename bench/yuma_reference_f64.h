@@ -25,7 +25,8 @@ struct EpochOutputF64 {
   std::vector<double> validator_trust;
   std::vector<double> incentive;
   std::vector<double> dividends;
-  std::vector<double> ema_bonds;  // dense, row-major n x n (classic: column-normalized)
+  std::vector<double> ema_bonds;    // dense, row-major n x n (classic: column-normalized)
+  std::vector<uint16_t> bonds_u16;  // dense, as stored (empty rows without a new permit)
   std::vector<uint64_t> server_emission;
   std::vector<uint64_t> validator_emission;
   std::vector<uint64_t> emission;
@@ -34,13 +35,21 @@ struct EpochOutputF64 {
 // Requires: chain::ValidateEpochInput(input) is OK. Memory: about 3 n^2 doubles.
 EpochOutputF64 RunEpochF64(const chain::EpochInput& input);
 
-// The largest difference between the fixed-point and the float64 outputs, over the
-// proportions (including every EMA bond entry) and over the amounts scaled by 1/rao, with the
-// field where it occurred. Permits must agree exactly (a disagreement reports 1.0).
+// The largest differences between the fixed-point and the float64 outputs, each with the
+// field where it occurred:
+//   - proportions: the per-uid vectors (stake, active stake, consensus, validator trust,
+//     incentive, dividends); a permit disagreement counts as 1.0;
+//   - EMA bonds: every entry of the n x n matrix, as proportions;
+//   - stored bonds: bonds_u16, in u16 units;
+//   - amounts: server, validator and combined emission, in base units.
 struct F64Agreement {
   double max_proportion_diff = 0;
   std::string worst_proportion;
-  double max_amount_diff = 0;  // in base units
+  double max_bond_diff = 0;
+  std::string worst_bond;
+  double max_bond_u16_diff = 0;
+  std::string worst_bond_u16;
+  double max_amount_diff = 0;
   std::string worst_amount;
 };
 F64Agreement CompareWithF64(const chain::EpochOutput& fixed, const EpochOutputF64& ref);

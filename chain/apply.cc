@@ -7,6 +7,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "chain/fixed_point.h"
 #include "chain/tx_reject.h"
 #include "common/status_macros.h"
 #include "protocol/codec.h"
@@ -308,6 +309,19 @@ std::vector<uint16_t> MaxUpscale(const std::vector<uint16_t>& weights) {
   const uint64_t m = weights.empty() ? 0 : *std::max_element(weights.begin(), weights.end());
   if (m == 0) return weights;
   std::vector<uint16_t> out(weights.size());
+  if (m > 32768) {
+    // yuma.md §7: above 32768 the chain computes the ratio 65535/m in I32F32
+    // first (truncated), then v·ratio (floored), then rounds; v·65535 would
+    // not fit I32F32. The truncated ratio rounds some exact halves down
+    // (32767 of 65534 -> 32767, where exact arithmetic gives 32768).
+    const I32F32 ratio = I32F32::FromUint(65535).SafeDiv(I32F32::FromUint(m));
+    for (size_t k = 0; k < weights.size(); ++k) {
+      out[k] = I32F32::FromUint(weights[k]).SaturatingMul(ratio).Round().ToU16Saturating();
+    }
+    return out;
+  }
+  // round(v·65535/m) computed exactly: the chain's I32F32 quotient is truncated
+  // to 2^-32, which never crosses a rounding boundary of N/m with m <= 32768.
   for (size_t k = 0; k < weights.size(); ++k) {
     out[k] = static_cast<uint16_t>((uint64_t{weights[k]} * 65535 * 2 + m) / (2 * m));
   }

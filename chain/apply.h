@@ -22,8 +22,9 @@ absl::Status ApplyTx(ChainState& state, const TxBody& body, BlockHeight block);
 absl::Status CheckWeights(const SubnetState& subnet, Uid uid, const std::vector<uint16_t>& uids,
                           const std::vector<uint16_t>& weights);
 
-// Max-upscales `weights` so the largest is 65535 (rounding half away from
-// zero); all zeros stay zeros.
+// Max-upscales `weights` so the largest is 65535, as the chain does (yuma.md
+// §7: m = max; m > 32768: round(v·(65535/m)) with the ratio in I32F32; else
+// round(v·65535/m); ties away from zero); all zeros stay zeros.
 std::vector<uint16_t> MaxUpscale(const std::vector<uint16_t>& weights);
 
 // The uid a registration into a full subnet replaces (yuma.md §7), if any.

@@ -1,7 +1,6 @@
 // agora-chain: the chain binary. A thin shell over the chain libraries: it picks a subcommand
-// and hands it the remaining arguments. Today the only subcommand is `epoch` (run Yuma epochs
-// from JSON, chain/epoch_cli.h); the node itself will be added as `run` (and become the
-// default) by adding an entry to kCommands.
+// and hands it the remaining arguments: `run` (the node, chain/run_command.h) and `epoch` (Yuma
+// epochs from JSON, chain/epoch_cli.h). A new subcommand is one more entry in kCommands.
 #include <cstdio>
 #include <cstring>
 #include <string_view>

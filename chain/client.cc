@@ -55,11 +55,29 @@ absl::StatusOr<Rep> ChainClient::Query(MessageKind req_kind, MessageKind rep_kin
   for (int attempt = 0; attempt < std::max(1, options_.attempts); ++attempt) {
     absl::StatusOr<Rep> rep = client_->CallTyped<Req, Rep>(
         peer_, req_kind, rep_kind, req, protocol::DeadlineAfter(options_.timeout));
-    if (rep.ok() || rep.status().code() != absl::StatusCode::kDeadlineExceeded) return rep;
+    if (rep.ok()) return rep;
+    // Timeouts and a full send queue (a peer that is down or mid-restart) are retried;
+    // refusals come back with the chain's own reason restored.
+    if (rep.status().code() != absl::StatusCode::kDeadlineExceeded &&
+        rep.status().code() != absl::StatusCode::kUnavailable) {
+      return RestoreTxReject(rep.status());
+    }
     last = rep.status();
   }
   return absl::UnavailableError(absl::StrCat("chain at ", peer_.endpoint, " did not answer ",
                                              options_.attempts, " times: ", last.message()));
+}
+
+absl::StatusOr<std::string> ChainClient::ChainId() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!chain_id_.empty()) return chain_id_;
+  }
+  absl::StatusOr<ChainStatus> st = Status();
+  if (!st.ok()) return st.status();
+  std::lock_guard<std::mutex> lock(mu_);
+  chain_id_ = st->chain_id;
+  return chain_id_;
 }
 
 absl::StatusOr<ChainStatus> ChainClient::Status() {

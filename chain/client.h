@@ -14,6 +14,7 @@
 
 #include <chrono>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -69,20 +70,20 @@ class ChainClient {
   protocol::Peer peer_;
   std::unique_ptr<protocol::Client> client_;
   ChainClientOptions options_;
-  std::string chain_id_;  // learned on first Send
+  absl::StatusOr<std::string> ChainId();
+
+  std::mutex mu_;
+  std::string chain_id_;  // learned on first Send; guarded by mu_
 };
 
 template <typename Payload>
 absl::StatusOr<TxReceiptMsg> ChainClient::Send(const SigningKey& signer, const char* type,
                                                const Payload& payload) {
-  if (chain_id_.empty()) {
-    absl::StatusOr<ChainStatus> st = Status();
-    if (!st.ok()) return st.status();
-    chain_id_ = st->chain_id;
-  }
+  absl::StatusOr<std::string> chain_id = ChainId();
+  if (!chain_id.ok()) return chain_id.status();
   absl::StatusOr<AccountInfo> account = Account(signer.public_key());
   if (!account.ok()) return account.status();
-  return Submit(MakeTx(signer, chain_id_, type, account->nonce, payload));
+  return Submit(MakeTx(signer, *chain_id, type, account->nonce, payload));
 }
 
 }  // namespace agora::chain

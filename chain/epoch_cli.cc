@@ -6,18 +6,17 @@
 #include <fstream>
 #include <iostream>
 #include <iterator>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "absl/strings/match.h"
 #include "absl/strings/string_view.h"
 #include "chain/epoch_json.h"
 #include "chain/yuma.h"
@@ -51,7 +50,8 @@ absl::StatusOr<EpochFlags> ParseFlags(const std::vector<std::string>& args) {
     }
     absl::string_view name = arg;
     std::optional<absl::string_view> value;
-    if (const size_t eq = arg.find('='); absl::StartsWith(arg, "--") && eq != absl::string_view::npos) {
+    if (const size_t eq = arg.find('=');
+        absl::StartsWith(arg, "--") && eq != absl::string_view::npos) {
       name = arg.substr(0, eq);
       value = arg.substr(eq + 1);
     }
@@ -86,16 +86,19 @@ absl::StatusOr<std::string> ReadFile(const std::string& path) {
         absl::StrCat("--input: cannot open '", path, "': ", std::strerror(errno)));
   }
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) return absl::InvalidArgumentError(absl::StrCat("--input: cannot read '", path, "'"));
+  if (in.bad())
+    return absl::InvalidArgumentError(absl::StrCat("--input: cannot read '", path, "'"));
   return text;
 }
 
 absl::StatusOr<nlohmann::ordered_json> RunStep(const nlohmann::json& inputs,
                                                absl::string_view path) {
-  absl::StatusOr<EpochInput> input = EpochInputFromJson(inputs, std::string_view(path.data(), path.size()));
+  absl::StatusOr<EpochInput> input =
+      EpochInputFromJson(inputs, std::string_view(path.data(), path.size()));
   if (!input.ok()) return input.status();
   absl::StatusOr<EpochOutput> output = RunEpoch(*input);
-  if (!output.ok()) return absl::InvalidArgumentError(absl::StrCat(path, output.status().message()));
+  if (!output.ok())
+    return absl::InvalidArgumentError(absl::StrCat(path, output.status().message()));
   return EpochOutputToJson(*output);
 }
 
@@ -113,9 +116,9 @@ absl::StatusOr<nlohmann::ordered_json> Run(const EpochFlags& flags) {
   if (flags.step.has_value()) {
     const size_t k = *flags.step;
     if (k >= steps->inputs.size()) {
-      return absl::InvalidArgumentError(absl::StrFormat(
-          "--step: %d out of range (the input has %d step%s)", k, steps->inputs.size(),
-          steps->inputs.size() == 1 ? "" : "s"));
+      return absl::InvalidArgumentError(
+          absl::StrFormat("--step: %d out of range (the input has %d step%s)", k,
+                          steps->inputs.size(), steps->inputs.size() == 1 ? "" : "s"));
     }
     return RunStep(*steps->inputs[k], path_of(k));
   }

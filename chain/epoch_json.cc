@@ -1,12 +1,11 @@
 #include "chain/epoch_json.h"
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -24,8 +23,7 @@ constexpr size_t kMaxShownChars = 40;
 
 // A short, single-line rendering of a JSON value for error messages.
 std::string Shown(const Json& v) {
-  std::string s = v.dump(-1, ' ', /*ensure_ascii=*/true,
-                         nlohmann::json::error_handler_t::replace);
+  std::string s = v.dump(-1, ' ', /*ensure_ascii=*/true, nlohmann::json::error_handler_t::replace);
   if (s.size() > kMaxShownChars) s = absl::StrCat(s.substr(0, kMaxShownChars), "...");
   return s;
 }
@@ -35,10 +33,14 @@ absl::Status Invalid(absl::string_view path, absl::string_view message) {
 }
 
 absl::StatusOr<uint64_t> AsUint(const Json& v, absl::string_view path, uint64_t max) {
-  if (!v.is_number_unsigned()) {
+  // Parsed text gives non-negative integers as unsigned; values built in code may be signed.
+  const bool non_negative_integer =
+      v.is_number_unsigned() || (v.is_number_integer() && v.get<int64_t>() >= 0);
+  if (!non_negative_integer) {
     return Invalid(path, absl::StrCat("must be a non-negative integer, got ", Shown(v)));
   }
-  const uint64_t x = v.get<uint64_t>();
+  const uint64_t x =
+      v.is_number_unsigned() ? v.get<uint64_t>() : static_cast<uint64_t>(v.get<int64_t>());
   if (x > max) return Invalid(path, absl::StrFormat("%d out of range (max %d)", x, max));
   return x;
 }
@@ -53,7 +55,7 @@ absl::StatusOr<int16_t> AsInt16(const Json& v, absl::string_view path) {
     return static_cast<int16_t>(x);
   }
   const int64_t x = v.get<int64_t>();
-  if (x < -32768) return Invalid(path, absl::StrFormat("%d out of range (i16)", x));
+  if (x < -32768 || x > 32767) return Invalid(path, absl::StrFormat("%d out of range (i16)", x));
   return static_cast<int16_t>(x);
 }
 
@@ -92,8 +94,7 @@ class InputsReader {
       return Invalid(Path(key), absl::StrCat("must be an array, got ", (*v)->type_name()));
     }
     if ((*v)->size() != n) {
-      return Invalid(Path(key),
-                     absl::StrFormat("length %d, expected n = %d", (*v)->size(), n));
+      return Invalid(Path(key), absl::StrFormat("length %d, expected n = %d", (*v)->size(), n));
     }
     return *v;
   }
@@ -159,11 +160,11 @@ class InputsReader {
 };
 
 // Assigns `*dst` from a StatusOr expression or returns its error.
-#define AGORA_EPOCH_JSON_ASSIGN(dst, expr)     \
-  do {                                         \
-    auto agora_json_value_ = (expr);           \
+#define AGORA_EPOCH_JSON_ASSIGN(dst, expr)                          \
+  do {                                                              \
+    auto agora_json_value_ = (expr);                                \
     if (!agora_json_value_.ok()) return agora_json_value_.status(); \
-    dst = std::move(*agora_json_value_);       \
+    dst = std::move(*agora_json_value_);                            \
   } while (0)
 
 // Rejects nesting deeper than kMaxJsonDepth before the parser builds anything.
@@ -187,8 +188,8 @@ absl::Status CheckDepth(absl::string_view text) {
       in_string = true;
     } else if (c == '[' || c == '{') {
       if (++depth > kMaxJsonDepth) {
-        return absl::InvalidArgumentError(absl::StrFormat(
-            "JSON: nesting deeper than %d levels at byte %d", kMaxJsonDepth, pos));
+        return absl::InvalidArgumentError(
+            absl::StrFormat("JSON: nesting deeper than %d levels at byte %d", kMaxJsonDepth, pos));
       }
     } else if (c == ']' || c == '}') {
       --depth;

@@ -8,11 +8,10 @@
 #define AGORA_CHAIN_EPOCH_JSON_H_
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "absl/status/statusor.h"
 #include "chain/yuma.h"

@@ -77,16 +77,6 @@ bool ExpSeries(int64_t x, int64_t& term, int64_t& result, std::integer_sequence<
 
 }  // namespace
 
-FixedDivisor::FixedDivisor(I32F32 divisor) : divisor_(divisor) {
-  if (divisor.raw() <= 0) return;
-  fast_ = true;
-  d_ = static_cast<uint64_t>(divisor.raw());
-  shift_ = __builtin_clzll(d_);
-  dn_ = d_ << shift_;
-  // (2^128 - 1) / dn - 2^64 == ((2^64 - 1 - dn) * 2^64 + 2^64 - 1) / dn, and 2^64-1-dn < dn.
-  v_ = static_cast<uint64_t>(((static_cast<uint128_t>(~dn_) << 64) | ~uint64_t{0}) / dn_);
-}
-
 I32F32 I32F32::FromDouble(double v) {
   if (std::isnan(v)) return Zero();
   const double scaled = std::nearbyint(std::ldexp(v, kFracBits));  // ties to even
@@ -164,7 +154,8 @@ constexpr int kExpLanes = 8;
 template <int64_t I>
 void ExpStepLanes(const int64_t* x, int64_t* term, int64_t* result) {
   for (int k = 0; k < kExpLanes; ++k) {
-    term[k] = static_cast<int64_t>((static_cast<int128_t>(term[k]) * x[k]) >> I32F32::kFracBits) / I;
+    term[k] =
+        static_cast<int64_t>((static_cast<int128_t>(term[k]) * x[k]) >> I32F32::kFracBits) / I;
     result[k] += term[k];
   }
 }

@@ -181,7 +181,15 @@ class I32F32 {
 // divide a whole row, column or vector by its sum.
 class FixedDivisor {
  public:
-  explicit FixedDivisor(I32F32 divisor);
+  constexpr explicit FixedDivisor(I32F32 divisor) : divisor_(divisor) {
+    if (divisor.raw() <= 0) return;
+    fast_ = true;
+    d_ = static_cast<uint64_t>(divisor.raw());
+    shift_ = __builtin_clzll(d_);
+    dn_ = d_ << shift_;
+    // (2^128 - 1) / dn - 2^64 == ((2^64 - 1 - dn) * 2^64 + 2^64 - 1) / dn; 2^64-1-dn < dn.
+    v_ = static_cast<uint64_t>(((static_cast<uint128_t>(~dn_) << 64) | ~uint64_t{0}) / dn_);
+  }
 
   // Exactly numerator.SafeDiv(divisor).
   I32F32 SafeDivide(I32F32 numerator) const {
@@ -293,7 +301,7 @@ class I96F32 {
     if (raw_ <= 0) return 0;
     const uint128_t f = static_cast<uint128_t>(raw_) >> kFracBits;
     return f > std::numeric_limits<uint64_t>::max() ? std::numeric_limits<uint64_t>::max()
-                                                     : static_cast<uint64_t>(f);
+                                                    : static_cast<uint64_t>(f);
   }
 
   friend constexpr bool operator==(I96F32, I96F32) = default;

@@ -178,6 +178,15 @@ absl::Status ParseSubnet(const toml::table& t, size_t index, ChainState& state) 
   if (state.subnets.count(subnet.netuid)) {
     return Bad(prefix + ".netuid", absl::StrCat(subnet.netuid, " defined twice"));
   }
+  if (subnet.owner_hotkey) {
+    // The owner hotkey belongs to the owner coldkey from genesis on. Otherwise
+    // the first coldkey to register it would own the immortal owner uid and
+    // collect its emission.
+    auto [it, inserted] = state.hotkey_owner.emplace(*subnet.owner_hotkey, subnet.owner_coldkey);
+    if (!inserted && it->second != subnet.owner_coldkey) {
+      return Bad(prefix + ".owner_hotkey", "already the owner hotkey of another owner");
+    }
+  }
   state.subnets[subnet.netuid] = std::move(subnet);
   return absl::OkStatus();
 }

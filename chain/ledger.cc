@@ -154,6 +154,7 @@ absl::StatusOr<TxReceipt> Ledger::Submit(absl::string_view signed_tx_bytes) {
 absl::StatusOr<BlockReport> Ledger::SealBlock(uint64_t timestamp_ms) {
   absl::StatusOr<BlockReport> report;
   std::string snapshot;
+  std::future<absl::Status> durable;
   {
     std::unique_lock<std::shared_mutex> lock(state_mu_);
     // Block timestamps never go backwards, whatever the wall clock does.
@@ -165,14 +166,16 @@ absl::StatusOr<BlockReport> Ledger::SealBlock(uint64_t timestamp_ms) {
     block_txs_.clear();
     BlockRecord record{report->height, report->timestamp_ms, report->block_hash,
                        report->state_root, tx_count};
-    Enqueue(LogEvent{std::nullopt, record}, /*wait=*/false);
+    durable = Enqueue(LogEvent{std::nullopt, record}, /*wait=*/true);
     if (options_.snapshot_every_blocks > 0 && report->height % options_.snapshot_every_blocks == 0) {
       snapshot = protocol::Encode(state_);
     }
   }
+  // Return (and so let the node announce the block) only once the seal is
+  // durable: a block anyone has seen must survive a crash. This also orders
+  // the snapshot after its block. Failures abort in CommitLoop.
+  (void)durable.get();
   if (!snapshot.empty()) {
-    // The snapshot's block must be durable before the snapshot: wait for the queue.
-    (void)Enqueue(LogEvent{}, /*wait=*/true).get();  // failures abort in CommitLoop
     std::lock_guard<std::mutex> lock(store_mu_);
     absl::Status s = store_->WriteSnapshot(report->height, snapshot);
     if (!s.ok()) AGORA_LOG(WARN, "chain", "snapshot at %d failed: %s", report->height, s.ToString());

@@ -19,7 +19,8 @@ add_library(agora_chain_node STATIC
   ${CMAKE_CURRENT_SOURCE_DIR}/client.cc
   ${CMAKE_CURRENT_SOURCE_DIR}/node.cc
   ${CMAKE_CURRENT_SOURCE_DIR}/node_key.cc
-  ${CMAKE_CURRENT_SOURCE_DIR}/run_command.cc
 )
-target_link_libraries(agora_chain_node PUBLIC agora_chain agora_transport PRIVATE cppzmq agora_cli)
-target_link_libraries(agora-chain PRIVATE agora_chain_node)
+target_link_libraries(agora_chain_node PUBLIC agora_chain agora_transport PRIVATE cppzmq)
+# `agora-chain run` parses its flags with the CLI dispatcher; that stays in the binary.
+target_sources(agora-chain PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/run_command.cc)
+target_link_libraries(agora-chain PRIVATE agora_chain_node agora_cli)

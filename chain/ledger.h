@@ -61,6 +61,8 @@ class Ledger {
   absl::StatusOr<TxReceipt> Submit(absl::string_view signed_tx_bytes);
 
   // Seals the block being built (its transactions so far) at `timestamp_ms`.
+  // Returns once the seal is durable. (Readers may see the new height a
+  // moment earlier, while the seal is being committed.)
   absl::StatusOr<BlockReport> SealBlock(uint64_t timestamp_ms);
 
   // Runs `fn` with shared (read) access to the state.

@@ -13,6 +13,7 @@
 #include "chain/ledger.h"
 #include "chain/messages.h"
 #include "chain/node_key.h"
+#include "chain/tx_reject.h"
 #include "common/address.h"
 #include "common/clock.h"
 #include "common/file_util.h"
@@ -135,8 +136,7 @@ void RegisterHandlers(protocol::Server& server, Ledger& ledger, const Genesis& g
           }
         });
         if (!found) {
-          return protocol::Refuse(protocol::Reason::kBadRequest,
-                                  absl::StrCat("unknown-subnet: netuid ", req.netuid));
+          return Reject(TxReject::kUnknownSubnet, absl::StrCat("netuid ", req.netuid));
         }
         return mg;
       });

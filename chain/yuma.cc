@@ -182,8 +182,8 @@ absl::StatusOr<EpochOutput> RunEpoch(const EpochInput& in) {
   const SparseMatrix weights_for_bonds = yi::Interpolate(weights, clipped, n, beta);
   uint64_t last_tempo = 0;
   if (in.last_mechanism_step_block != 0) {
-    last_tempo = in.last_mechanism_step_block == UINT64_MAX ? UINT64_MAX
-                                                            : in.last_mechanism_step_block + 1;
+    last_tempo =
+        in.last_mechanism_step_block == UINT64_MAX ? UINT64_MAX : in.last_mechanism_step_block + 1;
   } else {
     last_tempo = in.current_block > in.tempo ? in.current_block - in.tempo : 0;
   }

@@ -52,8 +52,10 @@ SparseMatrix EmaLiquidAlpha(const EpochInput& in, const SparseMatrix& fresh,
   SparseMatrix out(n);
   std::vector<I32F32> w_vis(n), b_vis(n), decayed(n), alpha_of(n);
   std::vector<uint8_t> has_alpha(n, 0);
-  std::vector<uint16_t> touched, cols;
+  std::vector<uint16_t> touched, cols, pending;
   std::vector<I32F32> exponents, exps;
+  const I32F32 exponent_at_zero = slope.SaturatingMul(I32F32::FromRaw(-I32F32::kOneRaw / 2));
+  const I32F32 alpha_at_zero = LiquidAlphaFromExp(FixedExpSafe(exponent_at_zero), low, high);
   for (uint32_t i = 0; i < n; ++i) {
     if (fresh[i].empty()) continue;
     touched.clear();
@@ -69,14 +71,23 @@ SparseMatrix EmaLiquidAlpha(const EpochInput& in, const SparseMatrix& fresh,
         }
       }
     }
-    exponents.resize(cols.size());
-    exps.resize(cols.size());
-    for (size_t k = 0; k < cols.size(); ++k) {
-      exponents[k] = LiquidAlphaExponent(consensus[cols[k]], w_vis[cols[k]], b_vis[cols[k]], slope);
+    // x is often exactly 0 (a weight at or below consensus and above the bond), whose alpha
+    // is computed once per epoch; the others need their own exponential.
+    exponents.clear();
+    pending.clear();
+    for (uint16_t j : cols) {
+      const I32F32 exponent = LiquidAlphaExponent(consensus[j], w_vis[j], b_vis[j], slope);
+      if (exponent == exponent_at_zero) {
+        alpha_of[j] = alpha_at_zero;
+      } else {
+        exponents.push_back(exponent);
+        pending.push_back(j);
+      }
     }
-    FixedExpSafeBatch(exponents.data(), exps.data(), cols.size());
-    for (size_t k = 0; k < cols.size(); ++k) {
-      alpha_of[cols[k]] = LiquidAlphaFromExp(exps[k], low, high);
+    exps.resize(exponents.size());
+    FixedExpSafeBatch(exponents.data(), exps.data(), exponents.size());
+    for (size_t k = 0; k < pending.size(); ++k) {
+      alpha_of[pending[k]] = LiquidAlphaFromExp(exps[k], low, high);
     }
     for (const auto& [j, b] : old[i]) decayed[j] = one.SaturatingSub(alpha_of[j]).SaturatingMul(b);
     out[i].reserve(fresh[i].size());
@@ -118,18 +129,18 @@ BondsResult ClassicBonds(const EpochInput& in, const SparseMatrix& weights_for_b
 
 BondsResult Yuma3Bonds(const EpochInput& in, const SparseMatrix& weights_for_bonds,
                        const std::vector<I32F32>& active_stake,
-                       const std::vector<I32F32>& consensus,
-                       const std::vector<I32F32>& incentive, uint64_t last_tempo) {
+                       const std::vector<I32F32>& consensus, const std::vector<I32F32>& incentive,
+                       uint64_t last_tempo) {
   const uint32_t n = in.n;
   const SparseMatrix bonds = ReadBonds(in, last_tempo, /*as_proportion=*/true);
-  const bool any_consensus = std::any_of(consensus.begin(), consensus.end(),
-                                         [](I32F32 c) { return c != I32F32::Zero(); });
+  const bool any_consensus =
+      std::any_of(consensus.begin(), consensus.end(), [](I32F32 c) { return c != I32F32::Zero(); });
   BondsResult r;
   if (in.liquid_alpha && any_consensus) {
     r.ema = EmaLiquidAlpha(in, weights_for_bonds, bonds, consensus);
   } else {
-    r.ema = EmaScalar(weights_for_bonds, bonds, BondsMovingAverageAlpha(in.bonds_moving_average),
-                      n);
+    r.ema =
+        EmaScalar(weights_for_bonds, bonds, BondsMovingAverageAlpha(in.bonds_moving_average), n);
   }
   SparseMatrix normalized = r.ema;
   ColNormalize(normalized, n);
@@ -147,14 +158,11 @@ BondsResult Yuma3Bonds(const EpochInput& in, const SparseMatrix& weights_for_bon
 }  // namespace
 
 I32F32 BondsMovingAverageAlpha(uint64_t bonds_moving_average) {
-  const I64F64 bma =
-      I64F64::FromUint(bonds_moving_average).SafeDiv(I64F64::FromUint(1'000'000));
+  const I64F64 bma = I64F64::FromUint(bonds_moving_average).SafeDiv(I64F64::FromUint(1'000'000));
   return I32F32::One().SaturatingSub(bma.ToI32F32());
 }
 
-I32F32 SigmoidSlope(I32F32 steepness) {
-  return steepness.SaturatingDiv(I32F32::FromInt(-100));
-}
+I32F32 SigmoidSlope(I32F32 steepness) { return steepness.SaturatingDiv(I32F32::FromInt(-100)); }
 
 I32F32 LiquidAlphaExponent(I32F32 consensus, I32F32 weight, I32F32 bond, I32F32 slope) {
   const I32F32 zero = I32F32::Zero();
@@ -183,8 +191,8 @@ I32F32 LiquidAlphaSigmoid(I32F32 consensus, I32F32 weight, I32F32 bond, I32F32 a
 
 BondsResult ComputeBonds(const EpochInput& input, const SparseMatrix& weights_for_bonds,
                          const std::vector<I32F32>& active_stake,
-                         const std::vector<I32F32>& consensus,
-                         const std::vector<I32F32>& incentive, uint64_t last_tempo) {
+                         const std::vector<I32F32>& consensus, const std::vector<I32F32>& incentive,
+                         uint64_t last_tempo) {
   if (input.yuma3) {
     return Yuma3Bonds(input, weights_for_bonds, active_stake, consensus, incentive, last_tempo);
   }

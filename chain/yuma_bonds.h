@@ -40,8 +40,8 @@ I32F32 LiquidAlphaFromExp(I32F32 exp, I32F32 alpha_low, I32F32 alpha_high);
 // Requires: input is valid (ValidateEpochInput) and every vector has length input.n.
 BondsResult ComputeBonds(const EpochInput& input, const SparseMatrix& weights_for_bonds,
                          const std::vector<I32F32>& active_stake,
-                         const std::vector<I32F32>& consensus,
-                         const std::vector<I32F32>& incentive, uint64_t last_tempo);
+                         const std::vector<I32F32>& consensus, const std::vector<I32F32>& incentive,
+                         uint64_t last_tempo);
 
 }  // namespace agora::chain::yuma_internal
 

@@ -53,7 +53,7 @@ std::vector<FixedDivisor> ColumnDivisors(const std::vector<I32F32>& by_column) {
 }  // namespace
 
 I32F32 U16ToProportion(uint16_t x) {
-  static const FixedDivisor k65535(I32F32::FromInt(65535));
+  static constexpr FixedDivisor k65535(I32F32::FromInt(65535));  // a compile-time constant
   return k65535.SafeDivide(I32F32::FromInt(x));
 }
 
@@ -165,8 +165,7 @@ SparseMatrix ColClip(const SparseMatrix& m, const std::vector<I32F32>& c) {
   return out;
 }
 
-SparseMatrix Interpolate(const SparseMatrix& a, const SparseMatrix& b, uint32_t n,
-                         I32F32 ratio) {
+SparseMatrix Interpolate(const SparseMatrix& a, const SparseMatrix& b, uint32_t n, I32F32 ratio) {
   if (ratio == I32F32::Zero()) return a;
   if (ratio == I32F32::One()) return b;
   SparseMatrix out(a.size());
@@ -216,8 +215,7 @@ SparseMatrix EmaScalar(const SparseMatrix& fresh, const SparseMatrix& old, I32F3
     if (StrictlyAscending(fresh[i]) && StrictlyAscending(old[i])) {
       out[i].reserve(fresh[i].size() + old[i].size());
       MergeRows(fresh[i], old[i], [&](uint16_t j, I32F32 f, I32F32 o) {
-        const I32F32 v =
-            alpha.SaturatingMul(f).SaturatingAdd(one_minus_alpha.SaturatingMul(o));
+        const I32F32 v = alpha.SaturatingMul(f).SaturatingAdd(one_minus_alpha.SaturatingMul(o));
         if (v > I32F32::Zero()) out[i].emplace_back(j, v);
       });
       continue;
@@ -244,8 +242,7 @@ SparseMatrix EmaScalar(const SparseMatrix& fresh, const SparseMatrix& old, I32F3
 }
 
 std::vector<I32F32> WeightedMedianColumns(const std::vector<I32F32>& active_stake,
-                                          const SparseMatrix& weights, uint32_t n,
-                                          I32F32 kappa) {
+                                          const SparseMatrix& weights, uint32_t n, I32F32 kappa) {
   std::vector<I32F32> median(n);
   // The rows with positive active stake, in uid order, and their stake normalized again.
   std::vector<uint32_t> rows;
@@ -306,9 +303,8 @@ std::vector<I32F32> WeightedMedianColumns(const std::vector<I32F32>& active_stak
   return median;
 }
 
-I32F32 WeightedMedianReference(const std::vector<I32F32>& stake,
-                               const std::vector<I32F32>& score, I32F32 minority,
-                               I32F32 stake_sum) {
+I32F32 WeightedMedianReference(const std::vector<I32F32>& stake, const std::vector<I32F32>& score,
+                               I32F32 minority, I32F32 stake_sum) {
   std::vector<size_t> current(score.size());
   std::iota(current.begin(), current.end(), size_t{0});
   const size_t limit = current.size();

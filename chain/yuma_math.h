@@ -55,8 +55,7 @@ SparseMatrix ColClip(const SparseMatrix& m, const std::vector<I32F32>& c);
 // Interpolation (S10): a + ratio * (b - a). ratio == 0 returns a and ratio == 1 returns b
 // unchanged (zero entries and order kept); otherwise each row is rebuilt in ascending uid
 // order and only positive results are kept. Requires: every entry of b is also in a's row.
-SparseMatrix Interpolate(const SparseMatrix& a, const SparseMatrix& b, uint32_t n,
-                         I32F32 ratio);
+SparseMatrix Interpolate(const SparseMatrix& a, const SparseMatrix& b, uint32_t n, I32F32 ratio);
 
 // Scalar EMA: alpha * fresh + (1 - alpha) * old per (i, j); each row is rebuilt in ascending
 // uid order and only positive values are kept.
@@ -70,15 +69,13 @@ SparseMatrix EmaScalar(const SparseMatrix& fresh, const SparseMatrix& old, I32F3
 // score does. This is exactly what the chain's mid-pivot search returns (every stake sum in it
 // is exact), computed per column in O(k log k) for k entries instead of O(rows).
 std::vector<I32F32> WeightedMedianColumns(const std::vector<I32F32>& active_stake,
-                                          const SparseMatrix& weights, uint32_t n,
-                                          I32F32 kappa);
+                                          const SparseMatrix& weights, uint32_t n, I32F32 kappa);
 
 // The chain's weighted_median as written (mid-pivot partitioning over `score`, all indices),
 // with minority = sigma - kappa and the partition [0, sigma]. Used by tests to check
 // WeightedMedianColumns; O(rows^2) worst case.
-I32F32 WeightedMedianReference(const std::vector<I32F32>& stake,
-                               const std::vector<I32F32>& score, I32F32 minority,
-                               I32F32 stake_sum);
+I32F32 WeightedMedianReference(const std::vector<I32F32>& stake, const std::vector<I32F32>& score,
+                               I32F32 minority, I32F32 stake_sum);
 
 }  // namespace agora::chain::yuma_internal
 

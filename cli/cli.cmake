@@ -8,5 +8,21 @@ target_link_libraries(agora_cli
   PUBLIC agora_build_flags absl::status absl::statusor absl::strings absl::cord
   PRIVATE agora_wallet nlohmann_json::nlohmann_json)
 
+# agora_cli_chain: the chain commands (balance, transfer, register, stake,
+# metagraph, weights, chain status) over the chain client. A library of its
+# own because agora_chain_node itself links agora_cli (for `agora-chain run`).
+add_library(agora_cli_chain STATIC
+  ${CMAKE_CURRENT_SOURCE_DIR}/amount.cc
+  ${CMAKE_CURRENT_SOURCE_DIR}/chain_args.cc
+  ${CMAKE_CURRENT_SOURCE_DIR}/chain_commands.cc
+  ${CMAKE_CURRENT_SOURCE_DIR}/metagraph_commands.cc
+  ${CMAKE_CURRENT_SOURCE_DIR}/metagraph_table.cc
+  ${CMAKE_CURRENT_SOURCE_DIR}/pow_solver.cc
+  ${CMAKE_CURRENT_SOURCE_DIR}/register_command.cc
+)
+target_link_libraries(agora_cli_chain
+  PUBLIC agora_cli agora_chain_node nlohmann_json::nlohmann_json
+  PRIVATE agora_wallet absl::str_format absl::time Threads::Threads)
+
 add_executable(agora ${CMAKE_CURRENT_SOURCE_DIR}/main.cc)
-target_link_libraries(agora PRIVATE agora_cli)
+target_link_libraries(agora PRIVATE agora_cli agora_cli_chain)

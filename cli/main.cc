@@ -2,18 +2,23 @@
 // lists the command groups; each group lives in its own cli/*_commands.cc.
 #include <iostream>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "cli/chain_commands.h"
 #include "cli/cli.h"
 #include "cli/wallet_commands.h"
 
 int main(int argc, char** argv) {
   agora::cli::Command root;
   root.name = "agora";
-  root.summary = "Agora: wallets and (later) chain commands for the Agora model marketplace.";
+  root.summary = "Agora: wallets and chain commands for the Agora model marketplace.";
   root.subcommands = {
       agora::cli::WalletCommand(),
   };
+  for (agora::cli::Command& c : agora::cli::ChainCommands()) {
+    root.subcommands.push_back(std::move(c));
+  }
   const std::vector<std::string> args(argv + 1, argv + argc);
   return agora::cli::Run(root, args, std::cout, std::cerr);
 }

@@ -19,6 +19,11 @@ absl::string_view KindName(MessageKind kind) {
     case MessageKind::kMetagraph: return "metagraph";
     case MessageKind::kTxLookup: return "tx-lookup";
     case MessageKind::kTxLookupReply: return "tx-lookup-reply";
+    case MessageKind::kPredictRequest: return "predict-request";
+    case MessageKind::kPredictReply: return "predict-reply";
+    case MessageKind::kGenerateRequest: return "generate-request";
+    case MessageKind::kGenerateReply: return "generate-reply";
+    case MessageKind::kGenerateChunk: return "generate-chunk";
   }
   return "unknown";
 }

@@ -27,6 +27,12 @@ enum class MessageKind : uint8_t {
   kMetagraph = 27,          // Metagraph: a subnet's parameters and neurons
   kTxLookup = 28,           // TxLookup: was this transaction accepted?
   kTxLookupReply = 29,      // TxLookupReply
+  // Tasks served by miners (protocol/task_messages.h).
+  kPredictRequest = 40,     // PredictRequest: next-token distributions for prefixes
+  kPredictReply = 41,       // PredictReply
+  kGenerateRequest = 42,    // GenerateRequest: a completion
+  kGenerateReply = 43,      // GenerateReply: the whole completion
+  kGenerateChunk = 44,      // GenerateChunk: one streamed piece of a completion
 };
 
 // "ping", "error", ... or "unknown" for a value with no name.

@@ -3,6 +3,7 @@
 add_library(agora_transport STATIC
   ${CMAKE_CURRENT_LIST_DIR}/error_reply.cc
   ${CMAKE_CURRENT_LIST_DIR}/nonce.cc
+  ${CMAKE_CURRENT_LIST_DIR}/peer_socket_cache.cc
   ${CMAKE_CURRENT_LIST_DIR}/zmq_client.cc
   ${CMAKE_CURRENT_LIST_DIR}/zmq_server.cc
   ${CMAKE_CURRENT_LIST_DIR}/zmq_util.cc

@@ -6,8 +6,8 @@
 #include <atomic>
 #include <cerrno>
 #include <condition_variable>
+#include <cstdint>
 #include <cstring>
-#include <list>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -23,6 +23,8 @@
 #include "common/log.h"
 #include "protocol/error_reply.h"
 #include "protocol/nonce.h"
+#include "protocol/peer_socket_cache.h"
+#include "protocol/work_queue.h"
 #include "protocol/zmq_util.h"
 
 namespace agora::protocol {
@@ -45,18 +47,6 @@ struct Command {
   Client::Callback done;
 };
 
-// One DEALER and what the I/O thread knows about it.
-struct PeerSocket {
-  std::string cache_key;
-  std::string endpoint;
-  std::optional<zmq::socket_t> socket;
-  int fd = -1;                 // ZMQ_FD, registered with epoll
-  size_t outstanding = 0;      // requests sent on it and not yet completed
-  bool dirty = false;          // queued for a drain this round
-  bool evicted = false;        // closed this round; freed at the end of it
-  std::list<PeerSocket*>::iterator lru;
-};
-
 struct Pending {
   PeerSocket* socket = nullptr;
   PublicKey peer{};
@@ -64,9 +54,14 @@ struct Pending {
   DeadlineIndex::iterator deadline_it;
 };
 
-std::string CacheKey(const Peer& peer) {
-  return absl::StrCat(peer.endpoint, "|", AsStringView(peer.hotkey));
-}
+// A reply matched to its request, waiting to be verified. The request is
+// already forgotten by the I/O thread, so its deadline no longer applies.
+struct VerifyJob {
+  zmq::message_t bytes;
+  PublicKey peer{};
+  std::string endpoint;
+  Client::Callback done;
+};
 
 }  // namespace
 
@@ -82,6 +77,9 @@ class Client::Impl {
     stop_.store(true);
     if (wake_.has_value()) wake_->Notify();
     if (io_thread_.joinable()) io_thread_.join();
+    if (verify_queue_.has_value()) verify_queue_->Close();  // drained first
+    for (std::thread& t : verify_threads_) t.join();
+    sockets_.reset();  // (already empty if the I/O thread ran) before the context and epoll
     if (epfd_ >= 0) close(epfd_);
     own_context_.reset();
   }
@@ -89,19 +87,31 @@ class Client::Impl {
   absl::Status Init();
   void Submit(const Peer& peer, MessageKind kind, absl::string_view body, Deadline deadline,
               Callback done);
+  // Submit() to each peer; done_for(i) makes the callback of peers[i].
+  void SubmitMany(const std::vector<Peer>& peers, MessageKind kind, absl::string_view body,
+                  Deadline deadline, const std::function<Callback(size_t)>& done_for);
   const PublicKey& public_key() const { return key_->public_key(); }
   ClientStats Stats() const;
 
  private:
+  // Seals a request on the calling thread, or runs `done` with the failure
+  // and returns nullopt.
+  std::optional<Command> Prepare(const Peer& peer, MessageKind kind, absl::string_view body,
+                                 Deadline deadline, Callback& done);
+  // Moves `cmds` to the I/O thread (or cancels them after shutdown).
+  void Enqueue(std::vector<Command>& cmds);
+
   // Everything below runs on the I/O thread only.
   void IoLoop();
   void Send(Command& cmd);
-  absl::StatusOr<PeerSocket*> SocketFor(const Peer& peer);
-  void Evict(PeerSocket* s);
   void MarkDirty(PeerSocket* s);
   void Drain(PeerSocket* s);
-  void OnReply(PeerSocket* s, const zmq::message_t& msg);
+  void OnReply(PeerSocket* s, zmq::message_t& msg);
   void Complete(absl::flat_hash_map<Hash256, Pending>::iterator it, absl::StatusOr<Reply> result);
+  // Verifies a matched reply and runs its callback: on the I/O thread, or on
+  // a verify thread when options_.verify_threads > 0.
+  void Verify(VerifyJob& job);
+  void VerifyLoop();
   void ExpireDeadlines();
   int TimeoutMs() const;
   void Shutdown();
@@ -118,6 +128,8 @@ class Client::Impl {
   std::optional<WakeFd> wake_;
   int epfd_ = -1;
   std::thread io_thread_;
+  std::vector<std::thread> verify_threads_;
+  std::optional<WorkQueue<VerifyJob>> verify_queue_;
   std::atomic<bool> stop_{false};
   std::atomic<size_t> outstanding_{0};
 
@@ -126,9 +138,7 @@ class Client::Impl {
   bool closed_ ABSL_GUARDED_BY(in_mu_) = false;
 
   // I/O thread state.
-  absl::flat_hash_map<std::string, std::unique_ptr<PeerSocket>> sockets_;
-  std::list<PeerSocket*> lru_;  // front: most recently used
-  std::vector<std::unique_ptr<PeerSocket>> graveyard_;
+  std::optional<PeerSocketCache> sockets_;
   std::vector<PeerSocket*> dirty_;
   absl::flat_hash_map<Hash256, Pending> pending_;
   DeadlineIndex deadlines_;
@@ -168,23 +178,40 @@ absl::Status Client::Impl::Init() {
     own_context_->set(zmq::ctxopt::max_sockets, static_cast<int>(options_.max_peers) + 16);
     ctx_ = own_context_.get();
   }
+  PeerSocketOptions socket_options;
+  socket_options.max_peers = options_.max_peers;
+  socket_options.max_envelope_bytes = options_.max_envelope_bytes;
+  socket_options.hwm = options_.hwm;
+  if (use_curve_) {
+    socket_options.curve_public = &curve_public_;
+    socket_options.curve_secret = &curve_secret_;
+  }
+  sockets_.emplace(*ctx_, epfd_, socket_options);
+  if (options_.verify_threads > 0) {
+    // Bounded by max_outstanding: each job is a request still counted there.
+    verify_queue_.emplace(options_.max_outstanding + 1, SIZE_MAX);
+    for (int i = 0; i < options_.verify_threads; ++i) {
+      verify_threads_.emplace_back([this] { VerifyLoop(); });
+    }
+  }
   io_thread_ = std::thread([this] { IoLoop(); });
   return absl::OkStatus();
 }
 
-void Client::Impl::Submit(const Peer& peer, MessageKind kind, absl::string_view body,
-                          Deadline deadline, Callback done) {
+std::optional<Command> Client::Impl::Prepare(const Peer& peer, MessageKind kind,
+                                             absl::string_view body, Deadline deadline,
+                                             Callback& done) {
   if (body.size() > options_.max_envelope_bytes - kEnvelopeOverhead) {
     done(absl::InvalidArgumentError(absl::StrCat("request: ", body.size() + kEnvelopeOverhead,
                                                  " bytes (limit ", options_.max_envelope_bytes,
                                                  ")")));
-    return;
+    return std::nullopt;
   }
   if (outstanding_.fetch_add(1) >= options_.max_outstanding) {
     outstanding_.fetch_sub(1);
     done(absl::ResourceExhaustedError(
         absl::StrCat("client: ", options_.max_outstanding, " requests already in flight")));
-    return;
+    return std::nullopt;
   }
   SealParams params;
   params.receiver = peer.hotkey;
@@ -193,21 +220,57 @@ void Client::Impl::Submit(const Peer& peer, MessageKind kind, absl::string_view 
   params.timestamp_ms = UnixMillis();
   Command cmd{peer, SealEnvelope(*key_, params, body), {}, deadline, std::move(done)};
   cmd.request_hash = EnvelopeHash(cmd.envelope);
+  return cmd;
+}
+
+void Client::Impl::Enqueue(std::vector<Command>& cmds) {
+  if (cmds.empty()) return;
   bool was_empty = false;
+  bool closed = false;
   {
     absl::MutexLock lock(&in_mu_);
-    if (!closed_) {
+    closed = closed_;
+    if (!closed) {
       was_empty = inbox_.empty();
-      inbox_.push_back(std::move(cmd));
-      cmd.done = nullptr;
+      for (Command& c : cmds) inbox_.push_back(std::move(c));
     }
   }
-  if (cmd.done) {  // the client is shutting down
-    outstanding_.fetch_sub(1);
-    cmd.done(absl::CancelledError("client: shutting down"));
-    return;
+  if (closed) {
+    for (Command& c : cmds) {
+      outstanding_.fetch_sub(1);
+      c.done(absl::CancelledError("client: shutting down"));
+    }
+  } else if (was_empty) {
+    wake_->Notify();  // otherwise the I/O thread has a wake-up pending
   }
-  if (was_empty) wake_->Notify();
+  cmds.clear();
+}
+
+void Client::Impl::Submit(const Peer& peer, MessageKind kind, absl::string_view body,
+                          Deadline deadline, Callback done) {
+  std::optional<Command> cmd = Prepare(peer, kind, body, deadline, done);
+  if (!cmd.has_value()) return;
+  std::vector<Command> one;
+  one.push_back(std::move(*cmd));
+  Enqueue(one);
+}
+
+void Client::Impl::SubmitMany(const std::vector<Peer>& peers, MessageKind kind,
+                              absl::string_view body, Deadline deadline,
+                              const std::function<Callback(size_t)>& done_for) {
+  // Hands envelopes over in small groups: the first peers get their request
+  // after a few signatures, and the I/O thread wakes once per group instead
+  // of once per peer.
+  constexpr size_t kGroup = 8;
+  std::vector<Command> group;
+  group.reserve(kGroup);
+  for (size_t i = 0; i < peers.size(); ++i) {
+    Callback done = done_for(i);
+    std::optional<Command> cmd = Prepare(peers[i], kind, body, deadline, done);
+    if (cmd.has_value()) group.push_back(std::move(*cmd));
+    if (group.size() == kGroup) Enqueue(group);
+  }
+  Enqueue(group);
 }
 
 ClientStats Client::Impl::Stats() const {
@@ -259,7 +322,8 @@ void Client::Impl::IoLoop() {
       if (!s->evicted) Drain(s);
     }
     ExpireDeadlines();
-    graveyard_.clear();
+    // Sockets evicted this round were only in `round`, which is done with.
+    sockets_->ReleaseEvicted();
   }
   Shutdown();
 }
@@ -286,7 +350,8 @@ void Client::Impl::Send(Command& cmd) {
     cmd.done(absl::DeadlineExceededError("request: deadline passed before it was sent"));
     return;
   }
-  absl::StatusOr<PeerSocket*> socket = SocketFor(cmd.peer);
+  absl::StatusOr<PeerSocket*> socket = sockets_->Get(cmd.peer.endpoint, cmd.peer.hotkey);
+  peer_count_.store(sockets_->size(), std::memory_order_relaxed);
   if (!socket.ok()) {
     outstanding_.fetch_sub(1);
     cmd.done(socket.status());
@@ -320,76 +385,6 @@ void Client::Impl::Send(Command& cmd) {
   ++s->outstanding;
 }
 
-absl::StatusOr<PeerSocket*> Client::Impl::SocketFor(const Peer& peer) {
-  const std::string key = CacheKey(peer);
-  auto found = sockets_.find(key);
-  if (found != sockets_.end()) {
-    PeerSocket* s = found->second.get();
-    lru_.splice(lru_.begin(), lru_, s->lru);
-    return s;
-  }
-  if (sockets_.size() >= options_.max_peers) {
-    PeerSocket* victim = nullptr;
-    for (auto it = lru_.rbegin(); it != lru_.rend(); ++it) {
-      if ((*it)->outstanding == 0) {
-        victim = *it;
-        break;
-      }
-    }
-    if (victim == nullptr) {
-      return absl::ResourceExhaustedError(
-          absl::StrCat("client: all ", options_.max_peers, " peer sockets are busy"));
-    }
-    Evict(victim);
-  }
-  auto s = std::make_unique<PeerSocket>();
-  s->cache_key = key;
-  s->endpoint = peer.endpoint;
-  try {
-    s->socket.emplace(*ctx_, zmq::socket_type::dealer);
-    ConfigureSocket(*s->socket, options_.max_envelope_bytes, options_.hwm);
-    if (use_curve_) {
-      absl::StatusOr<CurveKey> server_key = Ed25519ToCurvePublic(peer.hotkey);
-      if (!server_key.ok()) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("peer ", peer.endpoint, ": hotkey has no curve key (",
-                         server_key.status().message(), ")"));
-      }
-      s->socket->set(zmq::sockopt::curve_serverkey, zmq::buffer(*server_key));
-      s->socket->set(zmq::sockopt::curve_publickey, zmq::buffer(curve_public_));
-      s->socket->set(zmq::sockopt::curve_secretkey,
-                     zmq::const_buffer(curve_secret_.data(), curve_secret_.size()));
-    }
-    s->socket->connect(peer.endpoint);
-    s->fd = s->socket->get(zmq::sockopt::fd);
-  } catch (const zmq::error_t& e) {
-    return absl::InvalidArgumentError(absl::StrCat("peer ", peer.endpoint, ": ", e.what()));
-  }
-  epoll_event ev{};
-  ev.events = EPOLLIN;
-  ev.data.ptr = s.get();
-  if (epoll_ctl(epfd_, EPOLL_CTL_ADD, s->fd, &ev) != 0) {
-    return absl::ResourceExhaustedError(absl::StrCat("epoll_ctl: ", std::strerror(errno)));
-  }
-  lru_.push_front(s.get());
-  s->lru = lru_.begin();
-  PeerSocket* raw = s.get();
-  sockets_.emplace(key, std::move(s));
-  peer_count_.store(sockets_.size(), std::memory_order_relaxed);
-  return raw;
-}
-
-void Client::Impl::Evict(PeerSocket* s) {
-  epoll_ctl(epfd_, EPOLL_CTL_DEL, s->fd, nullptr);
-  lru_.erase(s->lru);
-  s->evicted = true;
-  s->socket.reset();  // linger 0
-  auto it = sockets_.find(s->cache_key);
-  graveyard_.push_back(std::move(it->second));  // freed after this round
-  sockets_.erase(it);
-  peer_count_.store(sockets_.size(), std::memory_order_relaxed);
-}
-
 void Client::Impl::Drain(PeerSocket* s) {
   for (int i = 0; i < kDrainBatch; ++i) {
     zmq::message_t msg;
@@ -412,7 +407,7 @@ void Client::Impl::Drain(PeerSocket* s) {
   MarkDirty(s);  // batch used up: come back next round
 }
 
-void Client::Impl::OnReply(PeerSocket* s, const zmq::message_t& msg) {
+void Client::Impl::OnReply(PeerSocket* s, zmq::message_t& msg) {
   const absl::string_view bytes(msg.data<char>(), msg.size());
   absl::StatusOr<EnvelopeHeader> claimed = PeekHeader(bytes);
   auto it = claimed.ok() ? pending_.find(claimed->request_hash) : pending_.end();
@@ -421,30 +416,49 @@ void Client::Impl::OnReply(PeerSocket* s, const zmq::message_t& msg) {
     AGORA_LOG(DEBUG, kLog, "dropped a reply from %s that matches no request", s->endpoint);
     return;
   }
+  // The claimed request hash matches: the request is answered now, for
+  // better or worse (a forged reply on this connection fails it, as the
+  // header says). Verification may run elsewhere.
+  VerifyJob job{std::move(msg), it->second.peer, s->endpoint, std::move(it->second.done)};
+  deadlines_.erase(it->second.deadline_it);
+  --s->outstanding;
+  pending_.erase(it);
+  if (verify_queue_.has_value() && verify_queue_->TryPush(job, 0)) return;
+  Verify(job);
+}
+
+void Client::Impl::VerifyLoop() {
+  while (std::optional<VerifyJob> job = verify_queue_->Pop()) Verify(*job);
+}
+
+void Client::Impl::Verify(VerifyJob& job) {
+  const absl::string_view bytes(job.bytes.data<char>(), job.bytes.size());
   OpenContext ctx;
   ctx.self = key_->public_key();
   ctx.now_ms = UnixMillis();
   ctx.max_skew_ms = options_.max_skew_ms;
   ctx.max_envelope_bytes = options_.max_envelope_bytes;
   absl::StatusOr<OpenedEnvelope> opened = OpenEnvelope(bytes, ctx);
+  absl::StatusOr<Reply> result;
   if (!opened.ok()) {
     rejected_.fetch_add(1, std::memory_order_relaxed);
-    Complete(it, absl::UnauthenticatedError(
-                     absl::StrCat("reply from ", s->endpoint, ": ", opened.status().message())));
-    return;
-  }
-  if (opened->header.sender != it->second.peer) {
+    result = absl::UnauthenticatedError(
+        absl::StrCat("reply from ", job.endpoint, ": ", opened.status().message()));
+  } else if (opened->header.sender != job.peer) {
     rejected_.fetch_add(1, std::memory_order_relaxed);
-    Complete(it, absl::UnauthenticatedError(absl::StrCat(
-                     "reply from ", s->endpoint, ": signed by another key than the one called")));
-    return;
+    result = absl::UnauthenticatedError(absl::StrCat(
+        "reply from ", job.endpoint, ": signed by another key than the one called"));
+  } else {
+    completed_.fetch_add(1, std::memory_order_relaxed);
+    if (opened->header.kind == MessageKind::kError) {
+      result = StatusFromErrorReply(opened->body);
+    } else {
+      result = Reply{opened->header, std::string(bytes)};
+    }
   }
-  completed_.fetch_add(1, std::memory_order_relaxed);
-  if (opened->header.kind == MessageKind::kError) {
-    Complete(it, StatusFromErrorReply(opened->body));
-    return;
-  }
-  Complete(it, Reply{opened->header, std::string(bytes)});
+  Callback done = std::move(job.done);
+  outstanding_.fetch_sub(1);
+  done(std::move(result));
 }
 
 void Client::Impl::Complete(absl::flat_hash_map<Hash256, Pending>::iterator it,
@@ -480,13 +494,8 @@ void Client::Impl::Shutdown() {
     cmd.done(absl::CancelledError("client: shutting down"));
   }
   while (!pending_.empty()) Complete(pending_.begin(), absl::CancelledError("client: shutting down"));
-  for (auto& [key, s] : sockets_) {
-    epoll_ctl(epfd_, EPOLL_CTL_DEL, s->fd, nullptr);
-    s->socket.reset();
-  }
-  sockets_.clear();
-  lru_.clear();
-  graveyard_.clear();
+  sockets_.reset();  // closes every socket
+  peer_count_.store(0, std::memory_order_relaxed);
 }
 
 // ---- Client -------------------------------------------------------------------
@@ -533,13 +542,13 @@ std::vector<absl::StatusOr<Reply>> Client::FanOut(const std::vector<Peer>& peers
   auto state = std::make_shared<State>();
   state->remaining = peers.size();
   state->results.resize(peers.size());
-  for (size_t i = 0; i < peers.size(); ++i) {
-    impl_->Submit(peers[i], kind, body, deadline, [state, i](absl::StatusOr<Reply> r) {
+  impl_->SubmitMany(peers, kind, body, deadline, [state](size_t i) -> Callback {
+    return [state, i](absl::StatusOr<Reply> r) {
       std::lock_guard<std::mutex> lock(state->mu);
       state->results[i] = std::move(r);
       if (--state->remaining == 0) state->cv.notify_all();
-    });
-  }
+    };
+  });
   std::unique_lock<std::mutex> lock(state->mu);
   state->cv.wait(lock, [&] { return state->remaining == 0; });
   return std::move(state->results);

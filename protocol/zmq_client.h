@@ -12,9 +12,9 @@
 //
 // A reply is accepted only if it opens (protocol/envelope.h) for our hotkey,
 // is signed by the hotkey we called and carries our request's hash. Replies
-// are verified on the I/O thread (~50 us each with libsodium 1.0.18: one
-// thread verifies ~20k replies/s); sealing happens on the calling thread, so
-// callers sign in parallel.
+// are verified on the I/O thread, or on `verify_threads` threads (~50 us
+// each with libsodium 1.0.18: one thread verifies ~20k replies/s); sealing
+// happens on the calling thread, so callers sign in parallel.
 //
 // Results:
 //   OK                 the reply (never of kind kError)
@@ -27,14 +27,16 @@
 //   Unavailable        the peer's send queue (hwm) is full
 //   ResourceExhausted  max_outstanding requests in flight, or max_peers
 //                      sockets all busy
-//   InvalidArgument    the request is over max_envelope_bytes, or (with
-//                      curve) the hotkey is not a valid curve point
+//   InvalidArgument    the request is over max_envelope_bytes, the endpoint
+//                      is malformed, or (with curve) the hotkey is not a
+//                      valid curve point
 //   Cancelled          the client was destroyed first
 //
 // Thread-safety: every public method may be called from any thread,
-// concurrently. Callbacks run on the I/O thread (or on the calling thread if
-// the request fails before it is queued); they must be quick, must not block
-// on another request's result and must not destroy the Client.
+// concurrently. Callbacks run on the I/O thread or a verify thread (or on
+// the calling thread if the request fails before it is queued); they must be
+// quick, must not throw, must not block on another request's result and must
+// not destroy the Client.
 #ifndef AGORA_PROTOCOL_ZMQ_CLIENT_H_
 #define AGORA_PROTOCOL_ZMQ_CLIENT_H_
 
@@ -89,6 +91,10 @@ struct ClientOptions {
   size_t max_outstanding = 65536;  // requests in flight, all peers together
   size_t max_peers = 1024;         // cached sockets; idle ones are evicted first
   int hwm = 1000;                  // per-peer queue, in messages, each way
+  // Threads that verify replies (~50 us each). 0: the I/O thread verifies,
+  // which caps the client near 20k replies/s but costs no hand-off; use
+  // more where fan-outs to remote peers must finish sooner.
+  int verify_threads = 0;
   // Shared ZeroMQ context (not owned, must outlive the client; it must allow
   // max_peers sockets). Null: the client owns one.
   zmq::context_t* context = nullptr;

@@ -367,7 +367,12 @@ std::string Server::Impl::Process(const Work& work) {
   }
   const EnvelopeHeader& header = opened->header;
   if (options_.admission) {
-    absl::Status admitted = options_.admission(header);
+    absl::Status admitted;
+    try {
+      admitted = options_.admission(header);
+    } catch (...) {
+      admitted = absl::InternalError("admission hook threw");
+    }
     if (!admitted.ok()) return Refusal(bytes, request_hash, header.sender, admitted);
   }
   const HandlerEntry& entry = handlers_[static_cast<uint8_t>(header.kind)];
@@ -386,6 +391,12 @@ std::string Server::Impl::Process(const Work& work) {
     body = absl::InternalError("handler threw");
   }
   if (!body.ok()) return Refusal(bytes, request_hash, header.sender, body.status());
+  if (body->size() > options_.max_envelope_bytes - kEnvelopeOverhead) {
+    // The peer's maxmsgsize would drop it and close the connection, losing
+    // every other request in flight on it: refuse instead.
+    return Refusal(bytes, request_hash, header.sender,
+                   Refuse(Reason::kInternal, "reply larger than max_envelope_bytes"));
+  }
   SealParams params;
   params.receiver = header.sender;
   params.kind = entry.rep_kind;

@@ -10,6 +10,7 @@ packages=(
   libopenblas0-openmp   # without it LibTorch falls back to reference BLAS (30-40x slower)
   libsqlite3-dev libtomlplusplus-dev libcpp-httplib-dev nlohmann-json3-dev
   clang                 # libFuzzer builds of tests/fuzz (optional for the gcc build)
+  bible-kjv             # the devnet's training text (public domain King James Bible)
   curl procps
 )
 

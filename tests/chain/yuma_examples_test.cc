@@ -3,17 +3,17 @@
 // Examples are read from tests/chain/testdata/ (the repo's copy) and from the design folder
 // beside the repo (../shared/design/yuma_examples), where more vectors of the same kind may be
 // added; a file present in both is run once, from testdata/.
+#include <gtest/gtest.h>
+
 #include <cmath>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include "chain/epoch_json.h"
 #include "chain/yuma.h"
@@ -65,8 +65,8 @@ void ExpectSame(const nlohmann::json& expected, const nlohmann::json& actual,
     }
   } else if (expected.is_number_float()) {
     if (!actual.is_number() || RawOf(expected) != RawOf(actual)) {
-      fail("expected " + expected.dump() + " (raw " + std::to_string(RawOf(expected)) +
-           "), got " + actual.dump() +
+      fail("expected " + expected.dump() + " (raw " + std::to_string(RawOf(expected)) + "), got " +
+           actual.dump() +
            (actual.is_number() ? " (raw " + std::to_string(RawOf(actual)) + ")" : ""));
     }
   } else if (expected != actual) {

@@ -1,13 +1,13 @@
 #include "chain/yuma_math.h"
 
+#include <gtest/gtest.h>
+
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
 #include <random>
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "chain/fixed_point.h"
 #include "chain/yuma_bonds.h"
@@ -90,8 +90,8 @@ TEST(WeightedMedianTest, HalfStakeTieResolvesTowardHigherScore) {
   const std::vector<I32F32> c = WeightedMedianColumns({F(0.5), F(0.5)}, w, 1, kappa);
   EXPECT_EQ(c[0], F(0.8));
   // With kappa = 0.5 + 2^-16 the lower score would win.
-  const std::vector<I32F32> c2 = WeightedMedianColumns({F(0.5), F(0.5)}, w, 1,
-                                                       U16ToProportion(32769));
+  const std::vector<I32F32> c2 =
+      WeightedMedianColumns({F(0.5), F(0.5)}, w, 1, U16ToProportion(32769));
   EXPECT_EQ(c2[0], F(0.2));
 }
 
@@ -107,9 +107,14 @@ TEST(WeightedMedianTest, MatchesTheChainAlgorithmOnRandomColumns) {
     std::vector<I32F32> stake(rows);
     for (auto& s : stake) {
       switch (rng() % 4) {
-        case 0: s = I32F32::Zero(); break;
-        case 1: s = I32F32::FromRaw(1 + rng() % 3); break;  // normalizes to ~0
-        default: s = I32F32::FromRaw(static_cast<int64_t>(rng() % (int64_t{1} << 32)));
+        case 0:
+          s = I32F32::Zero();
+          break;
+        case 1:
+          s = I32F32::FromRaw(1 + rng() % 3);
+          break;  // normalizes to ~0
+        default:
+          s = I32F32::FromRaw(static_cast<int64_t>(rng() % (int64_t{1} << 32)));
       }
     }
     NormalizeInPlace(stake);
@@ -145,8 +150,7 @@ TEST(WeightedMedianTest, MatchesTheChainAlgorithmOnRandomColumns) {
       }
       const I32F32 want =
           WeightedMedianReference(use_stake, score, sigma.SaturatingSub(kappa), sigma);
-      ASSERT_EQ(fast[j], want) << "trial " << trial << " column " << j << " kappa "
-                               << kappa_u16;
+      ASSERT_EQ(fast[j], want) << "trial " << trial << " column " << j << " kappa " << kappa_u16;
     }
   }
 }

@@ -1,9 +1,9 @@
 // Hand-built cases for the subtleties of yuma.md §10, each small enough to check by hand.
+#include <gtest/gtest.h>
+
 #include <cstdint>
 #include <optional>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "chain/fixed_point.h"
 #include "chain/yuma.h"
@@ -292,6 +292,59 @@ TEST(YumaSubtletiesTest, LiquidAlphaTrajectoryMatchesTheChainTest) {
         }
         EXPECT_NEAR(bond, target_bonds[epoch][v][m], 1e-3) << "bond " << v << "->" << 3 + m;
       }
+    }
+    in.bonds = out.bonds_u16;
+    in.validator_permit = out.new_validator_permit;
+  }
+}
+
+// Classic Yuma bonds over several epochs: subtensor's test_bonds (stakes 1/2/3/4, validators
+// turn to self-weights one by one), whose stored u16 bonds it asserts exactly. It shows the
+// one-u16-per-epoch decay of §10.14 (12603 -> 12602). The test ran before the bond-column
+// reset keyed on LastMechanismStepBlock; last_mechanism_step_block = block - 1 keeps it off.
+TEST(YumaSubtletiesTest, ClassicBondsTrajectoryMatchesTheChainTestExactly) {
+  EpochInput in = SmallSubnet(8);
+  in.stake = {1, 2, 3, 4, 0, 0, 0, 0};
+  in.tempo = 65534;
+  in.activity_cutoff = 5000;
+  in.max_allowed_validators = 8;
+  in.block_at_registration.assign(8, 0);
+  in.last_update.assign(8, 0);
+  in.current_block = 0;
+  EpochOutput out = RunOk(in);  // sets the permits
+  in.validator_permit = out.new_validator_permit;
+
+  const U16Row to_servers = {{4, 16383}, {5, 32767}, {6, 49149}, {7, 65535}};
+  struct Epoch {
+    int set_uid;  // -1: every validator weights the servers
+    U16Row row;
+    uint16_t column;
+    std::vector<uint16_t> bonds;
+  };
+  const std::vector<Epoch> epochs = {
+      {-1, to_servers, 4, {16383, 32767, 49151, 65535}},
+      {0, {{0, kMax}}, 4, {14582, 32767, 49151, 65535}},
+      {1, {{1, kMax}}, 4, {12603, 28321, 49151, 65535}},
+      {2, {{2, kMax}}, 7, {12602, 28320, 49150, 65535}},
+      {2, {{7, kMax}}, 7, {10951, 24609, 49150, 65535}},
+  };
+  for (size_t e = 0; e < epochs.size(); ++e) {
+    SCOPED_TRACE("epoch " + std::to_string(e));
+    ++in.current_block;  // set_weights in this block, then the epoch
+    for (uint16_t v = 0; v < 4; ++v) {
+      if (epochs[e].set_uid == -1 || epochs[e].set_uid == v) {
+        in.weights[v] = epochs[e].set_uid == -1 ? to_servers : epochs[e].row;
+        in.last_update[v] = in.current_block;
+      }
+    }
+    in.last_mechanism_step_block = in.current_block - 1;
+    out = RunOk(in);
+    for (uint16_t v = 0; v < 4; ++v) {
+      uint16_t bond = 0;
+      for (const auto& [j, b] : out.bonds_u16[v]) {
+        if (j == epochs[e].column) bond = b;
+      }
+      EXPECT_EQ(bond, epochs[e].bonds[v]) << "validator " << v;
     }
     in.bonds = out.bonds_u16;
     in.validator_permit = out.new_validator_permit;

@@ -102,6 +102,35 @@ TEST_P(TransportConcurrencyTest, CallTypedDecodesTheReply) {
   EXPECT_EQ(info.status().code(), absl::StatusCode::kInvalidArgument);
 }
 
+TEST_P(TransportConcurrencyTest, VerifyThreadsGiveTheSameResults) {
+  auto server = StartEchoServer(NewKey(), TestServerOptions(curve()));
+  ASSERT_NE(server, nullptr);
+  protocol::ClientOptions options;
+  options.curve = curve();
+  options.verify_threads = 2;
+  auto client = protocol::Client::Create(NewKey(), options);
+  ASSERT_TRUE(client.ok());
+  constexpr int kRequests = 500;
+  std::vector<std::future<absl::StatusOr<protocol::Reply>>> futures;
+  for (int i = 0; i < kRequests; ++i) {
+    futures.push_back((*client)->CallFuture(PeerOf(*server), MessageKind::kPing, PingBody(i),
+                                            DeadlineAfter(15s)));
+  }
+  for (int i = 0; i < kRequests; ++i) {
+    absl::StatusOr<protocol::Reply> reply = futures[i].get();
+    ASSERT_TRUE(reply.ok()) << reply.status();
+    absl::StatusOr<Pong> pong = protocol::Decode<Pong>(reply->body(), "Pong");
+    ASSERT_TRUE(pong.ok());
+    EXPECT_EQ(pong->seq, static_cast<uint64_t>(i));
+  }
+  if (!curve()) {  // with curve the handshake to a wrong key never completes
+    protocol::Peer wrong{server->endpoint(), NewKey()->public_key()};
+    absl::StatusOr<protocol::Reply> r =
+        (*client)->Call(wrong, MessageKind::kPing, PingBody(1), DeadlineAfter(5s));
+    EXPECT_EQ(r.status().code(), absl::StatusCode::kUnauthenticated) << r.status();
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Curve, TransportConcurrencyTest, ::testing::Bool(),
                          [](const ::testing::TestParamInfo<bool>& info) {
                            return info.param ? "CurveOn" : "CurveOff";

@@ -150,7 +150,9 @@ TEST(TransportFailureTest, StopAnswersEveryQueuedRequest) {
 }
 
 TEST(TransportFailureTest, HandlerFailuresBecomeSignedRefusals) {
-  auto server = std::make_unique<protocol::Server>(NewKey(), TestServerOptions(false));
+  protocol::ServerOptions options = TestServerOptions(false);
+  options.max_envelope_bytes = 64 << 10;
+  auto server = std::make_unique<protocol::Server>(NewKey(), options);
   server->Handle<Ping, Pong>(
       MessageKind::kPing, MessageKind::kPong,
       [](const protocol::RequestContext&, const Ping& ping) -> absl::StatusOr<Pong> {
@@ -159,6 +161,7 @@ TEST(TransportFailureTest, HandlerFailuresBecomeSignedRefusals) {
           case 2: return protocol::Refuse(Reason::kRateLimited, "3 per second");
           case 3: return absl::InternalError("/secret/path failed");
           case 4: throw std::runtime_error("boom");
+          case 6: return Pong{ping.seq, std::string(100 << 10, 'x')};  // over the limit
           default: return Pong{ping.seq, ping.payload};
         }
       });
@@ -180,6 +183,9 @@ TEST(TransportFailureTest, HandlerFailuresBecomeSignedRefusals) {
   r = call(4);
   EXPECT_EQ(protocol::ReasonOf(r.status()), Reason::kInternal);
   EXPECT_TRUE(call(5).ok());
+  r = call(6);
+  EXPECT_EQ(protocol::ReasonOf(r.status()), Reason::kInternal);
+  EXPECT_EQ(r.status().message(), "internal: reply larger than max_envelope_bytes");
 }
 
 TEST(TransportFailureTest, AdmissionHookRefusesBeforeTheHandler) {
@@ -256,6 +262,27 @@ TEST(TransportFailureTest, UnreachablePeerTimesOut) {
   EXPECT_EQ(r.status().code(), absl::StatusCode::kDeadlineExceeded);
   r = client->Call({"not-an-endpoint", key}, MessageKind::kPing, PingBody(1), DeadlineAfter(200ms));
   EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace agora::testing
+
+namespace agora::testing {
+namespace {
+
+TEST(TransportFailureTest, StartReportsTakenAndBadEndpoints) {
+  auto first = StartEchoServer(NewKey(), TestServerOptions(false, 1));
+  ASSERT_NE(first, nullptr);
+  protocol::ServerOptions taken = TestServerOptions(false, 1);
+  taken.endpoint = first->endpoint();
+  protocol::Server second(NewKey(), taken);
+  EXPECT_EQ(second.Start().code(), absl::StatusCode::kUnavailable);
+  protocol::ServerOptions bad = TestServerOptions(false, 1);
+  bad.endpoint = "nonsense://here";
+  protocol::Server third(NewKey(), bad);
+  EXPECT_EQ(third.Start().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(third.endpoint().empty());
+  EXPECT_EQ(first->Start().code(), absl::StatusCode::kFailedPrecondition);
 }
 
 }  // namespace

@@ -1,0 +1,8 @@
+# bench_miner: generation throughput through the real miner server (signed
+# requests over loopback, dynamic batching) next to the raw batched LibTorch
+# forward of the same model in the same run, and unbatched serving
+# (docs/BENCHMARKS.md "Miner").
+if(TARGET agora_miner)
+  add_executable(bench_miner ${CMAKE_CURRENT_LIST_DIR}/miner_bench.cc)
+  target_link_libraries(bench_miner PRIVATE agora_miner agora_miner_model absl::synchronization)
+endif()

@@ -1,0 +1,323 @@
+#include "miner/gpt.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <limits>
+#include <sstream>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "common/file_util.h"
+#include "miner/torch_batch.h"
+
+namespace agora::miner {
+namespace {
+
+constexpr size_t kMaxConfigBytes = 1u << 20;
+constexpr size_t kMaxWeightsBytes = 4ull << 30;
+
+absl::Status BadConfig(absl::string_view field, absl::string_view why) {
+  return absl::InvalidArgumentError(absl::StrCat("gpt config: ", field, ": ", why));
+}
+
+void InitWeights(torch::nn::Module& m) {
+  torch::NoGradGuard no_grad;
+  for (auto& p : m.named_parameters()) {
+    const std::string& name = p.key();
+    if (name.size() >= 4 && name.compare(name.size() - 4, 4, "bias") == 0) {
+      p.value().zero_();
+    } else if (name.find("ln") != std::string::npos) {
+      p.value().fill_(1.0);
+    } else {
+      p.value().normal_(0.0, 0.02);
+    }
+  }
+}
+
+class GptBackend : public ModelBackend {
+ public:
+  GptBackend(LoadedGpt loaded, torch::Device device)
+      : model_(std::move(loaded.model)), hash_(loaded.hash), device_(device) {
+    model_->to(device_);
+    model_->eval();
+  }
+
+  absl::StatusOr<Logits> NextTokenLogits(
+      const std::vector<std::vector<uint32_t>>& rows) override {
+    absl::StatusOr<PaddedBatch> batch = PadRows(rows, vocab_size(), max_context(), device_);
+    if (!batch.ok()) return batch.status();
+    try {
+      torch::InferenceMode guard;
+      torch::Tensor hidden = model_->Hidden(batch->ids);  // [B, T, D]
+      torch::Tensor rows_idx = torch::arange(hidden.size(0), batch->last.options());
+      torch::Tensor last = hidden.index({rows_idx, batch->last});  // [B, D]
+      return ToLogits(model_->Head(last));
+    } catch (const std::exception& e) {
+      return absl::InternalError(absl::StrCat("gpt forward: ", e.what()));
+    }
+  }
+  uint32_t vocab_size() const override { return static_cast<uint32_t>(model_->config().vocab); }
+  uint32_t max_context() const override { return static_cast<uint32_t>(model_->config().context); }
+  const Hash256& content_hash() const override { return hash_; }
+  std::string device() const override { return device_.is_cuda() ? "cuda" : "cpu"; }
+  std::string Describe() const override {
+    const GptConfig& c = model_->config();
+    int64_t params = 0;
+    for (const auto& p : model_->parameters()) params += p.numel();
+    return absl::StrCat("gpt layers=", c.layers, " dim=", c.dim, " heads=", c.heads,
+                        " context=", c.context, " vocab=", c.vocab, " params=", params, " on ",
+                        device(), " hash=", ToHex(hash_));
+  }
+
+ private:
+  Gpt model_;
+  Hash256 hash_;
+  torch::Device device_;
+};
+
+}  // namespace
+
+absl::Status GptConfig::Validate() const {
+  if (vocab < 2 || vocab > (1 << 20)) return BadConfig("vocab", "must be in [2, 1048576]");
+  if (context < 1 || context > 8192) return BadConfig("context", "must be in [1, 8192]");
+  if (layers < 1 || layers > 64) return BadConfig("layers", "must be in [1, 64]");
+  if (dim < 1 || dim > 8192) return BadConfig("dim", "must be in [1, 8192]");
+  if (heads < 1 || heads > dim || dim % heads != 0) {
+    return BadConfig("heads", "must divide dim");
+  }
+  if (mlp_mult < 1 || mlp_mult > 16) return BadConfig("mlp_mult", "must be in [1, 16]");
+  return absl::OkStatus();
+}
+
+std::string GptConfig::ToJson() const {
+  return absl::StrCat("{\"vocab\":", vocab, ",\"context\":", context, ",\"layers\":", layers,
+                      ",\"dim\":", dim, ",\"heads\":", heads, ",\"mlp_mult\":", mlp_mult,
+                      ",\"tied_head\":", tied_head ? "true" : "false", "}");
+}
+
+BlockImpl::BlockImpl(const GptConfig& c) : heads_(c.heads) {
+  ln1_ = register_module("ln1", torch::nn::LayerNorm(torch::nn::LayerNormOptions({c.dim})));
+  qkv_ = register_module("qkv", torch::nn::Linear(c.dim, 3 * c.dim));
+  proj_ = register_module("proj", torch::nn::Linear(c.dim, c.dim));
+  ln2_ = register_module("ln2", torch::nn::LayerNorm(torch::nn::LayerNormOptions({c.dim})));
+  fc_ = register_module("fc", torch::nn::Linear(c.dim, c.mlp_mult * c.dim));
+  out_ = register_module("out", torch::nn::Linear(c.mlp_mult * c.dim, c.dim));
+}
+
+torch::Tensor BlockImpl::forward(const torch::Tensor& x) {
+  const int64_t b = x.size(0), t = x.size(1), d = x.size(2), hd = d / heads_;
+  torch::Tensor qkv = qkv_(ln1_(x)).view({b, t, 3, heads_, hd}).permute({2, 0, 3, 1, 4});
+  torch::Tensor q = qkv[0], k = qkv[1], v = qkv[2];  // [B, H, T, hd]
+  torch::Tensor att = torch::matmul(q, k.transpose(-2, -1)) * (1.0 / std::sqrt(double(hd)));
+  // Causal mask: position i attends to positions <= i only.
+  torch::Tensor future = torch::ones({t, t}, x.options().dtype(torch::kBool)).triu(1);
+  att = torch::softmax(att.masked_fill(future, -std::numeric_limits<float>::infinity()), -1);
+  torch::Tensor y = torch::matmul(att, v).transpose(1, 2).reshape({b, t, d});
+  torch::Tensor h = x + proj_(y);
+  return h + out_(torch::gelu(fc_(ln2_(h))));
+}
+
+GptImpl::GptImpl(const GptConfig& c) : config_(c) {
+  tok_ = register_module("tok", torch::nn::Embedding(c.vocab, c.dim));
+  pos_ = register_module("pos", torch::nn::Embedding(c.context, c.dim));
+  blocks_ = register_module("blocks", torch::nn::ModuleList());
+  for (int64_t i = 0; i < c.layers; ++i) blocks_->push_back(Block(c));
+  ln_f_ = register_module("ln_f", torch::nn::LayerNorm(torch::nn::LayerNormOptions({c.dim})));
+  if (!c.tied_head) {
+    head_ = register_module("head", torch::nn::Linear(torch::nn::LinearOptions(c.dim, c.vocab).bias(false)));
+  }
+  InitWeights(*this);
+}
+
+torch::Tensor GptImpl::Hidden(const torch::Tensor& ids) {
+  const int64_t t = ids.size(1);
+  torch::Tensor pos = torch::arange(t, ids.options().dtype(torch::kLong));
+  torch::Tensor x = tok_(ids) + pos_(pos).unsqueeze(0);
+  for (const auto& block : *blocks_) x = block->as<BlockImpl>()->forward(x);
+  return ln_f_(x);
+}
+
+torch::Tensor GptImpl::Head(const torch::Tensor& hidden) {
+  if (config_.tied_head) return torch::matmul(hidden, tok_->weight.t());
+  return head_(hidden);
+}
+
+torch::Tensor GptImpl::forward(const torch::Tensor& ids) { return Head(Hidden(ids)); }
+
+Hash256 GptContentHash(Gpt& model) {
+  std::string bytes = "agora-gpt-v1\n" + model->config().ToJson() + "\n";
+  for (const auto& p : model->named_parameters()) {
+    torch::Tensor t = p.value().detach().to(torch::kCPU, torch::kFloat).contiguous();
+    absl::StrAppend(&bytes, p.key(), "[");
+    for (int64_t s : t.sizes()) absl::StrAppend(&bytes, s, ",");
+    absl::StrAppend(&bytes, "]");
+    bytes.append(reinterpret_cast<const char*>(t.data_ptr<float>()), t.numel() * sizeof(float));
+  }
+  return Blake2b256(bytes);
+}
+
+absl::StatusOr<Hash256> SaveCheckpoint(Gpt& model, const TrainFacts& facts,
+                                       const std::string& dir) {
+  absl::Status s = MakeDirs(dir, 0755);
+  if (!s.ok()) return s;
+  const Hash256 hash = GptContentHash(model);
+  std::ostringstream weights;
+  try {
+    torch::serialize::OutputArchive archive;
+    for (const auto& p : model->named_parameters()) {
+      archive.write(p.key(), p.value().detach().to(torch::kCPU));
+    }
+    archive.save_to(weights);
+  } catch (const std::exception& e) {
+    return absl::InternalError(absl::StrCat("saving weights: ", e.what()));
+  }
+  s = WriteFileAtomic(dir + "/weights.pt", weights.str(), 0644);
+  if (!s.ok()) return s;
+  nlohmann::ordered_json j;
+  j["format"] = "agora-gpt-v1";
+  j["config"] = nlohmann::ordered_json::parse(model->config().ToJson());
+  j["content_hash"] = ToHex(hash);
+  j["train"] = {{"steps", facts.steps},
+                {"seed", facts.seed},
+                {"train_loss", facts.train_loss},
+                {"holdout_loss", facts.holdout_loss},
+                {"corpus", facts.corpus}};
+  s = WriteFileAtomic(dir + "/config.json", j.dump(2) + "\n", 0644);
+  if (!s.ok()) return s;
+  return hash;
+}
+
+absl::StatusOr<LoadedGpt> LoadCheckpoint(const std::string& dir) {
+  absl::StatusOr<std::string> text = ReadFile(dir + "/config.json", kMaxConfigBytes);
+  if (!text.ok()) return text.status();
+  GptConfig c;
+  TrainFacts facts;
+  std::string recorded;
+  try {
+    nlohmann::json j = nlohmann::json::parse(*text);
+    if (j.value("format", "") != "agora-gpt-v1") {
+      return absl::InvalidArgumentError(dir + "/config.json: format is not agora-gpt-v1");
+    }
+    const nlohmann::json& jc = j.at("config");
+    c.vocab = jc.at("vocab").get<int64_t>();
+    c.context = jc.at("context").get<int64_t>();
+    c.layers = jc.at("layers").get<int64_t>();
+    c.dim = jc.at("dim").get<int64_t>();
+    c.heads = jc.at("heads").get<int64_t>();
+    c.mlp_mult = jc.at("mlp_mult").get<int64_t>();
+    c.tied_head = jc.at("tied_head").get<bool>();
+    recorded = j.at("content_hash").get<std::string>();
+    if (j.contains("train")) {
+      const nlohmann::json& t = j["train"];
+      facts.steps = t.value("steps", uint64_t{0});
+      facts.seed = t.value("seed", uint64_t{0});
+      facts.train_loss = t.value("train_loss", 0.0);
+      facts.holdout_loss = t.value("holdout_loss", 0.0);
+      facts.corpus = t.value("corpus", "");
+    }
+  } catch (const std::exception& e) {
+    return absl::InvalidArgumentError(absl::StrCat(dir, "/config.json: ", e.what()));
+  }
+  absl::Status s = c.Validate();
+  if (!s.ok()) return s;
+  absl::StatusOr<std::string> weights = ReadFile(dir + "/weights.pt", kMaxWeightsBytes);
+  if (!weights.ok()) return weights.status();
+  LoadedGpt out;
+  out.facts = facts;
+  try {
+    out.model = Gpt(c);
+    torch::serialize::InputArchive archive;
+    archive.load_from(weights->data(), weights->size());
+    torch::NoGradGuard no_grad;
+    for (auto& p : out.model->named_parameters()) {
+      torch::Tensor t;
+      if (!archive.try_read(p.key(), t)) {
+        return absl::DataLossError(absl::StrCat(dir, "/weights.pt: missing ", p.key()));
+      }
+      if (t.sizes() != p.value().sizes()) {
+        return absl::DataLossError(absl::StrCat(dir, "/weights.pt: ", p.key(), " has the wrong shape"));
+      }
+      p.value().copy_(t);
+    }
+  } catch (const std::exception& e) {
+    return absl::DataLossError(absl::StrCat(dir, "/weights.pt: ", e.what()));
+  }
+  out.hash = GptContentHash(out.model);
+  if (ToHex(out.hash) != recorded) {
+    return absl::DataLossError(absl::StrCat(dir, ": content hash ", ToHex(out.hash),
+                                            " differs from the recorded ", recorded));
+  }
+  return out;
+}
+
+torch::Device ServingDevice(bool force_cpu) {
+  return (!force_cpu && torch::cuda::is_available()) ? torch::Device(torch::kCUDA)
+                                                     : torch::Device(torch::kCPU);
+}
+
+void UseAllCores() {
+  static const bool once = [] {
+    int n = static_cast<int>(std::thread::hardware_concurrency());
+    // AGORA_TORCH_THREADS overrides (tests and shared machines use 1: OpenMP
+    // threads spin at barriers, which costs dearly when cores are contended).
+    if (const char* env = std::getenv("AGORA_TORCH_THREADS")) {
+      int v = 0;
+      if (absl::SimpleAtoi(env, &v) && v > 0 && v <= 1024) n = v;
+    }
+    if (n > 0) torch::set_num_threads(n);
+    return true;
+  }();
+  (void)once;
+}
+
+std::unique_ptr<ModelBackend> MakeGptBackend(LoadedGpt loaded, torch::Device device) {
+  return std::make_unique<GptBackend>(std::move(loaded), device);
+}
+
+absl::StatusOr<PaddedBatch> PadRows(const std::vector<std::vector<uint32_t>>& rows,
+                                    uint32_t vocab, uint32_t context, torch::Device device) {
+  if (rows.empty()) return absl::InvalidArgumentError("batch: no rows");
+  size_t t = 0;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    if (rows[i].empty()) return absl::InvalidArgumentError(absl::StrCat("rows[", i, "]: empty"));
+    t = std::max(t, std::min<size_t>(rows[i].size(), context));
+  }
+  std::vector<int64_t> ids(rows.size() * t, 0);
+  std::vector<int64_t> last(rows.size());
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const size_t n = std::min<size_t>(rows[i].size(), context);
+    const size_t skip = rows[i].size() - n;
+    for (size_t j = 0; j < n; ++j) {
+      const uint32_t id = rows[i][skip + j];
+      if (id >= vocab) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("rows[", i, "][", skip + j, "]: token ", id, " >= vocab ", vocab));
+      }
+      ids[i * t + j] = id;
+    }
+    last[i] = static_cast<int64_t>(n) - 1;
+  }
+  PaddedBatch b;
+  const int64_t bs = static_cast<int64_t>(rows.size());
+  b.ids = torch::from_blob(ids.data(), {bs, static_cast<int64_t>(t)}, torch::kLong).to(device, /*non_blocking=*/false, /*copy=*/true);
+  b.last = torch::from_blob(last.data(), {bs}, torch::kLong).to(device, false, true);
+  return b;
+}
+
+Logits ToLogits(const torch::Tensor& logits) {
+  torch::Tensor t = logits.detach().to(torch::kCPU, torch::kFloat).contiguous();
+  Logits out;
+  out.rows = static_cast<size_t>(t.size(0));
+  out.vocab = static_cast<size_t>(t.size(1));
+  out.data.assign(t.data_ptr<float>(), t.data_ptr<float>() + t.numel());
+  return out;
+}
+
+}  // namespace agora::miner

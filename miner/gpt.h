@@ -1,0 +1,116 @@
+// Agora's own small GPT-style decoder, written with the LibTorch C++ API:
+// token + learned position embeddings, N pre-LayerNorm blocks (causal
+// multi-head self-attention, GELU MLP), a final LayerNorm and a head tied to
+// the token embedding (or its own, untied). No dropout, so training is
+// reproducible from its seed.
+//
+// A checkpoint is a directory (docs/MINER.md "Checkpoints"):
+//   config.json   GptConfig plus training facts (steps, losses), and the hash
+//   weights.pt    torch::save of the named parameters
+// The content hash is BLAKE2b-256 over the canonical config text and every
+// parameter's name, shape and float32 bytes, so it names the model exactly and
+// survives a save/load round trip.
+//
+// Includes LibTorch: only miner/*.cc torch files and the torch test include it.
+// Thread-safety: a Gpt is not thread-safe; GptBackend serves it from one thread.
+#ifndef AGORA_MINER_GPT_H_
+#define AGORA_MINER_GPT_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include <torch/torch.h>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "common/crypto.h"
+#include "miner/model.h"
+
+namespace agora::miner {
+
+struct GptConfig {
+  int64_t vocab = 256;   // byte-level by default
+  int64_t context = 128; // positions
+  int64_t layers = 2;
+  int64_t dim = 128;
+  int64_t heads = 4;
+  int64_t mlp_mult = 4;
+  bool tied_head = true;
+  // InvalidArgument naming the field when out of range (dim % heads != 0, ...).
+  absl::Status Validate() const;
+  // Canonical JSON text (fixed key order), part of the content hash.
+  std::string ToJson() const;
+};
+
+class BlockImpl : public torch::nn::Module {
+ public:
+  explicit BlockImpl(const GptConfig& c);
+  torch::Tensor forward(const torch::Tensor& x);  // [B,T,D] -> [B,T,D]
+
+ private:
+  int64_t heads_;
+  torch::nn::LayerNorm ln1_{nullptr}, ln2_{nullptr};
+  torch::nn::Linear qkv_{nullptr}, proj_{nullptr}, fc_{nullptr}, out_{nullptr};
+};
+TORCH_MODULE(Block);
+
+class GptImpl : public torch::nn::Module {
+ public:
+  explicit GptImpl(const GptConfig& c);
+  // ids [B,T] (int64, T <= context) -> logits [B,T,V].
+  torch::Tensor forward(const torch::Tensor& ids);
+  // ids [B,T] -> final hidden states [B,T,D] (after the last LayerNorm).
+  torch::Tensor Hidden(const torch::Tensor& ids);
+  // hidden [..., D] -> logits [..., V].
+  torch::Tensor Head(const torch::Tensor& hidden);
+  const GptConfig& config() const { return config_; }
+
+ private:
+  GptConfig config_;
+  torch::nn::Embedding tok_{nullptr}, pos_{nullptr};
+  torch::nn::ModuleList blocks_;
+  torch::nn::LayerNorm ln_f_{nullptr};
+  torch::nn::Linear head_{nullptr};
+};
+TORCH_MODULE(Gpt);
+
+// Facts about how a checkpoint was made, kept in config.json (not hashed).
+struct TrainFacts {
+  uint64_t steps = 0;
+  uint64_t seed = 0;
+  double train_loss = 0;
+  double holdout_loss = 0;
+  std::string corpus;  // file name only
+};
+
+// BLAKE2b-256 over config and weights (see above).
+Hash256 GptContentHash(Gpt& model);
+
+// Writes `dir`/config.json and `dir`/weights.pt atomically (creating `dir`).
+// Returns the content hash.
+absl::StatusOr<Hash256> SaveCheckpoint(Gpt& model, const TrainFacts& facts,
+                                       const std::string& dir);
+
+struct LoadedGpt {
+  Gpt model{nullptr};
+  Hash256 hash{};
+  TrainFacts facts;
+};
+// Loads a checkpoint onto the CPU. NotFound for missing files, InvalidArgument
+// for a bad config, DataLoss if the weights do not match the config or the
+// recomputed hash differs from the one recorded.
+absl::StatusOr<LoadedGpt> LoadCheckpoint(const std::string& dir);
+
+// The device a miner serves on: CUDA when available (and not `force_cpu`).
+torch::Device ServingDevice(bool force_cpu);
+// Sets LibTorch's intra-op threads to the machine's cores, or to
+// $AGORA_TORCH_THREADS when set (once per process; toolchain.md P3).
+void UseAllCores();
+
+// Serves a Gpt through ModelBackend. Takes ownership; moves it to `device`.
+std::unique_ptr<ModelBackend> MakeGptBackend(LoadedGpt loaded, torch::Device device);
+
+}  // namespace agora::miner
+
+#endif  // AGORA_MINER_GPT_H_

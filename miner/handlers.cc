@@ -1,0 +1,259 @@
+#include "miner/handlers.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numeric>
+#include <utility>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "protocol/refusal.h"
+
+namespace agora::miner {
+namespace {
+
+using protocol::Reason;
+using protocol::Refuse;
+
+absl::Status BadRequest(absl::string_view field, absl::string_view why) {
+  return Refuse(Reason::kBadRequest, absl::StrCat(field, ": ", why));
+}
+
+uint64_t MicrosSince(Clock::time_point t) {
+  return static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - t).count());
+}
+
+// SplitMix64: a tiny, fully specified generator, so the same seed samples the
+// same tokens on every platform and standard library.
+class SplitMix64 {
+ public:
+  explicit SplitMix64(uint64_t seed) : state_(seed) {}
+  double Uniform() {  // [0, 1)
+    uint64_t z = (state_ += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    z ^= z >> 31;
+    return static_cast<double>(z >> 11) * 0x1.0p-53;
+  }
+
+ private:
+  uint64_t state_;
+};
+
+absl::Status ValidateTokens(absl::Span<const uint32_t> tokens, uint32_t vocab,
+                            absl::string_view field) {
+  for (size_t i = 0; i < tokens.size(); ++i) {
+    if (tokens[i] >= vocab) {
+      return BadRequest(absl::StrCat(field, "[", i, "]"),
+                        absl::StrCat("token ", tokens[i], " >= vocab size ", vocab));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// Maps a batcher failure to what the peer is told.
+absl::Status FromBatcher(const absl::Status& s) {
+  if (protocol::ReasonOf(s).has_value()) return s;  // overloaded
+  if (absl::IsDeadlineExceeded(s)) return Refuse(Reason::kOverloaded, s.message());
+  if (absl::IsUnavailable(s)) return Refuse(Reason::kOverloaded, s.message());
+  return Refuse(Reason::kInternal, s.message());
+}
+
+}  // namespace
+
+std::vector<float> Softmax(absl::Span<const float> logits, double temperature) {
+  std::vector<double> z(logits.size());
+  double max = -std::numeric_limits<double>::infinity();
+  for (size_t i = 0; i < logits.size(); ++i) {
+    z[i] = std::isfinite(logits[i]) ? double(logits[i]) / temperature
+                                    : -std::numeric_limits<double>::infinity();
+    max = std::max(max, z[i]);
+  }
+  std::vector<float> p(logits.size());
+  if (!std::isfinite(max)) {
+    std::fill(p.begin(), p.end(), logits.empty() ? 0.0f : 1.0f / float(logits.size()));
+    return p;
+  }
+  double sum = 0;
+  for (double& v : z) sum += (v = std::exp(v - max));
+  for (size_t i = 0; i < z.size(); ++i) p[i] = static_cast<float>(z[i] / sum);
+  return p;
+}
+
+protocol::TokenDistribution Distribution(absl::Span<const float> logits, uint32_t top_k) {
+  protocol::TokenDistribution d;
+  std::vector<float> p = Softmax(logits);
+  if (top_k == 0) {
+    d.probs = std::move(p);
+    return d;
+  }
+  const size_t k = std::min<size_t>(top_k, p.size());
+  std::vector<uint32_t> idx(p.size());
+  std::iota(idx.begin(), idx.end(), 0u);
+  std::partial_sort(idx.begin(), idx.begin() + k, idx.end(), [&](uint32_t a, uint32_t b) {
+    return p[a] != p[b] ? p[a] > p[b] : a < b;
+  });
+  double listed = 0;
+  for (size_t i = 0; i < k; ++i) {
+    d.tokens.push_back(idx[i]);
+    d.probs.push_back(p[idx[i]]);
+    listed += p[idx[i]];
+  }
+  d.rest = static_cast<float>(std::max(0.0, 1.0 - listed));
+  return d;
+}
+
+uint32_t SampleToken(absl::Span<const float> logits, float temperature, uint32_t top_k,
+                     float top_p, double u) {
+  if (logits.empty()) return 0;
+  if (temperature <= 0.0f) {  // greedy; ties go to the lowest id
+    size_t best = 0;
+    for (size_t i = 1; i < logits.size(); ++i) {
+      if (std::isfinite(logits[i]) && (!std::isfinite(logits[best]) || logits[i] > logits[best])) best = i;
+    }
+    return static_cast<uint32_t>(best);
+  }
+  std::vector<float> p = Softmax(logits, temperature);
+  std::vector<uint32_t> idx(p.size());
+  std::iota(idx.begin(), idx.end(), 0u);
+  std::sort(idx.begin(), idx.end(),
+            [&](uint32_t a, uint32_t b) { return p[a] != p[b] ? p[a] > p[b] : a < b; });
+  size_t keep = idx.size();
+  if (top_k > 0) keep = std::min<size_t>(keep, top_k);
+  if (top_p < 1.0f) {
+    double cum = 0;
+    for (size_t i = 0; i < keep; ++i) {
+      cum += p[idx[i]];
+      if (cum >= top_p) {
+        keep = i + 1;
+        break;
+      }
+    }
+  }
+  double total = 0;
+  for (size_t i = 0; i < keep; ++i) total += p[idx[i]];
+  double target = u * total;
+  for (size_t i = 0; i < keep; ++i) {
+    target -= p[idx[i]];
+    if (target < 0) return idx[i];
+  }
+  return idx[keep - 1];
+}
+
+absl::StatusOr<protocol::PredictReply> HandlePredict(const protocol::PredictRequest& req,
+                                                     const TaskEnv& env) {
+  if (req.prefixes.empty()) return BadRequest("prefixes", "empty");
+  const size_t max_prefixes = std::min(env.max_prefixes, protocol::kMaxPrefixes);
+  if (req.prefixes.size() > max_prefixes) {
+    return BadRequest("prefixes", absl::StrCat(req.prefixes.size(), " prefixes; limit ",
+                                               max_prefixes));
+  }
+  for (size_t i = 0; i < req.prefixes.size(); ++i) {
+    const auto& p = req.prefixes[i];
+    const std::string field = absl::StrCat("prefixes[", i, "]");
+    if (p.empty()) return BadRequest(field, "empty");
+    if (p.size() > protocol::kMaxPrefixTokens) {
+      return BadRequest(field, absl::StrCat(p.size(), " tokens; limit ", protocol::kMaxPrefixTokens));
+    }
+    absl::Status s = ValidateTokens(p, env.vocab_size, field);
+    if (!s.ok()) return s;
+  }
+  if (req.top_k > protocol::kMaxTopK) {
+    return BadRequest("top_k", absl::StrCat(req.top_k, "; limit ", protocol::kMaxTopK));
+  }
+  uint32_t top_k = req.top_k;
+  if (top_k == 0 && env.vocab_size > protocol::kMaxFullDistributionVocab) {
+    top_k = protocol::kDefaultTopK;
+  }
+  absl::StatusOr<Logits> logits = env.batcher->Run(req.prefixes, env.priority, env.deadline);
+  if (!logits.ok()) return FromBatcher(logits.status());
+  protocol::PredictReply rep;
+  rep.model_hash = env.model_hash;
+  rep.vocab_size = env.vocab_size;
+  rep.distributions.reserve(logits->rows);
+  for (size_t i = 0; i < logits->rows; ++i) {
+    rep.distributions.push_back(Distribution(logits->Row(i), top_k));
+  }
+  rep.compute_us = MicrosSince(env.start);
+  return rep;
+}
+
+absl::StatusOr<protocol::GenerateReply> HandleGenerate(const protocol::GenerateRequest& req,
+                                                       const TaskEnv& env) {
+  if (req.prompt.empty() == req.prompt_tokens.empty()) {
+    return BadRequest("prompt", "set exactly one of prompt and prompt_tokens (both empty or both set)");
+  }
+  if (req.prompt.size() > protocol::kMaxPromptBytes) {
+    return BadRequest("prompt", absl::StrCat(req.prompt.size(), " bytes; limit ",
+                                             protocol::kMaxPromptBytes));
+  }
+  if (req.prompt_tokens.size() > protocol::kMaxPromptTokens) {
+    return BadRequest("prompt_tokens", absl::StrCat(req.prompt_tokens.size(), " tokens; limit ",
+                                                    protocol::kMaxPromptTokens));
+  }
+  if (req.max_tokens < 1 || req.max_tokens > protocol::kMaxGenerateTokens) {
+    return BadRequest("max_tokens", absl::StrCat(req.max_tokens, " not in [1, ",
+                                                 protocol::kMaxGenerateTokens, "]"));
+  }
+  if (!std::isfinite(req.temperature) || req.temperature < 0 ||
+      req.temperature > protocol::kMaxTemperature) {
+    return BadRequest("temperature", absl::StrCat("must be in [0, ", protocol::kMaxTemperature, "]"));
+  }
+  if (!std::isfinite(req.top_p) || req.top_p <= 0 || req.top_p > 1) {
+    return BadRequest("top_p", "must be in (0, 1]");
+  }
+  if (req.top_k > env.vocab_size) {
+    return BadRequest("top_k", absl::StrCat(req.top_k, " > vocab size ", env.vocab_size));
+  }
+  if (req.stop.size() > protocol::kMaxStopSequences) {
+    return BadRequest("stop", absl::StrCat(req.stop.size(), " sequences; limit ",
+                                           protocol::kMaxStopSequences));
+  }
+  for (size_t i = 0; i < req.stop.size(); ++i) {
+    if (req.stop[i].empty() || req.stop[i].size() > protocol::kMaxStopBytes) {
+      return BadRequest(absl::StrCat("stop[", i, "]"),
+                        absl::StrCat("must be 1..", protocol::kMaxStopBytes, " bytes"));
+    }
+  }
+  if (req.stream) return BadRequest("stream", "streamed generation is not served yet");
+
+  std::vector<uint32_t> seq = req.prompt_tokens;
+  if (!req.prompt.empty()) {
+    absl::StatusOr<std::vector<uint32_t>> t = env.tokenizer->Encode(req.prompt);
+    if (!t.ok()) return BadRequest("prompt", t.status().message());
+    seq = std::move(*t);
+  }
+  absl::Status s = ValidateTokens(seq, env.vocab_size, "prompt_tokens");
+  if (!s.ok()) return s;
+
+  protocol::GenerateReply rep;
+  rep.model_hash = env.model_hash;
+  rep.vocab_size = env.vocab_size;
+  rep.prompt_tokens = static_cast<uint32_t>(seq.size());
+  rep.finish_reason = "length";
+  SplitMix64 rng(req.seed);
+  for (uint32_t step = 0; step < req.max_tokens; ++step) {
+    absl::StatusOr<Logits> logits = env.batcher->Run({seq}, env.priority, env.deadline);
+    if (!logits.ok()) return FromBatcher(logits.status());
+    absl::Span<const float> row = logits->Row(0);
+    const uint32_t token = SampleToken(row, req.temperature, req.top_k, req.top_p, rng.Uniform());
+    const float p = Softmax(row)[token];
+    rep.tokens.push_back(token);
+    rep.logprobs.push_back(p > 0 ? std::log(p) : -std::numeric_limits<float>::infinity());
+    if (step == 0) rep.first_token_us = MicrosSince(env.start);
+    seq.push_back(token);
+    rep.text = env.tokenizer->Decode(rep.tokens);
+    bool stopped = false;
+    for (const std::string& stop : req.stop) stopped = stopped || absl::EndsWith(rep.text, stop);
+    if (stopped) {
+      rep.finish_reason = "stop";
+      break;
+    }
+  }
+  rep.total_us = MicrosSince(env.start);
+  return rep;
+}
+
+}  // namespace agora::miner

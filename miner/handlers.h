@@ -1,0 +1,57 @@
+// The miner's task handlers: functions on decoded structs
+// (protocol/task_messages.h), testable without a socket. Each validates the
+// request first and refuses bad values with a "bad-request" refusal naming the
+// field; the model is reached only through the batcher, so concurrent
+// requests share forward passes.
+//
+// Thread-safe: handlers may run concurrently (one per server worker); the
+// TaskEnv's pointees must outlive the call.
+#ifndef AGORA_MINER_HANDLERS_H_
+#define AGORA_MINER_HANDLERS_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
+#include "common/crypto.h"
+#include "miner/batcher.h"
+#include "miner/tokenizer.h"
+#include "protocol/task_messages.h"
+
+namespace agora::miner {
+
+// What a handler needs besides the request.
+struct TaskEnv {
+  Batcher* batcher = nullptr;
+  const Tokenizer* tokenizer = nullptr;
+  Hash256 model_hash{};
+  uint32_t vocab_size = 0;
+  size_t max_prefixes = protocol::kMaxPrefixes;  // may be configured lower
+  uint64_t priority = 0;                         // the sender's stake
+  Clock::time_point start;                       // when the request was admitted
+  Clock::time_point deadline;                    // work past it is dropped
+};
+
+absl::StatusOr<protocol::PredictReply> HandlePredict(const protocol::PredictRequest& request,
+                                                     const TaskEnv& env);
+absl::StatusOr<protocol::GenerateReply> HandleGenerate(const protocol::GenerateRequest& request,
+                                                       const TaskEnv& env);
+
+// Exposed for tests.
+// Softmax of `logits` in double precision, as floats. NaN/inf logits are
+// treated as -inf (a model that emits them gets no mass there); if nothing is
+// finite, the distribution is uniform.
+std::vector<float> Softmax(absl::Span<const float> logits, double temperature = 1.0);
+// The distribution a PredictReply carries for these logits.
+protocol::TokenDistribution Distribution(absl::Span<const float> logits, uint32_t top_k);
+// Deterministic sampling: the token drawn from `logits` with the request's
+// temperature/top-k/top-p, using the uniform number `u` in [0, 1).
+uint32_t SampleToken(absl::Span<const float> logits, float temperature, uint32_t top_k,
+                     float top_p, double u);
+
+}  // namespace agora::miner
+
+#endif  // AGORA_MINER_HANDLERS_H_

@@ -1,0 +1,294 @@
+#include "miner/miner.h"
+
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/strip.h"
+#include "chain/client.h"
+#include "chain/tx.h"
+#include "common/address.h"
+#include "common/file_util.h"
+#include "common/log.h"
+#include "common/wallet.h"
+#include "protocol/messages.h"
+#include "protocol/task_messages.h"
+
+namespace agora::miner {
+
+using protocol::MessageKind;
+
+MinerService::MinerService(std::unique_ptr<ModelBackend> model,
+                           std::unique_ptr<Tokenizer> tokenizer,
+                           std::shared_ptr<const SigningKey> key, ServiceOptions options)
+    : model_(std::move(model)), tokenizer_(std::move(tokenizer)), key_(std::move(key)),
+      options_(std::move(options)), admission_(options_.admission) {}
+
+MinerService::~MinerService() { Stop(); }
+
+TaskEnv MinerService::Env(const protocol::RequestContext& ctx) {
+  TaskEnv env;
+  env.batcher = batcher_.get();
+  env.tokenizer = tokenizer_.get();
+  env.model_hash = model_->content_hash();
+  env.vocab_size = model_->vocab_size();
+  env.max_prefixes = options_.max_prefixes;
+  env.priority = admission_.Priority(ctx.sender);
+  env.start = Clock::now();
+  env.deadline = env.start + options_.request_timeout;
+  return env;
+}
+
+absl::Status MinerService::Start() {
+  if (started_) return absl::FailedPreconditionError("miner service: started twice");
+  started_ = true;
+  if (tokenizer_->vocab_size() > model_->vocab_size()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "tokenizer has ", tokenizer_->vocab_size(), " tokens but the model only ",
+        model_->vocab_size()));
+  }
+  if (options_.batcher.max_batch < 1) return absl::InvalidArgumentError("max_batch: must be >= 1");
+  absl::StatusOr<std::unique_ptr<protocol::NonceWindow>> replay =
+      protocol::NonceWindow::Open("", protocol::NonceWindow::Options());
+  if (!replay.ok()) return replay.status();
+  replay_ = std::move(*replay);
+  batcher_ = std::make_unique<Batcher>(model_.get(), options_.batcher);
+
+  protocol::ServerOptions so;
+  so.endpoint = options_.endpoint;
+  so.workers = options_.workers;
+  so.queue_capacity = options_.server_queue;
+  so.replay = replay_.get();
+  so.curve = options_.curve;
+  so.admission = [this](const protocol::EnvelopeHeader& h) {
+    return admission_.Admit(h.sender, Clock::now());
+  };
+  server_ = std::make_unique<protocol::Server>(key_, so);
+  server_->Handle<protocol::PredictRequest, protocol::PredictReply>(
+      MessageKind::kPredictRequest, MessageKind::kPredictReply,
+      [this](const protocol::RequestContext& ctx, const protocol::PredictRequest& req)
+          -> absl::StatusOr<protocol::PredictReply> {
+        absl::StatusOr<protocol::PredictReply> rep = HandlePredict(req, Env(ctx));
+        absl::MutexLock lock(&mu_);
+        ++(rep.ok() ? tasks_.predict_ok : tasks_.predict_refused);
+        return rep;
+      });
+  server_->Handle<protocol::GenerateRequest, protocol::GenerateReply>(
+      MessageKind::kGenerateRequest, MessageKind::kGenerateReply,
+      [this](const protocol::RequestContext& ctx, const protocol::GenerateRequest& req)
+          -> absl::StatusOr<protocol::GenerateReply> {
+        absl::StatusOr<protocol::GenerateReply> rep = HandleGenerate(req, Env(ctx));
+        absl::MutexLock lock(&mu_);
+        if (rep.ok()) {
+          ++tasks_.generate_ok;
+          tasks_.generated_tokens += rep->tokens.size();
+        } else {
+          ++tasks_.generate_refused;
+        }
+        return rep;
+      });
+  server_->Handle<protocol::InfoRequest, protocol::InfoReply>(
+      MessageKind::kInfoRequest, MessageKind::kInfoReply,
+      [this](const protocol::RequestContext&, const protocol::InfoRequest&)
+          -> absl::StatusOr<protocol::InfoReply> {
+        protocol::InfoReply r;
+        r.role = "miner";
+        r.version = "0.1.0";
+        r.protocol = protocol::kProtocolVersion;
+        r.model = ToHex(model_->content_hash());
+        return r;
+      });
+  absl::Status s = server_->Start();
+  if (!s.ok()) return s;
+  if (options_.metrics_port >= 0) {
+    s = metrics_.Start(options_.metrics_host, options_.metrics_port,
+                       [this] { return RenderPrometheus(Snapshot()); });
+    if (!s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+void MinerService::Stop() {
+  if (!started_ || stopped_) return;
+  stopped_ = true;
+  metrics_.Stop();
+  if (server_) server_->Stop();   // answers every queued request (uses the batcher)
+  if (batcher_) batcher_->Stop();
+}
+
+MetricsSnapshot MinerService::Snapshot() {
+  MetricsSnapshot s;
+  if (server_) s.server = server_->Stats();
+  if (batcher_) s.batcher = batcher_->Stats();
+  s.admission = admission_.Stats();
+  s.model_hash = ToHex(model_->content_hash());
+  absl::MutexLock lock(&mu_);
+  s.tasks = tasks_;
+  const Clock::time_point now = Clock::now();
+  const double dt = std::chrono::duration<double>(now - last_scrape_).count();
+  if (dt > 0) s.tokens_per_s = double(s.batcher.tokens - last_tokens_) / dt;
+  last_tokens_ = s.batcher.tokens;
+  last_scrape_ = now;
+  return s;
+}
+
+namespace {
+
+absl::StatusOr<std::string> ChainUrl(const MinerOptions& o) {
+  if (!o.chain_url.empty()) return o.chain_url;
+  if (o.chain_url_file.empty()) {
+    return absl::InvalidArgumentError("chain_url: set chain_url or chain_url_file");
+  }
+  absl::StatusOr<std::string> text = ReadFile(o.chain_url_file, 4096);
+  if (!text.ok()) return text.status();
+  return std::string(absl::StripAsciiWhitespace(*text));
+}
+
+const chain::NeuronInfo* FindNeuron(const chain::Metagraph& mg, const PublicKey& hotkey) {
+  for (const chain::NeuronInfo& n : mg.neurons) {
+    if (n.hotkey == hotkey) return &n;
+  }
+  return nullptr;
+}
+
+std::vector<Member> Members(const chain::Metagraph& mg) {
+  std::vector<Member> out;
+  out.reserve(mg.neurons.size());
+  for (const chain::NeuronInfo& n : mg.neurons) {
+    out.push_back(Member{n.hotkey, n.stake, n.validator_permit});
+  }
+  return out;
+}
+
+std::string Tokens(uint64_t base_units) {
+  return absl::StrFormat("%d.%09d AGORA", base_units / chain::kUnitsPerToken,
+                         base_units % chain::kUnitsPerToken);
+}
+
+// Registers `hotkey` with the wallet's coldkey, paying the current burn.
+absl::Status Register(chain::ChainClient& chain, const MinerOptions& o, const WalletStore& store,
+                      const SecretBytes& password, const PublicKey& hotkey,
+                      const chain::Metagraph& mg) {
+  const uint64_t burn = mg.params.burn;
+  const uint64_t max_burn = o.max_burn > 0 ? o.max_burn : burn;
+  AGORA_LOG(INFO, "miner", "registering hotkey %s on subnet %d: burns %s from the coldkey",
+            EncodeAddress(hotkey), o.netuid, Tokens(burn));
+  if (burn > max_burn) {
+    return absl::FailedPreconditionError(absl::StrCat("register: burn is ", Tokens(burn),
+                                                      ", above --max-burn ", Tokens(max_burn)));
+  }
+  absl::StatusOr<SigningKey> coldkey = store.LoadColdkey(o.wallet, password);
+  if (!coldkey.ok()) return coldkey.status();
+  chain::RegisterTx tx;
+  tx.netuid = o.netuid;
+  tx.hotkey = hotkey;
+  tx.max_burn = max_burn;
+  absl::StatusOr<chain::TxReceiptMsg> r = chain.Send(*coldkey, chain::kTxRegister, tx);
+  if (!r.ok()) return absl::Status(r.status().code(), absl::StrCat("register: ", r.status().message()));
+  AGORA_LOG(INFO, "miner", "registered in block %d", r->block);
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status Run(const MinerOptions& o, const std::atomic<bool>* stop) {
+  // 1. Identity.
+  std::string root = o.wallet_dir;
+  if (root.empty()) {
+    absl::StatusOr<std::string> r = DefaultWalletRoot();
+    if (!r.ok()) return r.status();
+    root = *r;
+  }
+  const WalletStore store(root);
+  absl::StatusOr<SecretBytes> password =
+      ReadPassword(o.password, PasswordUse::kUnlock, absl::StrCat("wallet '", o.wallet, "'"));
+  if (!password.ok()) return password.status();
+  absl::StatusOr<SigningKey> hot = store.LoadHotkey(o.wallet, o.hotkey, *password);
+  if (!hot.ok()) return hot.status();
+  auto key = std::make_shared<const SigningKey>(std::move(*hot));
+  const PublicKey hotkey = key->public_key();
+  AGORA_LOG(INFO, "miner", "hotkey %s (wallet %s/%s)", EncodeAddress(hotkey), o.wallet, o.hotkey);
+
+  // 2. Chain: registration.
+  absl::StatusOr<std::string> url = ChainUrl(o);
+  if (!url.ok()) return url.status();
+  chain::ChainClientOptions co;
+  co.curve = o.service.curve;
+  absl::StatusOr<std::unique_ptr<chain::ChainClient>> chain = chain::ChainClient::Connect(*url, key, co);
+  if (!chain.ok()) return chain.status();
+  absl::StatusOr<chain::Metagraph> mg = (*chain)->GetMetagraph(o.netuid);
+  if (!mg.ok()) return absl::Status(mg.status().code(), absl::StrCat("metagraph of subnet ", o.netuid, ": ", mg.status().message()));
+  if (FindNeuron(*mg, hotkey) == nullptr) {
+    if (!o.register_hotkey) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "hotkey ", EncodeAddress(hotkey), " is not registered on subnet ", o.netuid,
+          "; run with --register (it burns ", Tokens(mg->params.burn), " from the coldkey)"));
+    }
+    absl::Status s = Register(**chain, o, store, *password, hotkey, *mg);
+    if (!s.ok()) return s;
+    mg = (*chain)->GetMetagraph(o.netuid);
+    if (!mg.ok()) return mg.status();
+    if (FindNeuron(*mg, hotkey) == nullptr) {
+      return absl::InternalError("registered, but the hotkey is not in the metagraph");
+    }
+  }
+
+  // 3. Model.
+  absl::StatusOr<std::unique_ptr<ModelBackend>> model = LoadModel(o.model);
+  if (!model.ok()) return model.status();
+  AGORA_LOG(INFO, "miner", "model: %s", (*model)->Describe());
+  std::unique_ptr<Tokenizer> tokenizer;
+  if (o.vocab_file.empty()) {
+    tokenizer = std::make_unique<ByteTokenizer>();
+  } else {
+    absl::StatusOr<std::unique_ptr<VocabTokenizer>> t = VocabTokenizer::Load(o.vocab_file);
+    if (!t.ok()) return t.status();
+    tokenizer = std::move(*t);
+  }
+
+  // 4. Serve.
+  MinerService service(std::move(*model), std::move(tokenizer), key, o.service);
+  service.admission().Update(Members(*mg));
+  absl::Status s = service.Start();
+  if (!s.ok()) return s;
+  const std::string announce = o.public_endpoint.empty() ? service.endpoint() : o.public_endpoint;
+  const chain::NeuronInfo* me = FindNeuron(*mg, hotkey);
+  if (me == nullptr || me->axon_endpoint != announce) {
+    chain::ServeAxonTx tx;
+    tx.netuid = o.netuid;
+    tx.endpoint = announce;
+    tx.version = 1;
+    absl::StatusOr<chain::TxReceiptMsg> r = (*chain)->Send(*key, chain::kTxServeAxon, tx);
+    if (!r.ok()) return absl::Status(r.status().code(), absl::StrCat("serve_axon: ", r.status().message()));
+  }
+  AGORA_LOG(INFO, "miner", "serving %s on %s (metrics port %d)", ToHex(service.model().content_hash()),
+            announce, service.metrics_port());
+  if (!o.ready_file.empty()) {
+    s = WriteFileAtomic(o.ready_file,
+                        absl::StrCat(EncodeAddress(hotkey), "@", service.endpoint(), "\n",
+                                     service.metrics_port(), "\n"),
+                        0644);
+    if (!s.ok()) return s;
+  }
+
+  // 5. Until stopped: keep admission in step with the metagraph.
+  Clock::time_point next_refresh = Clock::now() + o.metagraph_refresh;
+  while (!stop->load()) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    if (Clock::now() < next_refresh) continue;
+    next_refresh = Clock::now() + o.metagraph_refresh;
+    absl::StatusOr<chain::Metagraph> fresh = (*chain)->GetMetagraph(o.netuid);
+    if (fresh.ok()) {
+      service.admission().Update(Members(*fresh));
+    } else {
+      AGORA_LOG(WARN, "miner", "metagraph refresh: %s (keeping the last one)", fresh.status().ToString());
+    }
+  }
+  AGORA_LOG(INFO, "miner", "stopping: draining in-flight requests");
+  service.Stop();
+  return absl::OkStatus();
+}
+
+}  // namespace agora::miner

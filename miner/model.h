@@ -1,0 +1,73 @@
+// The model behind a miner: one interface for every backend (Agora's own GPT,
+// miner/gpt.h; TorchScript exports, miner/torchscript_backend.h), so the
+// batcher and the task handlers never see LibTorch. This header is torch-free
+// on purpose (docs/ARCHITECTURE.md "Heavy libraries stay in their corner").
+//
+// Thread-safety: a ModelBackend is not thread-safe; the batcher
+// (miner/batcher.h) calls NextTokenLogits from its one worker thread.
+#ifndef AGORA_MINER_MODEL_H_
+#define AGORA_MINER_MODEL_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
+#include "common/crypto.h"
+
+namespace agora::miner {
+
+// Next-token logits of a batch: `rows` x `vocab`, row-major.
+struct Logits {
+  size_t rows = 0;
+  size_t vocab = 0;
+  std::vector<float> data;
+  absl::Span<const float> Row(size_t i) const { return {data.data() + i * vocab, vocab}; }
+};
+
+class ModelBackend {
+ public:
+  virtual ~ModelBackend() = default;
+
+  // The logits of the token that follows each row. Rows may differ in length;
+  // the backend right-pads them into one [B, T] forward pass and reads each
+  // row's logits at its own last real token (with a causal model, right
+  // padding never reaches a real position, so no other mask is needed). A row
+  // longer than max_context() is cut to its last max_context() tokens.
+  // InvalidArgument for an empty batch, an empty row or a token id >=
+  // vocab_size(); Internal if the model fails.
+  virtual absl::StatusOr<Logits> NextTokenLogits(
+      const std::vector<std::vector<uint32_t>>& rows) = 0;
+
+  virtual uint32_t vocab_size() const = 0;
+  // Longest context the model attends to, in tokens.
+  virtual uint32_t max_context() const = 0;
+  // The model's identity: BLAKE2b-256 over its config and weights (GPT) or
+  // over the exported file (TorchScript). Part of every answer.
+  virtual const Hash256& content_hash() const = 0;
+  // "cpu" or "cuda".
+  virtual std::string device() const = 0;
+  // One line for logs: kind, size, device.
+  virtual std::string Describe() const = 0;
+};
+
+// Where a miner's model comes from: exactly one of the two paths is set.
+struct ModelSpec {
+  std::string checkpoint_dir;    // written by agora-train (miner/gpt.h)
+  std::string torchscript_path;  // a TorchScript causal LM: forward(ids [B,T]) -> [B,T,V]
+  uint32_t torchscript_context = 256;  // TorchScript models do not say their context
+  bool force_cpu = false;        // use the CPU even when CUDA is available
+};
+
+// Loads the model named by `spec` on CUDA when available (else the CPU) and
+// sets LibTorch's thread count to the machine's cores. InvalidArgument for a
+// bad spec, NotFound / DataLoss for missing or corrupt files.
+// Defined in the torch library (agora_miner_model).
+absl::StatusOr<std::unique_ptr<ModelBackend>> LoadModel(const ModelSpec& spec);
+
+}  // namespace agora::miner
+
+#endif  // AGORA_MINER_MODEL_H_

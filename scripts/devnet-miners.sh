@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Started by scripts/devnet.sh: trains the devnet's models once (cached in
+# <devnet>/models, seeded, so quality differences are real and reproducible),
+# then runs one agora-miner per hotkey m1..m3 of the "miners" wallet, each
+# serving a model of a different size and training length. Stops its miners
+# on SIGTERM/SIGINT.
+# Usage: scripts/devnet-miners.sh DEVNET_DIR
+set -euo pipefail
+cd "$(dirname "$0")/.."
+devnet=$1
+bin="$(pwd)/build/bin"
+mkdir -p "$devnet/models" "$devnet/logs"
+
+# The corpus: the King James Bible from Debian (public domain), one verse a line.
+corpus="$devnet/models/kjv.txt"
+if [ ! -s "$corpus" ]; then
+  bible -f 'Gen1:1-Rev22:21' > "$corpus.tmp" && mv "$corpus.tmp" "$corpus"
+fi
+
+# name layers dim heads steps: three models of clearly different quality.
+models=("m1 1 32 2 60" "m2 2 64 4 250" "m3 3 96 4 600")
+for spec in "${models[@]}"; do
+  read -r name layers dim heads steps <<< "$spec"
+  out="$devnet/models/$name"
+  if [ ! -f "$out/.done" ]; then
+    echo "devnet: training model for $name ($layers layers, width $dim, $steps steps; cached afterwards)"
+    "$bin/agora-train" --corpus "$corpus" --out "$out" --layers "$layers" --dim "$dim" \
+      --heads "$heads" --context 64 --steps "$steps" --batch 16 --seed 7 --quiet \
+      > "$devnet/logs/train-$name.log" 2>&1
+    touch "$out/.done"
+  fi
+done
+
+pids=()
+stop() { for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done; wait; exit 0; }
+trap stop INT TERM
+
+for spec in "${models[@]}"; do
+  read -r name _ <<< "$spec"
+  rm -f "$devnet/$name.ready"
+  "$bin/agora-miner" --wallet-dir "$devnet/wallets" --wallet miners --hotkey "$name" \
+    --chain-url-file "$devnet/chain/chain.url" --netuid 1 \
+    --endpoint 'tcp://127.0.0.1:*' --checkpoint "$devnet/models/$name" \
+    --metrics-port 0 --ready-file "$devnet/$name.ready" \
+    > "$devnet/logs/miner-$name.log" 2>&1 &
+  pids+=($!)
+done
+for spec in "${models[@]}"; do
+  read -r name _ <<< "$spec"
+  for _ in $(seq 300); do [ -s "$devnet/$name.ready" ] && break; sleep 0.1; done
+  if [ -s "$devnet/$name.ready" ]; then
+    echo "devnet: miner $name serving at $(head -1 "$devnet/$name.ready" | cut -d@ -f2), metrics port $(sed -n 2p "$devnet/$name.ready")"
+  else
+    echo "devnet: miner $name did not start; see $devnet/logs/miner-$name.log"
+  fi
+done
+wait

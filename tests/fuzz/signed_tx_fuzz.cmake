@@ -1,0 +1,1 @@
+agora_add_fuzz_target(signed_tx agora_chain)

@@ -1,0 +1,1 @@
+agora_add_fuzz_target(task_messages agora_protocol)

@@ -1,0 +1,1 @@
+agora_add_fuzz_target(tx_payloads agora_chain)

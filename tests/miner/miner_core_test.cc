@@ -1,0 +1,338 @@
+// Unit tests of the torch-free miner parts: batcher, handlers, admission,
+// tokenizers and metrics rendering, against a deterministic fake model.
+#include <algorithm>
+#include <cmath>
+#include <future>
+#include <limits>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "miner/admission.h"
+#include "miner/batcher.h"
+#include "miner/handlers.h"
+#include "miner/metrics.h"
+#include "miner/tokenizer.h"
+#include "protocol/refusal.h"
+#include "tests/miner/fake_model.h"
+
+namespace agora::miner {
+namespace {
+
+using protocol::Reason;
+using protocol::ReasonOf;
+using testing::FakeModel;
+
+Clock::time_point Later() { return Clock::now() + std::chrono::seconds(30); }
+
+struct Fixture {
+  explicit Fixture(BatcherOptions bo = {}, std::chrono::microseconds delay = {})
+      : model(256, delay), batcher(&model, bo) {
+    env.batcher = &batcher;
+    env.tokenizer = &tokenizer;
+    env.model_hash = model.content_hash();
+    env.vocab_size = 256;
+    env.start = Clock::now();
+    env.deadline = Later();
+  }
+  FakeModel model;
+  Batcher batcher;
+  ByteTokenizer tokenizer;
+  TaskEnv env;
+};
+
+void ExpectBadRequest(const absl::Status& s, absl::string_view field) {
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(ReasonOf(s), Reason::kBadRequest) << s;
+  EXPECT_NE(s.message().find(field), absl::string_view::npos) << s;
+}
+
+TEST(BatcherTest, MergesConcurrentRequestsIntoOneForward) {
+  BatcherOptions bo;
+  bo.max_batch = 8;
+  bo.max_wait = std::chrono::seconds(5);  // the batch fills long before
+  FakeModel model;
+  Batcher batcher(&model, bo);
+  std::vector<std::future<absl::StatusOr<Logits>>> futures;
+  for (uint32_t i = 0; i < 8; ++i) {
+    futures.push_back(batcher.Submit({{i, i + 1}}, 0, Later()));
+  }
+  for (uint32_t i = 0; i < 8; ++i) {
+    absl::StatusOr<Logits> l = futures[i].get();
+    ASSERT_TRUE(l.ok()) << l.status();
+    ASSERT_EQ(l->rows, 1u);
+    auto row = l->Row(0);
+    const size_t argmax = std::max_element(row.begin(), row.end()) - row.begin();
+    EXPECT_EQ(argmax, FakeModel::Peak({i, i + 1}, 256));
+  }
+  EXPECT_EQ(model.batch_sizes(), std::vector<size_t>{8});
+  EXPECT_EQ(batcher.Stats().rows, 8u);
+}
+
+TEST(BatcherTest, SplitsLargeRequestsAndKeepsRowOrder) {
+  BatcherOptions bo;
+  bo.max_batch = 4;
+  bo.max_wait = std::chrono::microseconds(0);
+  FakeModel model;
+  Batcher batcher(&model, bo);
+  std::vector<std::vector<uint32_t>> rows;
+  for (uint32_t i = 0; i < 10; ++i) rows.push_back({i});
+  absl::StatusOr<Logits> l = batcher.Run(rows, 0, Later());
+  ASSERT_TRUE(l.ok()) << l.status();
+  ASSERT_EQ(l->rows, 10u);
+  for (uint32_t i = 0; i < 10; ++i) {
+    auto row = l->Row(i);
+    EXPECT_EQ(size_t(std::max_element(row.begin(), row.end()) - row.begin()), FakeModel::Peak({i}, 256));
+  }
+  for (size_t b : model.batch_sizes()) EXPECT_LE(b, 4u);
+}
+
+TEST(BatcherTest, DropsExpiredWorkAndRefusesWhenFull) {
+  BatcherOptions bo;
+  bo.max_batch = 1;
+  bo.max_wait = std::chrono::microseconds(0);
+  bo.max_queue_rows = 2;
+  FakeModel model(256, std::chrono::milliseconds(50));
+  Batcher batcher(&model, bo);
+  auto first = batcher.Submit({{1}}, 0, Later());            // occupies the model
+  // Wait (with a deadline) until the model is busy with `first`.
+  for (auto until = Later(); model.batch_sizes().empty() && Clock::now() < until;) {
+    std::this_thread::yield();
+  }
+  auto expired = batcher.Submit({{2}}, 0, Clock::now() + std::chrono::milliseconds(1));
+  auto low = batcher.Submit({{3}}, 0, Later());
+  auto full = batcher.Submit({{4}}, 0, Later());             // queue full, same priority
+  auto high = batcher.Submit({{5}}, 100, Later());           // evicts the lowest
+  EXPECT_TRUE(first.get().ok());
+  EXPECT_TRUE(absl::IsDeadlineExceeded(expired.get().status()));
+  absl::StatusOr<Logits> f = full.get();
+  EXPECT_EQ(ReasonOf(f.status()), Reason::kOverloaded);
+  EXPECT_EQ(ReasonOf(low.get().status()), Reason::kOverloaded);  // evicted
+  EXPECT_TRUE(high.get().ok());
+  const BatcherStats s = batcher.Stats();
+  EXPECT_EQ(s.expired, 1u);
+  EXPECT_EQ(s.evicted, 1u);
+}
+
+TEST(HandlersTest, PredictGivesFullDistributionsInOrder) {
+  Fixture fx;
+  protocol::PredictRequest req;
+  req.prefixes = {{1, 2, 3}, {200}, {7}};
+  absl::StatusOr<protocol::PredictReply> rep = HandlePredict(req, fx.env);
+  ASSERT_TRUE(rep.ok()) << rep.status();
+  EXPECT_EQ(rep->model_hash, fx.model.content_hash());
+  EXPECT_EQ(rep->vocab_size, 256u);
+  ASSERT_EQ(rep->distributions.size(), 3u);
+  for (size_t i = 0; i < 3; ++i) {
+    const auto& d = rep->distributions[i];
+    ASSERT_EQ(d.probs.size(), 256u);
+    EXPECT_TRUE(d.tokens.empty());
+    double sum = 0;
+    for (float p : d.probs) sum += p;
+    EXPECT_NEAR(sum, 1.0, 1e-5);
+    EXPECT_EQ(size_t(std::max_element(d.probs.begin(), d.probs.end()) - d.probs.begin()),
+              FakeModel::Peak(req.prefixes[i], 256));
+  }
+  req.top_k = 5;
+  rep = HandlePredict(req, fx.env);
+  ASSERT_TRUE(rep.ok());
+  const auto& d = rep->distributions[0];
+  ASSERT_EQ(d.tokens.size(), 5u);
+  EXPECT_EQ(d.tokens[0], FakeModel::Peak(req.prefixes[0], 256));
+  double listed = 0;
+  for (float p : d.probs) listed += p;
+  EXPECT_NEAR(listed + d.rest, 1.0, 1e-5);
+  EXPECT_TRUE(std::is_sorted(d.probs.rbegin(), d.probs.rend()));
+}
+
+TEST(HandlersTest, PredictRefusesBadRequestsByField) {
+  Fixture fx;
+  protocol::PredictRequest req;
+  ExpectBadRequest(HandlePredict(req, fx.env).status(), "prefixes");
+  req.prefixes = {{1}, {}};
+  ExpectBadRequest(HandlePredict(req, fx.env).status(), "prefixes[1]");
+  req.prefixes = {{1, 256}};
+  ExpectBadRequest(HandlePredict(req, fx.env).status(), "prefixes[0][1]");
+  req.prefixes = std::vector<std::vector<uint32_t>>(protocol::kMaxPrefixes + 1, {1});
+  ExpectBadRequest(HandlePredict(req, fx.env).status(), "prefixes");
+  req.prefixes = {std::vector<uint32_t>(protocol::kMaxPrefixTokens + 1, 1)};
+  ExpectBadRequest(HandlePredict(req, fx.env).status(), "prefixes[0]");
+  req.prefixes = {{1}};
+  req.top_k = protocol::kMaxTopK + 1;
+  ExpectBadRequest(HandlePredict(req, fx.env).status(), "top_k");
+  fx.env.max_prefixes = 2;
+  req.top_k = 0;
+  req.prefixes = {{1}, {2}, {3}};
+  ExpectBadRequest(HandlePredict(req, fx.env).status(), "prefixes");
+}
+
+TEST(HandlersTest, GenerateRespectsMaxTokensStopAndSeed) {
+  Fixture fx;
+  protocol::GenerateRequest req;
+  req.prompt = "abc";
+  req.max_tokens = 7;
+  req.temperature = 0;  // greedy: follows the fake model's peaks
+  absl::StatusOr<protocol::GenerateReply> rep = HandleGenerate(req, fx.env);
+  ASSERT_TRUE(rep.ok()) << rep.status();
+  EXPECT_EQ(rep->tokens.size(), 7u);
+  EXPECT_EQ(rep->logprobs.size(), 7u);
+  EXPECT_EQ(rep->finish_reason, "length");
+  EXPECT_EQ(rep->prompt_tokens, 3u);
+  std::vector<uint32_t> seq = {'a', 'b', 'c'};
+  for (uint32_t t : rep->tokens) {
+    EXPECT_EQ(t, FakeModel::Peak(seq, 256));
+    seq.push_back(t);
+  }
+  EXPECT_EQ(rep->text, fx.tokenizer.Decode(rep->tokens));
+  for (float lp : rep->logprobs) EXPECT_LE(lp, 0.0f);
+
+  // Stop on the text of the third token.
+  req.stop = {rep->text.substr(2, 1)};
+  absl::StatusOr<protocol::GenerateReply> stopped = HandleGenerate(req, fx.env);
+  ASSERT_TRUE(stopped.ok());
+  EXPECT_EQ(stopped->finish_reason, "stop");
+  EXPECT_LE(stopped->tokens.size(), 3u);
+
+  // Sampling: same seed, same completion; another seed, (almost surely) another.
+  req.stop.clear();
+  req.temperature = 3.0f;
+  req.max_tokens = 32;
+  req.seed = 11;
+  auto a = HandleGenerate(req, fx.env), b = HandleGenerate(req, fx.env);
+  req.seed = 12;
+  auto c = HandleGenerate(req, fx.env);
+  ASSERT_TRUE(a.ok() && b.ok() && c.ok());
+  EXPECT_EQ(a->tokens, b->tokens);
+  EXPECT_EQ(a->logprobs, b->logprobs);
+  EXPECT_NE(a->tokens, c->tokens);
+  // top_k = 1 is greedy whatever the temperature.
+  req.top_k = 1;
+  auto g = HandleGenerate(req, fx.env);
+  ASSERT_TRUE(g.ok());
+  seq = {'a', 'b', 'c'};
+  for (uint32_t t : g->tokens) {
+    EXPECT_EQ(t, FakeModel::Peak(seq, 256));
+    seq.push_back(t);
+  }
+}
+
+TEST(HandlersTest, GenerateRefusesBadRequestsByField) {
+  Fixture fx;
+  protocol::GenerateRequest req;
+  ExpectBadRequest(HandleGenerate(req, fx.env).status(), "prompt");  // empty prompt
+  req.prompt = "x";
+  req.prompt_tokens = {1};
+  ExpectBadRequest(HandleGenerate(req, fx.env).status(), "prompt");  // both
+  req.prompt_tokens.clear();
+  req.max_tokens = 0;
+  ExpectBadRequest(HandleGenerate(req, fx.env).status(), "max_tokens");
+  req.max_tokens = 4'000'000'000u;
+  ExpectBadRequest(HandleGenerate(req, fx.env).status(), "max_tokens");
+  req.max_tokens = 4;
+  req.temperature = std::numeric_limits<float>::quiet_NaN();
+  ExpectBadRequest(HandleGenerate(req, fx.env).status(), "temperature");
+  req.temperature = -1;
+  ExpectBadRequest(HandleGenerate(req, fx.env).status(), "temperature");
+  req.temperature = 1;
+  req.top_p = 0;
+  ExpectBadRequest(HandleGenerate(req, fx.env).status(), "top_p");
+  req.top_p = std::numeric_limits<float>::infinity();
+  ExpectBadRequest(HandleGenerate(req, fx.env).status(), "top_p");
+  req.top_p = 1;
+  req.top_k = 257;
+  ExpectBadRequest(HandleGenerate(req, fx.env).status(), "top_k");
+  req.top_k = 0;
+  req.stop = {""};
+  ExpectBadRequest(HandleGenerate(req, fx.env).status(), "stop[0]");
+  req.stop = std::vector<std::string>(protocol::kMaxStopSequences + 1, "a");
+  ExpectBadRequest(HandleGenerate(req, fx.env).status(), "stop");
+  req.stop.clear();
+  req.prompt = std::string(protocol::kMaxPromptBytes + 1, 'a');
+  ExpectBadRequest(HandleGenerate(req, fx.env).status(), "prompt");
+  req.prompt.clear();
+  req.prompt_tokens = {1, 300};
+  ExpectBadRequest(HandleGenerate(req, fx.env).status(), "prompt_tokens[1]");
+  req.prompt_tokens = {1};
+  req.stream = true;
+  ExpectBadRequest(HandleGenerate(req, fx.env).status(), "stream");
+}
+
+TEST(HandlersTest, SoftmaxAndSamplingSurviveHostileLogits) {
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  const float inf = std::numeric_limits<float>::infinity();
+  std::vector<float> p = Softmax(std::vector<float>{nan, inf, 0.0f, -inf});
+  EXPECT_FLOAT_EQ(p[2], 1.0f);
+  p = Softmax(std::vector<float>{nan, nan});
+  EXPECT_FLOAT_EQ(p[0], 0.5f);
+  EXPECT_EQ(SampleToken(std::vector<float>{nan, 1.0f, 0.0f}, 0.0f, 0, 1.0f, 0.5), 1u);
+  EXPECT_LT(SampleToken(std::vector<float>{nan, nan, nan}, 1.0f, 2, 0.5f, 0.999), 3u);
+}
+
+TEST(AdmissionTest, RegistrationStakePermitAndRateLimit) {
+  AdmissionOptions o;
+  o.min_stake = 10;
+  o.rate_per_s = 1;
+  o.burst = 2;
+  Admission a(o);
+  PublicKey rich{}, poor{}, stranger{};
+  rich[0] = 1;
+  poor[0] = 2;
+  stranger[0] = 3;
+  a.Update({{rich, 100, true}, {poor, 5, false}});
+  const auto t0 = Clock::now();
+  EXPECT_EQ(ReasonOf(a.Admit(stranger, t0)), Reason::kUnregistered);
+  EXPECT_EQ(ReasonOf(a.Admit(poor, t0)), Reason::kUnregistered);
+  EXPECT_TRUE(a.Admit(rich, t0).ok());
+  EXPECT_TRUE(a.Admit(rich, t0).ok());
+  EXPECT_EQ(ReasonOf(a.Admit(rich, t0)), Reason::kRateLimited);
+  EXPECT_TRUE(a.Admit(rich, t0 + std::chrono::seconds(1)).ok());  // refilled one token
+  EXPECT_EQ(a.Priority(rich), 100u);
+  EXPECT_EQ(a.Priority(stranger), 0u);
+
+  AdmissionOptions permit;
+  permit.require_permit = true;
+  Admission b(permit);
+  b.Update({{rich, 100, true}, {poor, 5, false}});
+  EXPECT_TRUE(b.Admit(rich, t0).ok());
+  EXPECT_EQ(ReasonOf(b.Admit(poor, t0)), Reason::kUnregistered);
+  const AdmissionStats s = b.Stats();
+  EXPECT_EQ(s.admitted, 1u);
+  EXPECT_EQ(s.unregistered, 1u);
+}
+
+TEST(TokenizerTest, ByteAndVocabulary) {
+  ByteTokenizer bytes;
+  auto ids = bytes.Encode("hé");
+  ASSERT_TRUE(ids.ok());
+  EXPECT_EQ(ids->size(), 3u);
+  EXPECT_EQ(bytes.Decode(*ids), "hé");
+  auto vocab = VocabTokenizer::Parse("a\nab\n\\n\nb\n");
+  ASSERT_TRUE(vocab.ok()) << vocab.status();
+  auto v = (*vocab)->Encode("abab\nb");
+  ASSERT_TRUE(v.ok());
+  EXPECT_EQ(*v, (std::vector<uint32_t>{1, 1, 2, 3}));
+  EXPECT_EQ((*vocab)->Decode(*v), "abab\nb");
+  EXPECT_FALSE((*vocab)->Encode("abc").ok());
+  EXPECT_FALSE(VocabTokenizer::Parse("a\na\n").ok());
+  EXPECT_FALSE(VocabTokenizer::Parse("a\n\\q\n").ok());
+  EXPECT_FALSE(VocabTokenizer::Parse("a\n\\x4\n").ok());
+}
+
+TEST(MetricsTest, RendersPrometheusText) {
+  MetricsSnapshot s;
+  s.model_hash = "ab";
+  s.server.refused[static_cast<size_t>(Reason::kRateLimited)] = 3;
+  s.batcher.batches = 2;
+  s.batcher.rows = 5;
+  s.batcher.batch_size_le.fill(2);
+  s.tasks.predict_ok = 7;
+  const std::string text = RenderPrometheus(s);
+  EXPECT_NE(text.find("agora_miner_refusals_total{reason=\"rate-limited\"} 3\n"), std::string::npos);
+  EXPECT_NE(text.find("agora_miner_requests_total{task=\"predict\",outcome=\"ok\"} 7\n"), std::string::npos);
+  EXPECT_NE(text.find("agora_miner_batch_size_count 2\n"), std::string::npos);
+  EXPECT_NE(text.find("# TYPE agora_miner_batch_size histogram\n"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace agora::miner
