@@ -8,11 +8,10 @@
 namespace agora::protocol {
 
 uint64_t NonceGenerator::Next() {
-  const uint64_t now = UnixMicros();
   uint64_t last = last_.load(std::memory_order_relaxed);
   uint64_t next = 0;
   do {
-    next = now > last ? now : last + 1;
+    next = last == 0 ? UnixMicros() : last + 1;
   } while (!last_.compare_exchange_weak(last, next, std::memory_order_relaxed));
   return next;
 }

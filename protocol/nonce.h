@@ -1,10 +1,14 @@
 // Monotone nonces for outgoing envelopes.
 //
 // A nonce must be unique per sender hotkey within the receivers' replay
-// windows (docs/PROTOCOL.md "Nonces"), also across restarts. NonceGenerator
-// hands out max(last + 1, UnixMicros()): strictly increasing within a process
-// and, as long as the wall clock does not step back, above anything a
-// previous run of the same key used.
+// windows (docs/PROTOCOL.md "Nonces"), also across restarts. A generator
+// starts at the Unix time in microseconds when it first hands one out and
+// then counts up by one: strictly increasing, and above anything a previous
+// run of the same key used as long as that run averaged under one envelope
+// per microsecond (ed25519 alone caps a core at ~60k) and the wall clock did
+// not step back. Counting (rather than re-reading the clock) keeps the
+// nonces of concurrent requests dense, so requests that overtake each other
+// on the way stay inside the receiver's 1024-nonce window.
 //
 // A Server and a Client that sign with the same hotkey must draw from the same
 // generator, or both could stamp the same microsecond: NonceGeneratorFor()
@@ -28,8 +32,8 @@ class NonceGenerator {
   NonceGenerator(const NonceGenerator&) = delete;
   NonceGenerator& operator=(const NonceGenerator&) = delete;
 
-  // A nonce greater than every nonce this generator returned before and not
-  // below the current Unix time in microseconds.
+  // A nonce greater than every nonce this generator returned before; the
+  // first one is the current Unix time in microseconds.
   uint64_t Next();
 
  private:

@@ -18,7 +18,7 @@ if [ ! -s "$corpus" ]; then
 fi
 
 # name layers dim heads steps: three models of clearly different quality.
-models=("m1 1 32 2 60" "m2 2 64 4 250" "m3 3 96 4 600")
+models=("m1 1 32 2 40" "m2 2 64 4 150" "m3 2 96 4 400")
 for spec in "${models[@]}"; do
   read -r name layers dim heads steps <<< "$spec"
   out="$devnet/models/$name"
