@@ -23,8 +23,8 @@
 // each next request from the previous reply's callback.
 #include <sys/resource.h>
 #include <sys/wait.h>
-#include <unistd.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -36,7 +36,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
 #include <zmq.hpp>
 
 #include "absl/synchronization/mutex.h"
@@ -59,9 +58,9 @@ struct Flags {
   int requests = 20000;  // signed round trips per repetition
   int inflight = 256;
   int peers = 256;
-  std::string only;  // "signed" or "fanout": run just that part (for profiling)
-  int verify_threads = 0;  // ClientOptions::verify_threads
-  int callers = 2;         // --only signed: calling threads; 0: chain from callbacks
+  std::string only;          // "signed" or "fanout": run just that part (for profiling)
+  int verify_threads = 0;    // ClientOptions::verify_threads
+  int callers = 2;           // --only signed: calling threads; 0: chain from callbacks
   int latency_calls = 2000;  // unpipelined calls for p50/p99 (0: skip)
   int curve = -1;            // --only signed: 0 or 1 runs just that setting
 };
@@ -192,7 +191,8 @@ CryptoResult CryptoBound(int threads) {
       for (int i = 0; i < 100; ++i) msg[i] = 'm';
       t0 = ThreadCpuSeconds();
       int ok = 0;
-      for (int i = 0; i < kVerifies; ++i) ok += VerifySignature(key.public_key(), AsBytes(msg), sig);
+      for (int i = 0; i < kVerifies; ++i)
+        ok += VerifySignature(key.public_key(), AsBytes(msg), sig);
       verifies[t] = (ThreadCpuSeconds() - t0) / kVerifies * 1e6;
       if (ok != kVerifies || zero == kSigns) std::fprintf(stderr, "crypto self-check failed\n");
     });
@@ -209,8 +209,8 @@ CryptoResult CryptoBound(int threads) {
 
 struct SignedResult {
   double rt_per_s = 0;
-  double cpu_cores = 0;        // CPU-seconds per wall second over the run
-  double rt_per_cpu_s = 0;     // round trips per CPU-second
+  double cpu_cores = 0;     // CPU-seconds per wall second over the run
+  double rt_per_cpu_s = 0;  // round trips per CPU-second
   double p50_us = 0;
   double p99_us = 0;
 };
@@ -225,7 +225,8 @@ std::unique_ptr<protocol::Server> EchoServer(bool curve, int workers, zmq::conte
       std::make_shared<const SigningKey>(SigningKey::Generate()), o);
   server->Handle<protocol::Ping, protocol::Pong>(
       MessageKind::kPing, MessageKind::kPong,
-      [](const protocol::RequestContext&, const protocol::Ping& p) -> absl::StatusOr<protocol::Pong> {
+      [](const protocol::RequestContext&,
+         const protocol::Ping& p) -> absl::StatusOr<protocol::Pong> {
         return protocol::Pong{p.seq, p.payload};
       });
   if (!server->Start().ok()) std::abort();
@@ -241,13 +242,18 @@ std::unique_ptr<protocol::Client> NewClient(bool curve) {
   return std::move(c).value();
 }
 
-std::string Body(uint64_t seq) { return protocol::Encode(protocol::Ping{seq, std::string(256, 'x')}); }
+std::string Body(uint64_t seq) {
+  return protocol::Encode(protocol::Ping{seq, std::string(256, 'x')});
+}
 
 SignedResult SignedRoundTrips(bool curve, int requests, int inflight, int caller_threads) {
   auto server = EchoServer(curve, /*workers=*/0, nullptr);
   auto client = NewClient(curve);
   const protocol::Peer peer{server->endpoint(), server->public_key()};
-  if (!client->Call(peer, MessageKind::kPing, Body(0), protocol::DeadlineAfter(std::chrono::seconds(5))).ok()) {
+  if (!client
+           ->Call(peer, MessageKind::kPing, Body(0),
+                  protocol::DeadlineAfter(std::chrono::seconds(5)))
+           .ok()) {
     std::fprintf(stderr, "warm-up call failed\n");
     std::abort();
   }
@@ -313,7 +319,10 @@ SignedResult SignedRoundTrips(bool curve, int requests, int inflight, int caller
   std::vector<double> lat;
   for (int i = 0; i < g_latency_calls; ++i) {
     const auto t0 = Clock::now();
-    if (!client->Call(peer, MessageKind::kPing, Body(i), protocol::DeadlineAfter(std::chrono::seconds(5))).ok()) {
+    if (!client
+             ->Call(peer, MessageKind::kPing, Body(i),
+                    protocol::DeadlineAfter(std::chrono::seconds(5)))
+             .ok()) {
       failures.fetch_add(1);
     }
     lat.push_back(Seconds(Clock::now() - t0) * 1e6);
@@ -326,8 +335,8 @@ SignedResult SignedRoundTrips(bool curve, int requests, int inflight, int caller
 // ---- (d) fan-out ---------------------------------------------------------------
 
 struct FanOutResult {
-  double cold_ms = 0;        // first fan-out: includes connecting (and CURVE handshakes)
-  double median_ms = 0;      // later fan-outs over cached connections
+  double cold_ms = 0;    // first fan-out: includes connecting (and CURVE handshakes)
+  double median_ms = 0;  // later fan-outs over cached connections
   double min_ms = 0;
   double max_ms = 0;
   double client_cpu_ms = 0;  // median CPU the client process spent per fan-out
@@ -358,7 +367,8 @@ double ProcessCpuSeconds(pid_t pid) {
     i = j + 1;
   }
   if (fields.size() < 13) return 0;
-  const double ticks = std::strtod(fields[11].c_str(), nullptr) + std::strtod(fields[12].c_str(), nullptr);
+  const double ticks =
+      std::strtod(fields[11].c_str(), nullptr) + std::strtod(fields[12].c_str(), nullptr);
   return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
@@ -440,8 +450,8 @@ FanOutResult FanOut(bool curve, int peers, int reps) {
                                   protocol::DeadlineAfter(std::chrono::seconds(10)));
     const double ms = Seconds(Clock::now() - t0) * 1e3;
     const double cpu_ms = (CpuSeconds() - cpu0) * 1e3;
-    out.ok = static_cast<int>(std::count_if(results.begin(), results.end(),
-                                            [](const auto& x) { return x.ok(); }));
+    out.ok = static_cast<int>(
+        std::count_if(results.begin(), results.end(), [](const auto& x) { return x.ok(); }));
     if (r == 0) {
       out.cold_ms = ms;
     } else {
@@ -480,22 +490,31 @@ int Main(int argc, char** argv) {
     const std::string k = argv[i];
     const int v = std::atoi(argv[i + 1]);
     if (k == "--only") f.only = argv[i + 1];
-    if (k == "--reps") f.reps = v;
-    else if (k == "--requests") f.requests = v;
-    else if (k == "--inflight") f.inflight = v;
-    else if (k == "--peers") f.peers = v;
-    else if (k == "--verify-threads") f.verify_threads = v;
-    else if (k == "--callers") f.callers = v;
-    else if (k == "--latency-calls") f.latency_calls = v;
-    else if (k == "--curve") f.curve = v;
+    if (k == "--reps")
+      f.reps = v;
+    else if (k == "--requests")
+      f.requests = v;
+    else if (k == "--inflight")
+      f.inflight = v;
+    else if (k == "--peers")
+      f.peers = v;
+    else if (k == "--verify-threads")
+      f.verify_threads = v;
+    else if (k == "--callers")
+      f.callers = v;
+    else if (k == "--latency-calls")
+      f.latency_calls = v;
+    else if (k == "--curve")
+      f.curve = v;
   }
   log::SetLevel(log::Level::kWarn);
   g_verify_threads = f.verify_threads;
   g_latency_calls = f.latency_calls;
   const unsigned cores = std::thread::hardware_concurrency();
-  std::printf("bench_transport: %u hardware threads, reps=%d (medians), requests=%d, "
-              "inflight=%d, peers=%d, client verify threads=%d, load average %s\n\n", cores,
-              f.reps, f.requests, f.inflight, f.peers, f.verify_threads, LoadAverage().c_str());
+  std::printf(
+      "bench_transport: %u hardware threads, reps=%d (medians), requests=%d, "
+      "inflight=%d, peers=%d, client verify threads=%d, load average %s\n\n",
+      cores, f.reps, f.requests, f.inflight, f.peers, f.verify_threads, LoadAverage().c_str());
 
   if (f.only == "signed") {
     for (int c = 0; c < 2; ++c) {
@@ -509,9 +528,10 @@ int Main(int argc, char** argv) {
   if (f.only == "fanout") {
     for (int c = 0; c < 2; ++c) {
       FanOutResult x = FanOut(c == 1, f.peers, f.reps);
-      std::printf("curve %d: cold %.1f ms, median %.1f ms (min %.1f, max %.1f), CPU client %.1f ms "
-                  "servers %.1f ms, ok %d\n", c, x.cold_ms, x.median_ms, x.min_ms, x.max_ms,
-                  x.client_cpu_ms, x.server_cpu_ms, x.ok);
+      std::printf(
+          "curve %d: cold %.1f ms, median %.1f ms (min %.1f, max %.1f), CPU client %.1f ms "
+          "servers %.1f ms, ok %d\n",
+          c, x.cold_ms, x.median_ms, x.min_ms, x.max_ms, x.client_cpu_ms, x.server_cpu_ms, x.ok);
     }
     return 0;
   }
@@ -564,34 +584,42 @@ int Main(int argc, char** argv) {
   FanOutResult fan[2];
   for (int c = 0; c < 2; ++c) fan[c] = FanOut(c == 1, f.peers, std::max(f.reps, 9));
 
-  std::printf("| measurement | round trips/s | CPU cores busy | RT per CPU-second | vs libsodium bound | p50 | p99 |\n");
+  std::printf(
+      "| measurement | round trips/s | CPU cores busy | RT per CPU-second | vs libsodium bound | "
+      "p50 | p99 |\n");
   std::printf("|---|---|---|---|---|---|---|\n");
-  std::printf("| raw ZeroMQ DEALER->ROUTER, 256 B, 1000 in flight | %.0f | | | | %.0f us | %.0f us |\n",
-              Median(raw_rt), Median(raw_p50), Median(raw_p99));
-  std::printf("| libsodium bound, all %d cores busy: sign %.1f us, verify %.1f us (169 B) | | %d | %.0f "
-              "per core | 100%% | | |\n", all_cores, crypto.sign_us, crypto.verify_us, all_cores,
-              crypto.bound_rt_per_core);
+  std::printf(
+      "| raw ZeroMQ DEALER->ROUTER, 256 B, 1000 in flight | %.0f | | | | %.0f us | %.0f us |\n",
+      Median(raw_rt), Median(raw_p50), Median(raw_p99));
+  std::printf(
+      "| libsodium bound, all %d cores busy: sign %.1f us, verify %.1f us (169 B) | | %d | %.0f "
+      "per core | 100%% | | |\n",
+      all_cores, crypto.sign_us, crypto.verify_us, all_cores, crypto.bound_rt_per_core);
   std::printf("| libsodium bound, 1 core busy (the other idle) | | 1 | %.0f | %.0f%% | | |\n",
               Median(bound_one), 100.0 * Median(bound_one) / crypto.bound_rt_per_core);
   for (const Row& row : rows) {
-    std::printf("| Agora %s, 256 B, %d in flight, 2 calling threads | %.0f | %.2f | %.0f | %.0f%% | %.0f us "
-                "| %.0f us |\n",
-                row.name, f.inflight, Median(row.rt), Median(row.cores), Median(row.per_cpu),
-                100.0 * Median(row.ratio), Median(row.p50),
-                Median(row.p99));
+    std::printf(
+        "| Agora %s, 256 B, %d in flight, 2 calling threads | %.0f | %.2f | %.0f | %.0f%% | %.0f "
+        "us "
+        "| %.0f us |\n",
+        row.name, f.inflight, Median(row.rt), Median(row.cores), Median(row.per_cpu),
+        100.0 * Median(row.ratio), Median(row.p50), Median(row.p99));
   }
-  std::printf("\n| fan-out to %d servers (another process; 1 worker each, %d threads) | cold (connect) "
-              "| median | min | max | CPU per fan-out: client / servers | ok |\n",
-              f.peers, fan[0].server_threads);
+  std::printf(
+      "\n| fan-out to %d servers (another process; 1 worker each, %d threads) | cold (connect) "
+      "| median | min | max | CPU per fan-out: client / servers | ok |\n",
+      f.peers, fan[0].server_threads);
   std::printf("|---|---|---|---|---|---|---|\n");
   for (int c = 0; c < 2; ++c) {
-    std::printf("| curve %s | %.1f ms | %.1f ms | %.1f ms | %.1f ms | %.1f ms / %.1f ms | %d/%d |\n",
-                c ? "on" : "off", fan[c].cold_ms, fan[c].median_ms, fan[c].min_ms, fan[c].max_ms,
-                fan[c].client_cpu_ms, fan[c].server_cpu_ms, fan[c].ok, f.peers);
+    std::printf(
+        "| curve %s | %.1f ms | %.1f ms | %.1f ms | %.1f ms | %.1f ms / %.1f ms | %d/%d |\n",
+        c ? "on" : "off", fan[c].cold_ms, fan[c].median_ms, fan[c].min_ms, fan[c].max_ms,
+        fan[c].client_cpu_ms, fan[c].server_cpu_ms, fan[c].ok, f.peers);
   }
   const double floor_ms = f.peers * (2 * crypto.sign_us + 2 * crypto.verify_us) / 1e3;
-  std::printf("\nfan-out crypto floor: %d x (2 sign + 2 verify) = %.1f ms of CPU (%.1f ms on %u cores)\n",
-              f.peers, floor_ms, floor_ms / std::max(1u, cores), cores);
+  std::printf(
+      "\nfan-out crypto floor: %d x (2 sign + 2 verify) = %.1f ms of CPU (%.1f ms on %u cores)\n",
+      f.peers, floor_ms, floor_ms / std::max(1u, cores), cores);
   std::printf("goal: signed RT per CPU-second >= 80%% of bound (curve off) -> %s\n",
               Median(rows[0].ratio) >= 0.8 ? "MET" : "NOT MET");
   for (const Row& row : rows) {

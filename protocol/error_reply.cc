@@ -34,8 +34,7 @@ Reason RefusalReasonFor(const absl::Status& status) {
 }
 
 std::string SealRefusal(const SigningKey& key, NonceGenerator& nonces, const PublicKey& receiver,
-                        const Hash256& request_hash, const absl::Status& status,
-                        uint64_t now_ms) {
+                        const Hash256& request_hash, const absl::Status& status, uint64_t now_ms) {
   const bool is_refusal = ReasonOf(status).has_value();
   const Reason reason = RefusalReasonFor(status);
   ErrorReply reply;
@@ -67,8 +66,8 @@ absl::Status StatusFromErrorReply(absl::string_view body) {
   std::optional<Reason> reason = ReasonFromString(reply->reason);
   if (!reason.has_value()) {
     return absl::UnknownError(absl::StrCat("peer refused with unknown reason \"",
-                                           Truncated(reply->reason), "\": ",
-                                           Truncated(reply->detail)));
+                                           Truncated(reply->reason),
+                                           "\": ", Truncated(reply->detail)));
   }
   return Refuse(*reason, Truncated(reply->detail));
 }

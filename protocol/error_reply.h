@@ -36,8 +36,7 @@ Reason RefusalReasonFor(const absl::Status& status);
 // kInternal failures that were not refusals it is empty, so our own errors
 // never leak to peers. Requires: !status.ok().
 std::string SealRefusal(const SigningKey& key, NonceGenerator& nonces, const PublicKey& receiver,
-                        const Hash256& request_hash, const absl::Status& status,
-                        uint64_t now_ms);
+                        const Hash256& request_hash, const absl::Status& status, uint64_t now_ms);
 
 // The Status an ErrorReply body stands for: Refuse(reason, detail) for a
 // known reason, Unknown for a reason this build does not know, and

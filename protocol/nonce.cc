@@ -18,18 +18,19 @@ uint64_t NonceGenerator::Next() {
 
 std::shared_ptr<NonceGenerator> NonceGeneratorFor(const PublicKey& key) {
   static std::mutex mu;
-  static std::map<PublicKey, std::weak_ptr<NonceGenerator>>* generators =
-      new std::map<PublicKey, std::weak_ptr<NonceGenerator>>();  // never destroyed
+  static std::map<PublicKey, std::shared_ptr<NonceGenerator>>* generators =
+      new std::map<PublicKey, std::shared_ptr<NonceGenerator>>();  // never destroyed
   std::lock_guard<std::mutex> lock(mu);
-  std::weak_ptr<NonceGenerator>& slot = (*generators)[key];
-  std::shared_ptr<NonceGenerator> gen = slot.lock();
-  if (gen == nullptr) {
-    gen = std::make_shared<NonceGenerator>();
-    slot = gen;
-  }
-  // Drop entries of keys nobody signs with any more, so the map stays small.
+  std::shared_ptr<NonceGenerator>& slot = (*generators)[key];
+  if (slot == nullptr) slot = std::make_shared<NonceGenerator>();
+  std::shared_ptr<NonceGenerator> gen = slot;
+  // Drop generators nobody else holds (use_count 1: only this map, and new
+  // holders must come through here) once the clock has passed their last
+  // nonce, so the map stays small and a successor starts above them.
+  const uint64_t now = UnixMicros();
   for (auto it = generators->begin(); it != generators->end();) {
-    it = it->second.expired() ? generators->erase(it) : std::next(it);
+    it = it->second.use_count() == 1 && it->second->last() < now ? generators->erase(it)
+                                                                 : std::next(it);
   }
   return gen;
 }

@@ -35,14 +35,18 @@ class NonceGenerator {
   // A nonce greater than every nonce this generator returned before; the
   // first one is the current Unix time in microseconds.
   uint64_t Next();
+  // The last nonce handed out (0 if none).
+  uint64_t last() const { return last_.load(std::memory_order_relaxed); }
 
  private:
   std::atomic<uint64_t> last_{0};
 };
 
 // The generator shared by everything in this process that signs as `key`.
-// Generators live as long as someone holds them; a later call for the same key
-// after all holders let go starts a new one, still above the wall clock.
+// A key's generator is kept while someone holds it and, after that, until the
+// clock has passed its last nonce (a burst of more than one envelope per
+// microsecond runs ahead of the clock), so a later call never starts a new
+// generator below nonces already used.
 std::shared_ptr<NonceGenerator> NonceGeneratorFor(const PublicKey& key);
 
 }  // namespace agora::protocol

@@ -56,15 +56,14 @@ absl::StatusOr<PeerSocket*> PeerSocketCache::Get(const std::string& endpoint,
     if (options_.curve_public != nullptr && options_.curve_secret != nullptr) {
       absl::StatusOr<CurveKey> server_key = Ed25519ToCurvePublic(hotkey);
       if (!server_key.ok()) {
-        return absl::InvalidArgumentError(absl::StrCat("peer ", endpoint,
-                                                       ": hotkey has no curve key (",
-                                                       server_key.status().message(), ")"));
+        return absl::InvalidArgumentError(absl::StrCat(
+            "peer ", endpoint, ": hotkey has no curve key (", server_key.status().message(), ")"));
       }
       s->socket->set(zmq::sockopt::curve_serverkey, zmq::buffer(*server_key));
       s->socket->set(zmq::sockopt::curve_publickey, zmq::buffer(*options_.curve_public));
-      s->socket->set(zmq::sockopt::curve_secretkey,
-                     zmq::const_buffer(options_.curve_secret->data(),
-                                       options_.curve_secret->size()));
+      s->socket->set(
+          zmq::sockopt::curve_secretkey,
+          zmq::const_buffer(options_.curve_secret->data(), options_.curve_secret->size()));
     }
     s->socket->connect(endpoint);
     s->fd = s->socket->get(zmq::sockopt::fd);

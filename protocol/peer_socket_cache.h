@@ -15,7 +15,6 @@
 #include <optional>
 #include <string>
 #include <vector>
-
 #include <zmq.hpp>
 
 #include "absl/container/flat_hash_map.h"

@@ -13,7 +13,6 @@
 #include <optional>
 #include <thread>
 #include <utility>
-
 #include <zmq.hpp>
 
 #include "absl/base/thread_annotations.h"
@@ -446,8 +445,8 @@ void Client::Impl::Verify(VerifyJob& job) {
         absl::StrCat("reply from ", job.endpoint, ": ", opened.status().message()));
   } else if (opened->header.sender != job.peer) {
     rejected_.fetch_add(1, std::memory_order_relaxed);
-    result = absl::UnauthenticatedError(absl::StrCat(
-        "reply from ", job.endpoint, ": signed by another key than the one called"));
+    result = absl::UnauthenticatedError(
+        absl::StrCat("reply from ", job.endpoint, ": signed by another key than the one called"));
   } else {
     completed_.fetch_add(1, std::memory_order_relaxed);
     if (opened->header.kind == MessageKind::kError) {
@@ -476,9 +475,8 @@ void Client::Impl::ExpireDeadlines() {
   while (!deadlines_.empty() && deadlines_.begin()->first <= now) {
     auto it = pending_.find(deadlines_.begin()->second);
     timed_out_.fetch_add(1, std::memory_order_relaxed);
-    Complete(it, absl::DeadlineExceededError(
-                     absl::StrCat("no reply from ", it->second.socket->endpoint,
-                                  " before the deadline")));
+    Complete(it, absl::DeadlineExceededError(absl::StrCat(
+                     "no reply from ", it->second.socket->endpoint, " before the deadline")));
   }
 }
 
@@ -493,7 +491,8 @@ void Client::Impl::Shutdown() {
     outstanding_.fetch_sub(1);
     cmd.done(absl::CancelledError("client: shutting down"));
   }
-  while (!pending_.empty()) Complete(pending_.begin(), absl::CancelledError("client: shutting down"));
+  while (!pending_.empty())
+    Complete(pending_.begin(), absl::CancelledError("client: shutting down"));
   sockets_.reset();  // closes every socket
   peer_count_.store(0, std::memory_order_relaxed);
 }
@@ -530,9 +529,8 @@ absl::StatusOr<Reply> Client::Call(const Peer& peer, MessageKind kind, absl::str
   return CallFuture(peer, kind, body, deadline).get();
 }
 
-std::vector<absl::StatusOr<Reply>> Client::FanOut(const std::vector<Peer>& peers,
-                                                  MessageKind kind, absl::string_view body,
-                                                  Deadline deadline) {
+std::vector<absl::StatusOr<Reply>> Client::FanOut(const std::vector<Peer>& peers, MessageKind kind,
+                                                  absl::string_view body, Deadline deadline) {
   struct State {
     std::mutex mu;
     std::condition_variable cv;

@@ -88,9 +88,9 @@ struct ClientOptions {
   bool curve = true;
   size_t max_envelope_bytes = kDefaultMaxEnvelopeBytes;  // requests and replies
   uint64_t max_skew_ms = kDefaultMaxSkewMs;              // reply timestamps
-  size_t max_outstanding = 65536;  // requests in flight, all peers together
-  size_t max_peers = 1024;         // cached sockets; idle ones are evicted first
-  int hwm = 1000;                  // per-peer queue, in messages, each way
+  size_t max_outstanding = 65536;                        // requests in flight, all peers together
+  size_t max_peers = 1024;  // cached sockets; idle ones are evicted first
+  int hwm = 1000;           // per-peer queue, in messages, each way
   // Threads that verify replies (~50 us each). 0: the I/O thread verifies,
   // which caps the client near 20k replies/s but costs no hand-off; use
   // more where fan-outs to remote peers must finish sooner.
@@ -101,12 +101,12 @@ struct ClientOptions {
 };
 
 struct ClientStats {
-  uint64_t sent = 0;         // requests handed to a socket
-  uint64_t completed = 0;    // requests that got a verified reply or refusal
-  uint64_t timed_out = 0;    // requests that hit their deadline
-  uint64_t unmatched = 0;    // replies that matched no outstanding request
-  uint64_t rejected = 0;     // replies that failed verification
-  uint64_t peers = 0;        // sockets in the cache
+  uint64_t sent = 0;       // requests handed to a socket
+  uint64_t completed = 0;  // requests that got a verified reply or refusal
+  uint64_t timed_out = 0;  // requests that hit their deadline
+  uint64_t unmatched = 0;  // replies that matched no outstanding request
+  uint64_t rejected = 0;   // replies that failed verification
+  uint64_t peers = 0;      // sockets in the cache
 };
 
 class Client {

@@ -7,7 +7,6 @@
 #include <thread>
 #include <utility>
 #include <vector>
-
 #include <zmq.hpp>
 
 #include "absl/base/thread_annotations.h"
@@ -176,8 +175,7 @@ absl::Status Server::Impl::Start() {
     router_.reset();
     own_context_.reset();
     const std::string what = absl::StrCat("server: bind ", options_.endpoint, ": ", e.what());
-    return e.num() == EADDRINUSE ? absl::UnavailableError(what)
-                                 : absl::InvalidArgumentError(what);
+    return e.num() == EADDRINUSE ? absl::UnavailableError(what) : absl::InvalidArgumentError(what);
   }
   started_ = true;
   accepting_.store(true);
@@ -218,7 +216,8 @@ ServerStats Server::Impl::Stats() const {
   s.replied = replied_.load(std::memory_order_relaxed);
   s.dropped = dropped_.load(std::memory_order_relaxed);
   s.queue_depth = queue_.size();
-  for (size_t i = 0; i < kReasonCount; ++i) s.refused[i] = refused_[i].load(std::memory_order_relaxed);
+  for (size_t i = 0; i < kReasonCount; ++i)
+    s.refused[i] = refused_[i].load(std::memory_order_relaxed);
   return s;
 }
 

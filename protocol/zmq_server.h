@@ -61,9 +61,9 @@ inline constexpr size_t kReasonCount = static_cast<size_t>(Reason::kInternal) + 
 
 // What a handler learns about the request besides its decoded body.
 struct RequestContext {
-  PublicKey sender{};          // verified: the envelope's signature checked out
-  EnvelopeHeader header;       // the verified header
-  uint64_t received_ms = 0;    // wall clock when the I/O thread read the frame
+  PublicKey sender{};        // verified: the envelope's signature checked out
+  EnvelopeHeader header;     // the verified header
+  uint64_t received_ms = 0;  // wall clock when the I/O thread read the frame
 };
 
 struct ServerOptions {
@@ -102,10 +102,10 @@ struct ServerOptions {
 
 // A snapshot of the counters (each read atomically, not all at one instant).
 struct ServerStats {
-  uint64_t received = 0;     // frames read from the ROUTER
-  uint64_t replied = 0;      // successful (non-error) replies sent
-  uint64_t dropped = 0;      // frames that got no reply at all
-  uint64_t queue_depth = 0;  // requests waiting for a worker now
+  uint64_t received = 0;                         // frames read from the ROUTER
+  uint64_t replied = 0;                          // successful (non-error) replies sent
+  uint64_t dropped = 0;                          // frames that got no reply at all
+  uint64_t queue_depth = 0;                      // requests waiting for a worker now
   std::array<uint64_t, kReasonCount> refused{};  // by protocol::Reason
   uint64_t refused_total() const;
   uint64_t refused_for(Reason r) const { return refused[static_cast<size_t>(r)]; }
@@ -132,15 +132,16 @@ class Server {
   template <class Req, class Rep>
   void Handle(MessageKind req_kind, MessageKind rep_kind,
               std::function<absl::StatusOr<Rep>(const RequestContext&, const Req&)> handler) {
-    HandleRaw(req_kind, rep_kind,
-              [handler = std::move(handler), req_kind](
-                  const RequestContext& ctx, absl::string_view body) -> absl::StatusOr<std::string> {
-                absl::StatusOr<Req> req = Decode<Req>(body, KindName(req_kind));
-                if (!req.ok()) return Refuse(Reason::kBadBody, req.status().message());
-                absl::StatusOr<Rep> rep = handler(ctx, *req);
-                if (!rep.ok()) return rep.status();
-                return Encode(*rep);
-              });
+    HandleRaw(
+        req_kind, rep_kind,
+        [handler = std::move(handler), req_kind](
+            const RequestContext& ctx, absl::string_view body) -> absl::StatusOr<std::string> {
+          absl::StatusOr<Req> req = Decode<Req>(body, KindName(req_kind));
+          if (!req.ok()) return Refuse(Reason::kBadBody, req.status().message());
+          absl::StatusOr<Rep> rep = handler(ctx, *req);
+          if (!rep.ok()) return rep.status();
+          return Encode(*rep);
+        });
   }
   // Requires: Start() has not been called.
   void HandleRaw(MessageKind req_kind, MessageKind rep_kind, RawHandler handler);

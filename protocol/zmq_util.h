@@ -9,7 +9,6 @@
 #define AGORA_PROTOCOL_ZMQ_UTIL_H_
 
 #include <cstddef>
-
 #include <zmq.hpp>
 
 #include "absl/status/statusor.h"

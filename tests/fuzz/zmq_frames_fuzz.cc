@@ -58,8 +58,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   cctx.max_envelope_bytes = kMaxBytes;
   absl::StatusOr<OpenedEnvelope> reply = OpenEnvelope(refusal, cctx);
   if (!reply.ok() || reply->header.kind != MessageKind::kError ||
-      reply->header.request_hash != request_hash ||
-      reply->header.sender != server.public_key()) {
+      reply->header.request_hash != request_hash || reply->header.sender != server.public_key()) {
     std::abort();
   }
   const absl::Status back = StatusFromErrorReply(reply->body);

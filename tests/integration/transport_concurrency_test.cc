@@ -8,6 +8,7 @@
 #include "gtest/gtest.h"
 #include "protocol/codec.h"
 #include "protocol/messages.h"
+#include "protocol/nonce.h"
 #include "tests/integration/transport_test_util.h"
 
 namespace agora::testing {
@@ -91,8 +92,9 @@ TEST_P(TransportConcurrencyTest, CallTypedDecodesTheReply) {
   ASSERT_NE(server, nullptr);
   auto client = NewClient(NewKey(), curve());
   ASSERT_NE(client, nullptr);
-  absl::StatusOr<Pong> pong = client->CallTyped<Ping, Pong>(
-      PeerOf(*server), MessageKind::kPing, MessageKind::kPong, Ping{42, "hello"}, DeadlineAfter(5s));
+  absl::StatusOr<Pong> pong =
+      client->CallTyped<Ping, Pong>(PeerOf(*server), MessageKind::kPing, MessageKind::kPong,
+                                    Ping{42, "hello"}, DeadlineAfter(5s));
   ASSERT_TRUE(pong.ok()) << pong.status();
   EXPECT_EQ(pong->seq, 42u);
   EXPECT_EQ(pong->payload, "hello");
@@ -129,6 +131,20 @@ TEST_P(TransportConcurrencyTest, VerifyThreadsGiveTheSameResults) {
         (*client)->Call(wrong, MessageKind::kPing, PingBody(1), DeadlineAfter(5s));
     EXPECT_EQ(r.status().code(), absl::StatusCode::kUnauthenticated) << r.status();
   }
+}
+
+// A burst of nonces runs ahead of the clock; a successor generator for the
+// same key (after every holder let go) must still start above it.
+TEST(TransportNonceTest, SameKeyNeverRepeatsAfterABurst) {
+  const PublicKey key = NewKey()->public_key();
+  uint64_t last = 0;
+  {
+    std::shared_ptr<protocol::NonceGenerator> gen = protocol::NonceGeneratorFor(key);
+    EXPECT_EQ(gen, protocol::NonceGeneratorFor(key));  // one per key while held
+    for (int i = 0; i < 200000; ++i) last = gen->Next();
+  }
+  std::shared_ptr<protocol::NonceGenerator> next = protocol::NonceGeneratorFor(key);
+  EXPECT_GT(next->Next(), last);
 }
 
 INSTANTIATE_TEST_SUITE_P(Curve, TransportConcurrencyTest, ::testing::Bool(),

@@ -41,7 +41,9 @@ class BlockingServer {
   }
   ~BlockingServer() { Release(); }
   protocol::Server& server() { return *server_; }
-  void WaitUntilBlocked() { ASSERT_TRUE(first_entered_.WaitForNotificationWithTimeout(absl::Seconds(10))); }
+  void WaitUntilBlocked() {
+    ASSERT_TRUE(first_entered_.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  }
   void Release() {
     if (!release_.HasBeenNotified()) release_.Notify();
   }
@@ -70,7 +72,8 @@ TEST(TransportFailureTest, ServerThatDisappearsMidRequestGivesDeadlineExceeded) 
   // The client still works with another server.
   auto other = StartEchoServer(NewKey(), TestServerOptions(true));
   ASSERT_NE(other, nullptr);
-  EXPECT_TRUE(client->Call(PeerOf(*other), MessageKind::kPing, PingBody(1), DeadlineAfter(5s)).ok());
+  EXPECT_TRUE(
+      client->Call(PeerOf(*other), MessageKind::kPing, PingBody(1), DeadlineAfter(5s)).ok());
 }
 
 TEST(TransportFailureTest, ClientThatDisappearsMidRequestDoesNotStopTheServer) {
@@ -105,7 +108,8 @@ TEST(TransportFailureTest, FullQueueRefusesWithOverloaded) {
   auto client = NewClient(NewKey(), false);
   ASSERT_NE(client, nullptr);
   std::vector<std::future<absl::StatusOr<protocol::Reply>>> futures;
-  futures.push_back(client->CallFuture(peer, MessageKind::kPing, PingBody(1000), DeadlineAfter(10s)));
+  futures.push_back(
+      client->CallFuture(peer, MessageKind::kPing, PingBody(1000), DeadlineAfter(10s)));
   blocking.WaitUntilBlocked();  // the only worker is busy
   for (int i = 1; i < 8; ++i) {
     futures.push_back(
@@ -133,10 +137,12 @@ TEST(TransportFailureTest, StopAnswersEveryQueuedRequest) {
   auto client = NewClient(NewKey(), false);
   ASSERT_NE(client, nullptr);
   std::vector<std::future<absl::StatusOr<protocol::Reply>>> futures;
-  futures.push_back(client->CallFuture(peer, MessageKind::kPing, PingBody(1000), DeadlineAfter(10s)));
+  futures.push_back(
+      client->CallFuture(peer, MessageKind::kPing, PingBody(1000), DeadlineAfter(10s)));
   blocking.WaitUntilBlocked();
   for (int i = 1; i < 4; ++i) {
-    futures.push_back(client->CallFuture(peer, MessageKind::kPing, PingBody(i), DeadlineAfter(10s)));
+    futures.push_back(
+        client->CallFuture(peer, MessageKind::kPing, PingBody(i), DeadlineAfter(10s)));
   }
   // Wait until the three are queued (the I/O thread read them).
   const auto until = std::chrono::steady_clock::now() + 10s;
@@ -157,12 +163,18 @@ TEST(TransportFailureTest, HandlerFailuresBecomeSignedRefusals) {
       MessageKind::kPing, MessageKind::kPong,
       [](const protocol::RequestContext&, const Ping& ping) -> absl::StatusOr<Pong> {
         switch (ping.seq) {
-          case 1: return absl::InvalidArgumentError("ping.payload: too long");
-          case 2: return protocol::Refuse(Reason::kRateLimited, "3 per second");
-          case 3: return absl::InternalError("/secret/path failed");
-          case 4: throw std::runtime_error("boom");
-          case 6: return Pong{ping.seq, std::string(100 << 10, 'x')};  // over the limit
-          default: return Pong{ping.seq, ping.payload};
+          case 1:
+            return absl::InvalidArgumentError("ping.payload: too long");
+          case 2:
+            return protocol::Refuse(Reason::kRateLimited, "3 per second");
+          case 3:
+            return absl::InternalError("/secret/path failed");
+          case 4:
+            throw std::runtime_error("boom");
+          case 6:
+            return Pong{ping.seq, std::string(100 << 10, 'x')};  // over the limit
+          default:
+            return Pong{ping.seq, ping.payload};
         }
       });
   ASSERT_TRUE(server->Start().ok());
@@ -198,11 +210,12 @@ TEST(TransportFailureTest, AdmissionHookRefusesBeforeTheHandler) {
                : absl::OkStatus();
   };
   protocol::Server server(NewKey(), options);
-  server.Handle<Ping, Pong>(MessageKind::kPing, MessageKind::kPong,
-                            [&](const protocol::RequestContext&, const Ping& p) -> absl::StatusOr<Pong> {
-                              ++handled;
-                              return Pong{p.seq, p.payload};
-                            });
+  server.Handle<Ping, Pong>(
+      MessageKind::kPing, MessageKind::kPong,
+      [&](const protocol::RequestContext&, const Ping& p) -> absl::StatusOr<Pong> {
+        ++handled;
+        return Pong{p.seq, p.payload};
+      });
   ASSERT_TRUE(server.Start().ok());
   auto bad = NewClient(banned, true);
   auto good = NewClient(NewKey(), true);

@@ -27,13 +27,13 @@ TEST(TransportFanOutTest, ThirtyTwoServersOneSlow) {
   for (int i = 0; i < kServers; ++i) {
     auto server = std::make_unique<protocol::Server>(NewKey(), TestServerOptions(true, 1));
     const bool slow = i == kSlow;
-    server->Handle<Ping, Pong>(
-        MessageKind::kPing, MessageKind::kPong,
-        [slow, i, &release_slow](const protocol::RequestContext&,
-                                 const Ping& ping) -> absl::StatusOr<Pong> {
-          if (slow) release_slow.WaitForNotificationWithTimeout(absl::Seconds(10));
-          return Pong{ping.seq, std::to_string(i)};
-        });
+    server->Handle<Ping, Pong>(MessageKind::kPing, MessageKind::kPong,
+                               [slow, i, &release_slow](const protocol::RequestContext&,
+                                                        const Ping& ping) -> absl::StatusOr<Pong> {
+                                 if (slow)
+                                   release_slow.WaitForNotificationWithTimeout(absl::Seconds(10));
+                                 return Pong{ping.seq, std::to_string(i)};
+                               });
     ASSERT_TRUE(server->Start().ok());
     peers.push_back(PeerOf(*server));
     servers.push_back(std::move(server));

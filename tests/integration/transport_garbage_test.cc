@@ -79,8 +79,8 @@ TEST_P(TransportGarbageTest, EveryRefusalCarriesItsReasonAndGoodRequestsAreServe
 
   struct Expected {
     std::string what;
-    std::string reason;    // "" for a successful reply
-    PublicKey addressee;   // whom the reply is addressed to
+    std::string reason;   // "" for a successful reply
+    PublicKey addressee;  // whom the reply is addressed to
   };
   std::map<Hash256, Expected> expected;
   auto send = [&](const std::string& what, const std::string& frame, const std::string& reason,
@@ -106,8 +106,7 @@ TEST_P(TransportGarbageTest, EveryRefusalCarriesItsReasonAndGoodRequestsAreServe
        "wrong-receiver", me);
   send("stale timestamp", raw.Seal(MessageKind::kPing, ping, std::nullopt, UnixMillis() - 600'000),
        "stale-timestamp", me);
-  send("future timestamp",
-       raw.Seal(MessageKind::kPing, ping, std::nullopt, UnixMillis() + 600'000),
+  send("future timestamp", raw.Seal(MessageKind::kPing, ping, std::nullopt, UnixMillis() + 600'000),
        "future-timestamp", me);
   send("unknown kind", raw.Seal(static_cast<MessageKind>(200), ping), "unknown-kind", me);
   send("kind without a handler", raw.Seal(MessageKind::kInfoRequest, ping), "unknown-kind", me);
@@ -129,7 +128,8 @@ TEST_P(TransportGarbageTest, EveryRefusalCarriesItsReasonAndGoodRequestsAreServe
     ASSERT_TRUE(header.ok());
     auto it = expected.find(header->request_hash);
     ASSERT_NE(it, expected.end()) << "a reply to no request we sent";
-    absl::StatusOr<RawReply> reply = OpenRawReply(*bytes, it->second.addressee, server->public_key());
+    absl::StatusOr<RawReply> reply =
+        OpenRawReply(*bytes, it->second.addressee, server->public_key());
     ASSERT_TRUE(reply.ok()) << it->second.what << ": " << reply.status();
     seen[header->request_hash] = reply->reason;
   }

@@ -41,8 +41,8 @@ std::shared_ptr<const SigningKey> NewKey() {
   return std::make_shared<const SigningKey>(std::move(key).value());
 }
 
-absl::Status MemoryReplayGuard::CheckAndRecord(const PublicKey& sender, uint64_t nonce,
-                                               uint64_t, uint64_t) {
+absl::Status MemoryReplayGuard::CheckAndRecord(const PublicKey& sender, uint64_t nonce, uint64_t,
+                                               uint64_t) {
   absl::MutexLock lock(&mu_);
   if (!seen_.emplace(sender, nonce).second) {
     return protocol::Refuse(protocol::Reason::kReplayedNonce, "nonce seen before");
@@ -62,7 +62,8 @@ protocol::ServerOptions TestServerOptions(bool curve, int workers) {
 void AddEcho(protocol::Server& server) {
   server.Handle<protocol::Ping, protocol::Pong>(
       MessageKind::kPing, MessageKind::kPong,
-      [](const protocol::RequestContext&, const protocol::Ping& ping) -> absl::StatusOr<protocol::Pong> {
+      [](const protocol::RequestContext&,
+         const protocol::Ping& ping) -> absl::StatusOr<protocol::Pong> {
         return protocol::Pong{ping.seq, ping.payload};
       });
 }
@@ -133,8 +134,7 @@ std::optional<std::string> RawPeer::Receive(std::chrono::milliseconds timeout) {
 }
 
 std::string RawPeer::Seal(MessageKind kind, const std::string& body,
-                          std::optional<PublicKey> receiver,
-                          std::optional<uint64_t> timestamp_ms) {
+                          std::optional<PublicKey> receiver, std::optional<uint64_t> timestamp_ms) {
   protocol::SealParams p;
   p.receiver = receiver.value_or(server_key_);
   p.kind = kind;

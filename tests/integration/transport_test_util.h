@@ -16,7 +16,6 @@
 #include <string>
 #include <utility>
 #include <vector>
-
 #include <zmq.hpp>
 
 #include "absl/synchronization/mutex.h"
