@@ -154,21 +154,24 @@ void Batcher::Loop() {
 void Batcher::RunStep(std::vector<Item> items) {
   const Clock::time_point now = Clock::now();
   std::vector<Item> live;
-  uint64_t expired = 0;
+  std::vector<Item> expired;
   for (Item& it : items) {
     if (it.job->Done()) continue;  // failed or evicted earlier
     if (it.job->deadline <= now) {
-      it.job->Fail(absl::DeadlineExceededError("deadline passed while queued"));
-      ++expired;
+      expired.push_back(std::move(it));
       continue;
     }
     live.push_back(std::move(it));
   }
-  if (live.empty()) {
-    absl::MutexLock lock(&mu_);
-    stats_.expired += expired;
-    return;
+  if (!expired.empty()) {
+    // Counted before the callers learn of it, so Stats() never lags a result they saw.
+    {
+      absl::MutexLock lock(&mu_);
+      stats_.expired += expired.size();
+    }
+    for (Item& it : expired) it.job->Fail(absl::DeadlineExceededError("deadline passed while queued"));
   }
+  if (live.empty()) return;
   std::vector<std::vector<uint32_t>> rows;
   rows.reserve(live.size());
   uint64_t tokens = 0;
@@ -185,7 +188,6 @@ void Batcher::RunStep(std::vector<Item> items) {
     for (Item& it : live) it.job->Fail(logits.status());
   }
   absl::MutexLock lock(&mu_);
-  stats_.expired += expired;
   stats_.forward_seconds += seconds;
   if (logits.ok()) {
     ++stats_.batches;
