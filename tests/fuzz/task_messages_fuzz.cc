@@ -5,30 +5,20 @@
 #include <cstdlib>
 #include <string>
 
-#include "protocol/codec.h"
+#include "tests/fuzz/round_trip.h"
 #include "protocol/task_messages.h"
-
-namespace {
-
-template <typename T>
-void Check(absl::string_view bytes) {
-  absl::StatusOr<T> value = agora::protocol::Decode<T>(bytes, "fuzz");
-  if (value.ok() && agora::protocol::Encode(*value) != bytes) std::abort();
-}
-
-}  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace agora::protocol;
   if (size == 0) return 0;
   const absl::string_view bytes(reinterpret_cast<const char*>(data) + 1, size - 1);
   switch (data[0] % 6) {
-    case 0: Check<PredictRequest>(bytes); break;
-    case 1: Check<PredictReply>(bytes); break;
-    case 2: Check<GenerateRequest>(bytes); break;
-    case 3: Check<GenerateReply>(bytes); break;
-    case 4: Check<GenerateChunk>(bytes); break;
-    case 5: Check<TokenDistribution>(bytes); break;
+    case 0: agora::fuzz::CheckRoundTrip<PredictRequest>(bytes); break;
+    case 1: agora::fuzz::CheckRoundTrip<PredictReply>(bytes); break;
+    case 2: agora::fuzz::CheckRoundTrip<GenerateRequest>(bytes); break;
+    case 3: agora::fuzz::CheckRoundTrip<GenerateReply>(bytes); break;
+    case 4: agora::fuzz::CheckRoundTrip<GenerateChunk>(bytes); break;
+    case 5: agora::fuzz::CheckRoundTrip<TokenDistribution>(bytes); break;
   }
   return 0;
 }
