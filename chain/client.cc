@@ -1,9 +1,15 @@
 #include "chain/client.h"
 
+#include "absl/strings/strip.h"
+
+#include "common/file_util.h"
+
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "chain/tx_reject.h"
 #include "common/address.h"
 #include "protocol/codec.h"
+#include "protocol/refusal.h"
 
 namespace agora::chain {
 
@@ -29,6 +35,14 @@ absl::StatusOr<protocol::Peer> ParseChainUrl(absl::string_view url) {
 
 std::string FormatChainUrl(const PublicKey& node_key, absl::string_view endpoint) {
   return absl::StrCat(EncodeAddress(node_key), "@", endpoint);
+}
+
+absl::StatusOr<std::string> ResolveChainUrl(absl::string_view url, absl::string_view url_file) {
+  if (!url.empty()) return std::string(url);
+  if (url_file.empty()) return absl::InvalidArgumentError("set chain_url or chain_url_file");
+  absl::StatusOr<std::string> text = ReadFile(std::string(url_file), 4096);
+  if (!text.ok()) return text.status();
+  return std::string(absl::StripAsciiWhitespace(*text));
 }
 
 absl::StatusOr<std::unique_ptr<ChainClient>> ChainClient::Connect(
@@ -100,6 +114,42 @@ absl::StatusOr<Metagraph> ChainClient::GetMetagraph(NetUid netuid, bool validato
 absl::StatusOr<TxLookupReply> ChainClient::Lookup(const Hash256& tx_hash) {
   return Query<TxLookup, TxLookupReply>(MessageKind::kTxLookup, MessageKind::kTxLookupReply,
                                         TxLookup{tx_hash});
+}
+
+absl::StatusOr<BlockTxs> ChainClient::BlockTransactions(BlockHeight height) {
+  BlockTxs all;
+  uint32_t start = 0;
+  for (;;) {
+    absl::StatusOr<BlockTxs> page = Query<BlockTxsRequest, BlockTxs>(
+        MessageKind::kBlockTxsRequest, MessageKind::kBlockTxs, BlockTxsRequest{height, start});
+    if (!page.ok()) {
+      // The chain's NotFound crosses the wire as a bad-request refusal: restore it.
+      absl::string_view msg = page.status().message();
+      if (protocol::ReasonOf(page.status()) == protocol::Reason::kBadRequest &&
+          absl::ConsumePrefix(&msg, "bad-request: ") && absl::StartsWith(msg, kNoBlockPrefix)) {
+        return absl::NotFoundError(msg);
+      }
+      return page.status();
+    }
+    if (page->height != height || page->start != start || page->tx_count < start ||
+        page->txs.size() > page->tx_count - start ||
+        (page->txs.empty() && start < page->tx_count) ||
+        (start > 0 && (page->block_hash != all.block_hash || page->tx_count != all.tx_count))) {
+      return absl::InternalError(absl::StrCat("chain at ", peer_.endpoint,
+                                              ": inconsistent BlockTxs page for block ", height,
+                                              " at tx ", start));
+    }
+    const bool first_page = start == 0;
+    start += static_cast<uint32_t>(page->txs.size());
+    if (first_page) {
+      all = std::move(*page);
+    } else {
+      for (std::string& tx : page->txs) all.txs.push_back(std::move(tx));
+    }
+    if (start >= all.tx_count) break;
+  }
+  all.start = 0;
+  return all;
 }
 
 absl::StatusOr<TxReceiptMsg> ChainClient::Submit(const SignedTx& tx) {

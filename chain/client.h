@@ -28,6 +28,10 @@ namespace agora::chain {
 // Parses "<address>@tcp://host:port".
 absl::StatusOr<protocol::Peer> ParseChainUrl(absl::string_view url);
 std::string FormatChainUrl(const PublicKey& node_key, absl::string_view endpoint);
+// The chain URL a daemon was given: `url` itself, or else the contents of
+// `url_file` (<chain data dir>/chain.url, written when the node starts).
+// InvalidArgument when neither is set; file errors otherwise.
+absl::StatusOr<std::string> ResolveChainUrl(absl::string_view url, absl::string_view url_file);
 
 struct ChainClientOptions {
   std::chrono::milliseconds timeout{5000};  // per attempt
@@ -48,6 +52,13 @@ class ChainClient {
   absl::StatusOr<Metagraph> GetMetagraph(NetUid netuid, bool validators_only = false,
                                          bool include_weights = false);
   absl::StatusOr<TxLookupReply> Lookup(const Hash256& tx_hash);
+  // The transactions of sealed block `height`, in block order (every page of
+  // it: the result has start 0 and txs.size() == tx_count). NotFound for a
+  // height not sealed yet (ChainStatus can show a height a moment before its
+  // seal is durable; a BlockEvent never does), InvalidArgument for height 0
+  // (genesis is not a block). Each entry is a SignedTx encoding: decode with
+  // DecodeSignedTx, check with VerifyTx.
+  absl::StatusOr<BlockTxs> BlockTransactions(BlockHeight height);
 
   // Submits a signed transaction; returns once the chain has made it durable.
   // Refusals carry the chain's reason (chain/tx_reject.h TxRejectOf).

@@ -193,4 +193,11 @@ absl::StatusOr<std::optional<TxRecord>> Ledger::FindTx(const Hash256& hash) {
   return store_->FindTx(hash);
 }
 
+absl::StatusOr<std::optional<SealedBlockTxs>> Ledger::FindBlockTxs(BlockHeight height,
+                                                                  uint32_t first,
+                                                                  size_t max_bytes) {
+  std::lock_guard<std::mutex> lock(store_mu_);
+  return store_->FindBlockTxs(height, first, max_bytes);
+}
+
 }  // namespace agora::chain

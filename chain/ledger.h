@@ -70,6 +70,11 @@ class Ledger {
 
   // Where an accepted transaction landed.
   absl::StatusOr<std::optional<TxRecord>> FindTx(const Hash256& hash);
+  // A sealed block and (a page of) its transactions: ChainStore::FindBlockTxs.
+  // nullopt until the block's seal is durable (which can be a moment after
+  // Read() shows its height).
+  absl::StatusOr<std::optional<SealedBlockTxs>> FindBlockTxs(BlockHeight height, uint32_t first,
+                                                             size_t max_bytes);
 
  private:
   struct Pending {
@@ -83,8 +88,8 @@ class Ledger {
   std::future<absl::Status> Enqueue(LogEvent event, bool wait);
 
   const LedgerOptions options_;
-  std::unique_ptr<ChainStore> store_;  // used by the committer thread (and Open/FindTx)
-  std::mutex store_mu_;                // serializes store_ between committer and FindTx
+  std::unique_ptr<ChainStore> store_;  // used by the committer thread (and Open/Find*)
+  std::mutex store_mu_;                // serializes store_ between committer and Find*
 
   mutable std::shared_mutex state_mu_;
   ChainState state_;                    // guarded by state_mu_

@@ -4,6 +4,7 @@
 #ifndef AGORA_CHAIN_MESSAGES_H_
 #define AGORA_CHAIN_MESSAGES_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -34,6 +35,31 @@ struct TxLookupReply {
   BlockHeight block = 0;
   uint32_t index = 0;
   MSGPACK_DEFINE_MAP(found, block, index)
+};
+
+// The transactions of one sealed block, in block order: what a service that
+// must see payments as they land (a gateway crediting transfers to its
+// account) reads after each BlockEvent. Height 0 (the genesis state) is not a
+// block and is refused, as is any height not sealed yet (NotFound on the
+// client). A block has no transaction-count limit, so a reply is one page of
+// at most kBlockTxsPageBytes of transactions starting at index `start`;
+// ChainClient::BlockTransactions fetches every page.
+inline constexpr size_t kBlockTxsPageBytes = 4u << 20;  // half the default envelope limit
+// The refusal detail for a height with no sealed block starts with this.
+inline constexpr char kNoBlockPrefix[] = "no block ";
+struct BlockTxsRequest {
+  BlockHeight height = 0;
+  uint32_t start = 0;  // index of the first transaction wanted (0 unless paging)
+  MSGPACK_DEFINE_MAP(height, start)
+};
+struct BlockTxs {
+  BlockHeight height = 0;
+  Hash256 block_hash{};
+  uint64_t timestamp_ms = 0;
+  uint32_t tx_count = 0;         // transactions in the whole block
+  uint32_t start = 0;            // index in the block of txs[0]
+  std::vector<std::string> txs;  // SignedTx encodings, in block order
+  MSGPACK_DEFINE_MAP(height, block_hash, timestamp_ms, tx_count, start, txs)
 };
 
 struct ChainStatusRequest {

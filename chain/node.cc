@@ -3,6 +3,7 @@
 #include <chrono>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <thread>
 
 #include <zmq.hpp>
@@ -19,6 +20,7 @@
 #include "common/file_util.h"
 #include "common/log.h"
 #include "protocol/codec.h"
+#include "protocol/envelope.h"
 #include "protocol/replay_window.h"
 #include "protocol/zmq_server.h"
 
@@ -27,6 +29,14 @@ namespace {
 
 using protocol::MessageKind;
 using protocol::RequestContext;
+
+// A BlockTxs page is at most kBlockTxsPageBytes of SignedTx encodings (each
+// at most kMaxTxBytes, so a page always holds at least one), plus per string
+// at most 5 bytes of msgpack header (under 1/8 of a SignedTx, whose signature
+// alone is 64 bytes) and the fixed fields: it must fit an envelope.
+static_assert(kMaxTxBytes <= kBlockTxsPageBytes);
+static_assert(kBlockTxsPageBytes + kBlockTxsPageBytes / 8 + 1024 + protocol::kEnvelopeOverhead <=
+              protocol::kDefaultMaxEnvelopeBytes);
 
 NeuronInfo DescribeNeuron(const ChainState& state, const Neuron& n, Uid uid,
                           bool include_weights) {
@@ -73,6 +83,39 @@ void RegisterHandlers(protocol::Server& server, Ledger& ledger, const Genesis& g
           reply.block = (*r)->block;
           reply.index = (*r)->index;
         }
+        return reply;
+      });
+  server.Handle<BlockTxsRequest, BlockTxs>(
+      MessageKind::kBlockTxsRequest, MessageKind::kBlockTxs,
+      [&ledger](const RequestContext&, const BlockTxsRequest& req) -> absl::StatusOr<BlockTxs> {
+        if (req.height == 0) {
+          return absl::InvalidArgumentError(
+              "height 0 is the genesis state: not a block, no transactions (blocks start at 1)");
+        }
+        absl::StatusOr<std::optional<SealedBlockTxs>> r =
+            ledger.FindBlockTxs(req.height, req.start, kBlockTxsPageBytes);
+        if (!r.ok()) return r.status();
+        if (!r->has_value()) {
+          BlockHeight height = 0;
+          ledger.Read([&](const ChainState& s) { height = s.height; });
+          return absl::NotFoundError(absl::StrCat(kNoBlockPrefix, req.height,
+                                                  " (not sealed yet; the chain is at height ",
+                                                  height, ")"));
+        }
+        const SealedBlockTxs& block = **r;
+        if (req.start > block.block.tx_count) {
+          return absl::OutOfRangeError(absl::StrCat("start ", req.start, " is past the ",
+                                                    block.block.tx_count, " txs of block ",
+                                                    req.height));
+        }
+        BlockTxs reply;
+        reply.height = block.block.height;
+        reply.block_hash = block.block.hash;
+        reply.timestamp_ms = block.block.timestamp_ms;
+        reply.tx_count = block.block.tx_count;
+        reply.start = req.start;
+        reply.txs.reserve(block.txs.size());
+        for (const TxRecord& tx : block.txs) reply.txs.push_back(tx.bytes);
         return reply;
       });
   server.Handle<ChainStatusRequest, ChainStatus>(

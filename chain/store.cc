@@ -246,4 +246,49 @@ absl::StatusOr<std::optional<BlockRecord>> ChainStore::FindBlock(BlockHeight hei
   return e.block;
 }
 
+absl::StatusOr<std::optional<SealedBlockTxs>> ChainStore::FindBlockTxs(BlockHeight height,
+                                                                       uint32_t first,
+                                                                       size_t max_bytes) {
+  absl::StatusOr<std::optional<BlockRecord>> seal = FindBlock(height);
+  if (!seal.ok()) return seal.status();
+  if (!seal->has_value()) return std::optional<SealedBlockTxs>();
+  SealedBlockTxs out;
+  out.block = **seal;
+  if (first >= out.block.tx_count) return std::make_optional(std::move(out));
+  // A sealed block's transactions were committed before (or with) its seal,
+  // and the log is append-only, so they are all here.
+  Stmt s(db_, "SELECT block, kind, idx, hash, aux, ts, bytes FROM log "
+              "WHERE block = ?1 AND kind = 1 AND idx >= ?2 ORDER BY idx");
+  if (!s.ok()) return SqlError(db_, "read block txs");
+  s.Int(1, height);
+  s.Int(2, first);
+  size_t total = 0;
+  uint64_t expect = first;
+  int rc;
+  while ((rc = s.Step()) == SQLITE_ROW) {
+    // Size first, so a page never copies a row it will not return.
+    const size_t n = static_cast<size_t>(sqlite3_column_bytes(s.get(), 6));
+    if (!out.txs.empty() && (n > max_bytes || total + n > max_bytes)) break;
+    bool ok = true;
+    LogEvent e = ReadEvent(s, &ok);
+    if (!ok || !e.tx || e.tx->index != expect) {
+      return absl::DataLossError(absl::StrCat("chain store: malformed or missing tx ", expect,
+                                              " of block ", height));
+    }
+    total += n;
+    ++expect;
+    out.txs.push_back(std::move(*e.tx));
+  }
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return SqlError(db_, "read block txs");
+  if (rc == SQLITE_DONE && expect < out.block.tx_count) {
+    return absl::DataLossError(absl::StrCat("chain store: block ", height, " holds ", expect,
+                                            " of its ", out.block.tx_count, " txs"));
+  }
+  if (expect > out.block.tx_count) {
+    return absl::DataLossError(absl::StrCat("chain store: block ", height, " holds more than its ",
+                                            out.block.tx_count, " txs"));
+  }
+  return std::make_optional(std::move(out));
+}
+
 }  // namespace agora::chain

@@ -16,6 +16,7 @@
 #ifndef AGORA_CHAIN_STORE_H_
 #define AGORA_CHAIN_STORE_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -43,6 +44,12 @@ struct BlockRecord {
   Hash256 hash{};
   Hash256 state_root{};
   uint32_t tx_count = 0;
+};
+
+// A sealed block and (a page of) its transactions, in block order.
+struct SealedBlockTxs {
+  BlockRecord block;
+  std::vector<TxRecord> txs;
 };
 
 // One entry of the log: a transaction or a block seal.
@@ -77,6 +84,15 @@ class ChainStore {
   // Where a transaction landed, if it was accepted.
   absl::StatusOr<std::optional<TxRecord>> FindTx(const Hash256& hash);
   absl::StatusOr<std::optional<BlockRecord>> FindBlock(BlockHeight height);
+  // The seal of block `height` and its transactions from index `first` on,
+  // in block order, stopping before the one that would take the total of
+  // their encodings above `max_bytes` (but always including one when any is
+  // left, so paging makes progress). nullopt when `height` has no seal: 0
+  // (genesis is not a block), the block being built, or a future height.
+  // DataLoss if the stored transactions do not match the seal's tx_count.
+  absl::StatusOr<std::optional<SealedBlockTxs>> FindBlockTxs(BlockHeight height,
+                                                             uint32_t first = 0,
+                                                             size_t max_bytes = SIZE_MAX);
 
  private:
   explicit ChainStore(sqlite3* db) : db_(db) {}

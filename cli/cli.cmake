@@ -2,11 +2,12 @@
 # main over it (included from cli/CMakeLists.txt).
 add_library(agora_cli STATIC
   ${CMAKE_CURRENT_SOURCE_DIR}/cli.cc
+  ${CMAKE_CURRENT_SOURCE_DIR}/config_file.cc
   ${CMAKE_CURRENT_SOURCE_DIR}/wallet_commands.cc
 )
 target_link_libraries(agora_cli
   PUBLIC agora_build_flags absl::status absl::statusor absl::strings absl::cord
-  PRIVATE agora_wallet nlohmann_json::nlohmann_json)
+  PRIVATE agora_wallet nlohmann_json::nlohmann_json tomlplusplus::tomlplusplus)
 
 # agora_cli_chain: the chain commands (balance, transfer, register, stake,
 # metagraph, weights, chain status) over the chain client. A library of its

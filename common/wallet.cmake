@@ -4,6 +4,7 @@
 # sodium.h; see docs/KEYFILES.md.
 add_library(agora_wallet STATIC
   ${CMAKE_CURRENT_SOURCE_DIR}/address.cc
+  ${CMAKE_CURRENT_SOURCE_DIR}/daemon_wallet.cc
   ${CMAKE_CURRENT_SOURCE_DIR}/file_util.cc
   ${CMAKE_CURRENT_SOURCE_DIR}/keyfile.cc
   ${CMAKE_CURRENT_SOURCE_DIR}/password.cc

@@ -182,22 +182,26 @@ void Batcher::RunStep(std::vector<Item> items) {
   const Clock::time_point t0 = Clock::now();
   absl::StatusOr<Logits> logits = model_->NextTokenLogits(rows);
   const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  {
+    // Counted before the results are handed out, so Stats() never lags a
+    // result a caller has already seen.
+    absl::MutexLock lock(&mu_);
+    stats_.forward_seconds += seconds;
+    if (logits.ok()) {
+      ++stats_.batches;
+      stats_.rows += live.size();
+      stats_.tokens += tokens;
+      for (size_t b = 0; b < kBatchSizeBuckets; ++b) {
+        if (live.size() <= (size_t{1} << b)) ++stats_.batch_size_le[b];
+      }
+    } else {
+      stats_.failed += live.size();
+    }
+  }
   if (logits.ok()) {
     for (size_t i = 0; i < live.size(); ++i) live[i].job->Fill(live[i].index, logits->Row(i));
   } else {
     for (Item& it : live) it.job->Fail(logits.status());
-  }
-  absl::MutexLock lock(&mu_);
-  stats_.forward_seconds += seconds;
-  if (logits.ok()) {
-    ++stats_.batches;
-    stats_.rows += live.size();
-    stats_.tokens += tokens;
-    for (size_t b = 0; b < kBatchSizeBuckets; ++b) {
-      if (live.size() <= (size_t{1} << b)) ++stats_.batch_size_le[b];
-    }
-  } else {
-    stats_.failed += live.size();
   }
 }
 

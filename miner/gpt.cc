@@ -16,6 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/file_util.h"
 #include "miner/torch_batch.h"
+#include "scoring/token_logprobs.h"
 
 namespace agora::miner {
 namespace {
@@ -59,6 +60,22 @@ class GptBackend : public ModelBackend {
       torch::Tensor rows_idx = torch::arange(hidden.size(0), batch->last.options());
       torch::Tensor last = hidden.index({rows_idx, batch->last});  // [B, D]
       return ToLogits(model_->Head(last));
+    } catch (const std::exception& e) {
+      return absl::InternalError(absl::StrCat("gpt forward: ", e.what()));
+    }
+  }
+  absl::StatusOr<std::vector<std::vector<float>>> TokenLogprobs(
+      const std::vector<std::vector<uint32_t>>& rows, const std::vector<size_t>& from) override {
+    // Long rows are refused (not cut, as NextTokenLogits does): a cut would
+    // change the log-probabilities the caller asked about.
+    absl::Status s = scoring::CheckTokenLogprobsRequest(rows, from, vocab_size(), max_context());
+    if (!s.ok()) return s;
+    absl::StatusOr<PaddedBatch> batch = PadRows(rows, vocab_size(), max_context(), device_);
+    if (!batch.ok()) return batch.status();
+    try {
+      torch::InferenceMode guard;
+      torch::Tensor logits = model_->forward(batch->ids);  // [B, T, V]
+      return scoring::SliceTokenLogprobs(scoring::TokenLogprobs(logits, batch->ids), rows, from);
     } catch (const std::exception& e) {
       return absl::InternalError(absl::StrCat("gpt forward: ", e.what()));
     }

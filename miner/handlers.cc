@@ -61,6 +61,25 @@ absl::Status FromBatcher(const absl::Status& s) {
   return Refuse(Reason::kInternal, s.message());
 }
 
+// log softmax(logits)[token], natural log, temperature 1: max-subtracted
+// log-sum-exp in double, so a tiny probability stays finite instead of
+// underflowing to log(0) = -inf. Non-finite logits count as -inf (zero
+// probability), as in Softmax; when none is finite the distribution is
+// uniform, as in Softmax.
+float LogSoftmaxAt(absl::Span<const float> logits, uint32_t token) {
+  double max = -std::numeric_limits<double>::infinity();
+  for (float l : logits) {
+    if (std::isfinite(l)) max = std::max(max, double(l));
+  }
+  if (!std::isfinite(max)) return -std::log(static_cast<float>(logits.size()));
+  if (!std::isfinite(logits[token])) return -std::numeric_limits<float>::infinity();
+  double sum = 0;
+  for (float l : logits) {
+    if (std::isfinite(l)) sum += std::exp(double(l) - max);
+  }
+  return static_cast<float>(double(logits[token]) - max - std::log(sum));
+}
+
 }  // namespace
 
 std::vector<float> Softmax(absl::Span<const float> logits, double temperature) {
@@ -239,9 +258,8 @@ absl::StatusOr<protocol::GenerateReply> HandleGenerate(const protocol::GenerateR
     if (!logits.ok()) return FromBatcher(logits.status());
     absl::Span<const float> row = logits->Row(0);
     const uint32_t token = SampleToken(row, req.temperature, req.top_k, req.top_p, rng.Uniform());
-    const float p = Softmax(row)[token];
     rep.tokens.push_back(token);
-    rep.logprobs.push_back(p > 0 ? std::log(p) : -std::numeric_limits<float>::infinity());
+    rep.logprobs.push_back(LogSoftmaxAt(row, token));
     if (step == 0) rep.first_token_us = MicrosSince(env.start);
     seq.push_back(token);
     rep.text = env.tokenizer->Decode(rep.tokens);

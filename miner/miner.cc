@@ -12,7 +12,7 @@
 #include "common/address.h"
 #include "common/file_util.h"
 #include "common/log.h"
-#include "common/wallet.h"
+#include "common/daemon_wallet.h"
 #include "protocol/messages.h"
 #include "protocol/task_messages.h"
 
@@ -136,16 +136,6 @@ MetricsSnapshot MinerService::Snapshot() {
 
 namespace {
 
-absl::StatusOr<std::string> ChainUrl(const MinerOptions& o) {
-  if (!o.chain_url.empty()) return o.chain_url;
-  if (o.chain_url_file.empty()) {
-    return absl::InvalidArgumentError("chain_url: set chain_url or chain_url_file");
-  }
-  absl::StatusOr<std::string> text = ReadFile(o.chain_url_file, 4096);
-  if (!text.ok()) return text.status();
-  return std::string(absl::StripAsciiWhitespace(*text));
-}
-
 const chain::NeuronInfo* FindNeuron(const chain::Metagraph& mg, const PublicKey& hotkey) {
   for (const chain::NeuronInfo& n : mg.neurons) {
     if (n.hotkey == hotkey) return &n;
@@ -168,8 +158,8 @@ std::string Tokens(uint64_t base_units) {
 }
 
 // Registers `hotkey` with the wallet's coldkey, paying the current burn.
-absl::Status Register(chain::ChainClient& chain, const MinerOptions& o, const WalletStore& store,
-                      const SecretBytes& password, const PublicKey& hotkey,
+absl::Status Register(chain::ChainClient& chain, const MinerOptions& o, const DaemonWallet& w,
+                      const PublicKey& hotkey,
                       const chain::Metagraph& mg) {
   const uint64_t burn = mg.params.burn;
   const uint64_t max_burn = o.max_burn > 0 ? o.max_burn : burn;
@@ -179,7 +169,7 @@ absl::Status Register(chain::ChainClient& chain, const MinerOptions& o, const Wa
     return absl::FailedPreconditionError(absl::StrCat("register: burn is ", Tokens(burn),
                                                       ", above --max-burn ", Tokens(max_burn)));
   }
-  absl::StatusOr<SigningKey> coldkey = store.LoadColdkey(o.wallet, password);
+  absl::StatusOr<SigningKey> coldkey = w.store.LoadColdkey(o.wallet.wallet, w.password);
   if (!coldkey.ok()) return coldkey.status();
   chain::RegisterTx tx;
   tx.netuid = o.netuid;
@@ -195,24 +185,15 @@ absl::Status Register(chain::ChainClient& chain, const MinerOptions& o, const Wa
 
 absl::Status Run(const MinerOptions& o, const std::atomic<bool>* stop) {
   // 1. Identity.
-  std::string root = o.wallet_dir;
-  if (root.empty()) {
-    absl::StatusOr<std::string> r = DefaultWalletRoot();
-    if (!r.ok()) return r.status();
-    root = *r;
-  }
-  const WalletStore store(root);
-  absl::StatusOr<SecretBytes> password =
-      ReadPassword(o.password, PasswordUse::kUnlock, absl::StrCat("wallet '", o.wallet, "'"));
-  if (!password.ok()) return password.status();
-  absl::StatusOr<SigningKey> hot = store.LoadHotkey(o.wallet, o.hotkey, *password);
-  if (!hot.ok()) return hot.status();
-  auto key = std::make_shared<const SigningKey>(std::move(*hot));
+  absl::StatusOr<DaemonWallet> wallet = OpenDaemonWallet(o.wallet);
+  if (!wallet.ok()) return wallet.status();
+  std::shared_ptr<const SigningKey> key = wallet->hotkey;
   const PublicKey hotkey = key->public_key();
-  AGORA_LOG(INFO, "miner", "hotkey %s (wallet %s/%s)", EncodeAddress(hotkey), o.wallet, o.hotkey);
+  AGORA_LOG(INFO, "miner", "hotkey %s (wallet %s/%s)", EncodeAddress(hotkey), o.wallet.wallet,
+            o.wallet.hotkey);
 
   // 2. Chain: registration.
-  absl::StatusOr<std::string> url = ChainUrl(o);
+  absl::StatusOr<std::string> url = chain::ResolveChainUrl(o.chain_url, o.chain_url_file);
   if (!url.ok()) return url.status();
   chain::ChainClientOptions co;
   co.curve = o.service.curve;
@@ -226,7 +207,7 @@ absl::Status Run(const MinerOptions& o, const std::atomic<bool>* stop) {
           "hotkey ", EncodeAddress(hotkey), " is not registered on subnet ", o.netuid,
           "; run with --register (it burns ", Tokens(mg->params.burn), " from the coldkey)"));
     }
-    absl::Status s = Register(**chain, o, store, *password, hotkey, *mg);
+    absl::Status s = Register(**chain, o, *wallet, hotkey, *mg);
     if (!s.ok()) return s;
     mg = (*chain)->GetMetagraph(o.netuid);
     if (!mg.ok()) return mg.status();
@@ -237,6 +218,8 @@ absl::Status Run(const MinerOptions& o, const std::atomic<bool>* stop) {
 
   // 3. Model.
   absl::StatusOr<std::unique_ptr<ModelBackend>> model = LoadModel(o.model);
+  if (!model.ok()) return model.status();
+  model = MakeAdversary(std::move(*model), o.adversary);
   if (!model.ok()) return model.status();
   AGORA_LOG(INFO, "miner", "model: %s", (*model)->Describe());
   std::unique_ptr<Tokenizer> tokenizer;

@@ -25,8 +25,9 @@
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "common/crypto.h"
-#include "common/password.h"
+#include "common/daemon_wallet.h"
 #include "miner/admission.h"
+#include "miner/adversary.h"
 #include "miner/batcher.h"
 #include "miner/handlers.h"
 #include "miner/metrics.h"
@@ -92,10 +93,7 @@ class MinerService {
 
 struct MinerOptions {
   // Identity: the wallet's hotkey signs every reply.
-  std::string wallet_dir;       // empty: DefaultWalletRoot()
-  std::string wallet = "default";
-  std::string hotkey = "default";
-  PasswordSources password;
+  DaemonWalletSpec wallet;
   // The chain and subnet.
   std::string chain_url;        // "<address>@tcp://host:port"; or:
   std::string chain_url_file;   // a file holding it (<chain data dir>/chain.url)
@@ -106,6 +104,7 @@ struct MinerOptions {
   std::chrono::milliseconds metagraph_refresh{2'000};
   // The model.
   ModelSpec model;
+  AdversaryOptions adversary;   // devnet and tests: a dishonest mode (miner/adversary.h)
   std::string vocab_file;       // empty: byte-level tokenizer
   ServiceOptions service;
   std::string ready_file;       // if set: written (atomically) once serving

@@ -1,16 +1,13 @@
 #include "miner/miner_flags.h"
 
+#include <algorithm>
 #include <csignal>
 #include <iostream>
 #include <string>
 #include <type_traits>
 
-#include <toml++/toml.h>
-
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_replace.h"
-#include "common/file_util.h"
+#include "cli/config_file.h"
 
 namespace agora::miner {
 namespace {
@@ -18,40 +15,10 @@ namespace {
 std::atomic<bool> g_stop{false};
 void OnSignal(int) { g_stop.store(true); }
 
-template <typename T>
-absl::Status Int(const cli::ParsedFlags& f, const char* name, T lo, T hi, T* out) {
-  if (!f.Has(name)) return absl::OkStatus();
-  // Parsed at 64 bits (SimpleAtoi takes no narrower types), then range-checked.
-  std::conditional_t<std::is_signed_v<T>, int64_t, uint64_t> v{};
-  if (!absl::SimpleAtoi(f.Get(name), &v) || v < lo || v > hi) {
-    return cli::UsageError(absl::StrCat("--", name, " (", f.Get(name), "): must be an integer in [",
-                                        lo, ", ", hi, "]"));
-  }
-  *out = static_cast<T>(v);
-  return absl::OkStatus();
-}
-
-absl::Status Real(const cli::ParsedFlags& f, const char* name, double lo, double hi, double* out) {
-  if (!f.Has(name)) return absl::OkStatus();
-  double v = 0;
-  if (!absl::SimpleAtod(f.Get(name), &v) || !(v >= lo && v <= hi)) {
-    return cli::UsageError(absl::StrCat("--", name, " (", f.Get(name), "): must be a number in [",
-                                        lo, ", ", hi, "]"));
-  }
-  *out = v;
-  return absl::OkStatus();
-}
-
 absl::Status RunFromFlags(const cli::ParsedFlags& given, cli::Context& ctx) {
-  cli::ParsedFlags flags = given;
-  if (given.Has("config")) {
-    absl::StatusOr<std::string> text = ReadFile(given.Get("config"), 1u << 20);
-    if (!text.ok()) return text.status();
-    absl::StatusOr<cli::ParsedFlags> merged = MergeConfig(given, *text, given.Get("config"));
-    if (!merged.ok()) return merged.status();
-    flags = std::move(*merged);
-  }
-  absl::StatusOr<MinerOptions> o = OptionsFromFlags(flags);
+  absl::StatusOr<cli::ParsedFlags> flags = cli::WithConfigFile(given, MinerFlagSpecs());
+  if (!flags.ok()) return flags.status();
+  absl::StatusOr<MinerOptions> o = OptionsFromFlags(*flags);
   if (!o.ok()) return o.status();
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
@@ -61,13 +28,12 @@ absl::Status RunFromFlags(const cli::ParsedFlags& given, cli::Context& ctx) {
 }  // namespace
 
 std::vector<cli::FlagSpec> MinerFlagSpecs() {
-  return {
+  std::vector<cli::FlagSpec> specs = {
       {"config", "FILE", "TOML file whose keys are these flags (key max_batch = --max-batch)"},
-      {"wallet-dir", "DIR", "wallet root (default $AGORA_HOME/wallets or ~/.agora/wallets)"},
-      {"wallet", "NAME", "wallet name (default 'default')"},
-      {"hotkey", "NAME", "hotkey name in the wallet (default 'default')"},
-      {"password-file", "FILE", "read the wallet password from FILE"},
-      {"password-env", "VAR", "read the wallet password from $VAR (default AGORA_WALLET_PASSWORD)"},
+  };
+  const std::vector<cli::FlagSpec> wallet = cli::DaemonWalletFlagSpecs();
+  specs.insert(specs.end(), wallet.begin(), wallet.end());
+  specs.insert(specs.end(), {
       {"chain-url", "URL", "the chain, <address>@tcp://host:port"},
       {"chain-url-file", "FILE", "file holding the chain URL (<chain data dir>/chain.url)"},
       {"netuid", "N", "subnet to serve (default 1)"},
@@ -94,56 +60,17 @@ std::vector<cli::FlagSpec> MinerFlagSpecs() {
       {"metrics-port", "PORT", "serve /metrics on PORT (0: any; default: off)"},
       {"metagraph-refresh-ms", "MS", "how often to re-read the metagraph (default 2000)"},
       {"no-curve", "", "no CurveZMQ encryption (clients and chain must match)"},
+      {"mode", "MODE", "honest (default), or an adversary for tests: random, liar, slow, memorizer"},
+      {"claim-model", "HASH", "liar mode: the model hash to claim (hex)"},
+      {"delay-ms", "MS", "slow mode: delay added to each forward pass"},
       {"ready-file", "FILE", "write '<address>@<endpoint>\\n<metrics port>\\n' once serving"},
-  };
-}
-
-absl::StatusOr<cli::ParsedFlags> MergeConfig(const cli::ParsedFlags& flags,
-                                             absl::string_view toml_text,
-                                             absl::string_view source) {
-  toml::table root;
-  try {
-    root = toml::parse(std::string_view(toml_text.data(), toml_text.size()),
-                       std::string_view(source.data(), source.size()));
-  } catch (const toml::parse_error& e) {
-    return cli::UsageError(absl::StrCat(source, ":", e.source().begin.line, ": ",
-                                        std::string(e.description())));
-  }
-  const std::vector<cli::FlagSpec> specs = MinerFlagSpecs();
-  cli::ParsedFlags out = flags;
-  for (auto&& [k, v] : root) {
-    const std::string key(k.str());
-    const std::string name = absl::StrReplaceAll(key, {{"_", "-"}});
-    const cli::FlagSpec* spec = nullptr;
-    for (const cli::FlagSpec& s : specs) {
-      if (s.name == name && name != "config") spec = &s;
-    }
-    if (spec == nullptr) return cli::UsageError(absl::StrCat(source, ": unknown key '", key, "'"));
-    if (flags.Has(name)) continue;  // the command line wins
-    if (spec->value_name.empty()) {
-      std::optional<bool> b = v.value_exact<bool>();
-      if (!b) return cli::UsageError(absl::StrCat(source, ": ", key, " must be true or false"));
-      if (*b) out.Set(name, "true");
-    } else if (auto s = v.value_exact<std::string>()) {
-      out.Set(name, *s);
-    } else if (auto i = v.value_exact<int64_t>()) {
-      out.Set(name, absl::StrCat(*i));
-    } else if (auto d = v.value_exact<double>()) {
-      out.Set(name, absl::StrCat(*d));
-    } else {
-      return cli::UsageError(absl::StrCat(source, ": ", key, " must be a string or a number"));
-    }
-  }
-  return out;
+  });
+  return specs;
 }
 
 absl::StatusOr<MinerOptions> OptionsFromFlags(const cli::ParsedFlags& f) {
   MinerOptions o;
-  o.wallet_dir = f.Get("wallet-dir");
-  o.wallet = f.Get("wallet", o.wallet);
-  o.hotkey = f.Get("hotkey", o.hotkey);
-  o.password.password_file = f.Get("password-file");
-  o.password.env_var = f.Get("password-env", o.password.env_var);
+  o.wallet = cli::DaemonWalletFromFlags(f);
   o.chain_url = f.Get("chain-url");
   o.chain_url_file = f.Get("chain-url-file");
   o.register_hotkey = f.Has("register");
@@ -153,6 +80,15 @@ absl::StatusOr<MinerOptions> OptionsFromFlags(const cli::ParsedFlags& f) {
   o.model.force_cpu = f.Has("cpu");
   o.vocab_file = f.Get("vocab-file");
   o.ready_file = f.Get("ready-file");
+  o.adversary.mode = f.Get("mode", o.adversary.mode);
+  if (f.Has("claim-model")) {
+    absl::StatusOr<std::string> h = FromHex(f.Get("claim-model"));
+    if (!h.ok() || h->size() != o.adversary.claim_model.size()) {
+      return cli::UsageError("--claim-model: must be 64 hex digits");
+    }
+    std::copy(h->begin(), h->end(), o.adversary.claim_model.begin());
+  }
+  int64_t delay_ms = 0;
   ServiceOptions& s = o.service;
   s.endpoint = f.Get("endpoint", s.endpoint);
   s.curve = !f.Has("no-curve");
@@ -161,26 +97,28 @@ absl::StatusOr<MinerOptions> OptionsFromFlags(const cli::ParsedFlags& f) {
   int64_t wait_us = s.batcher.max_wait.count(), timeout_ms = s.request_timeout.count(),
           refresh_ms = o.metagraph_refresh.count();
   for (absl::Status st : {
-           Int<uint16_t>(f, "netuid", 0, 65535, &o.netuid),
-           Int<uint64_t>(f, "max-burn", 0, UINT64_MAX, &o.max_burn),
-           Int<uint32_t>(f, "torchscript-context", 1, 1'000'000, &o.model.torchscript_context),
-           Int<size_t>(f, "max-batch", 1, 1024, &s.batcher.max_batch),
-           Int<int64_t>(f, "max-wait-us", 0, 10'000'000, &wait_us),
-           Int<size_t>(f, "max-queue-rows", 1, 1'000'000, &s.batcher.max_queue_rows),
-           Int<int>(f, "workers", 1, 4096, &s.workers),
-           Int<int64_t>(f, "request-timeout-ms", 1, 3'600'000, &timeout_ms),
-           Int<size_t>(f, "max-prefixes", 1, protocol::kMaxPrefixes, &s.max_prefixes),
-           Int<uint64_t>(f, "min-stake", 0, UINT64_MAX, &s.admission.min_stake),
-           Real(f, "rate-per-s", 0, 1e9, &s.admission.rate_per_s),
-           Real(f, "burst", 1, 1e9, &s.admission.burst),
-           Int<int>(f, "metrics-port", 0, 65535, &s.metrics_port),
-           Int<int64_t>(f, "metagraph-refresh-ms", 100, 3'600'000, &refresh_ms),
+           cli::IntFlag<uint16_t>(f, "netuid", 0, 65535, &o.netuid),
+           cli::IntFlag<uint64_t>(f, "max-burn", 0, UINT64_MAX, &o.max_burn),
+           cli::IntFlag<uint32_t>(f, "torchscript-context", 1, 1'000'000, &o.model.torchscript_context),
+           cli::IntFlag<size_t>(f, "max-batch", 1, 1024, &s.batcher.max_batch),
+           cli::IntFlag<int64_t>(f, "max-wait-us", 0, 10'000'000, &wait_us),
+           cli::IntFlag<size_t>(f, "max-queue-rows", 1, 1'000'000, &s.batcher.max_queue_rows),
+           cli::IntFlag<int>(f, "workers", 1, 4096, &s.workers),
+           cli::IntFlag<int64_t>(f, "request-timeout-ms", 1, 3'600'000, &timeout_ms),
+           cli::IntFlag<size_t>(f, "max-prefixes", 1, protocol::kMaxPrefixes, &s.max_prefixes),
+           cli::IntFlag<uint64_t>(f, "min-stake", 0, UINT64_MAX, &s.admission.min_stake),
+           cli::RealFlag(f, "rate-per-s", 0, 1e9, &s.admission.rate_per_s),
+           cli::RealFlag(f, "burst", 1, 1e9, &s.admission.burst),
+           cli::IntFlag<int>(f, "metrics-port", 0, 65535, &s.metrics_port),
+           cli::IntFlag<int64_t>(f, "metagraph-refresh-ms", 100, 3'600'000, &refresh_ms),
+           cli::IntFlag<int64_t>(f, "delay-ms", 0, 3'600'000, &delay_ms),
        }) {
     if (!st.ok()) return st;
   }
   s.batcher.max_wait = std::chrono::microseconds(wait_us);
   s.request_timeout = std::chrono::milliseconds(timeout_ms);
   o.metagraph_refresh = std::chrono::milliseconds(refresh_ms);
+  o.adversary.delay = std::chrono::milliseconds(delay_ms);
   if (o.model.checkpoint_dir.empty() == o.model.torchscript_path.empty()) {
     return cli::UsageError("set exactly one of --checkpoint and --torchscript");
   }

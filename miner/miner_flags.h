@@ -16,10 +16,6 @@ namespace agora::miner {
 
 // The flag table of agora-miner.
 std::vector<cli::FlagSpec> MinerFlagSpecs();
-// Merges `toml_text` (keys as flags with '_' for '-') under `flags`.
-absl::StatusOr<cli::ParsedFlags> MergeConfig(const cli::ParsedFlags& flags,
-                                             absl::string_view toml_text,
-                                             absl::string_view source);
 // The options the merged flags describe.
 absl::StatusOr<MinerOptions> OptionsFromFlags(const cli::ParsedFlags& flags);
 

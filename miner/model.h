@@ -42,6 +42,17 @@ class ModelBackend {
   virtual absl::StatusOr<Logits> NextTokenLogits(
       const std::vector<std::vector<uint32_t>>& rows) = 0;
 
+  // Teacher forcing: for each row, log p(row[t] | row[<t]) for every t in
+  // [from[i], row.size()), natural log, temperature 1, all rows in one
+  // batched forward pass (scoring/token_logprobs.h). Used by validators to
+  // judge completions and to recompute a miner's claimed log-probabilities.
+  // Result i has row[i].size() - from[i] entries. InvalidArgument for an
+  // empty batch, rows.size() != from.size(), a row longer than
+  // max_context(), from[i] < 1 or > row size, or a token id >= vocab_size()
+  // (callers cut long rows at the front first).
+  virtual absl::StatusOr<std::vector<std::vector<float>>> TokenLogprobs(
+      const std::vector<std::vector<uint32_t>>& rows, const std::vector<size_t>& from) = 0;
+
   virtual uint32_t vocab_size() const = 0;
   // Longest context the model attends to, in tokens.
   virtual uint32_t max_context() const = 0;

@@ -11,6 +11,7 @@
 #include "common/file_util.h"
 #include "miner/gpt.h"
 #include "miner/torch_batch.h"
+#include "scoring/token_logprobs.h"
 
 namespace agora::miner {
 namespace {
@@ -37,6 +38,25 @@ class TorchScriptBackend : public ModelBackend {
       }
       torch::Tensor idx = torch::arange(logits.size(0), batch->last.options());
       return ToLogits(logits.index({idx, batch->last}));
+    } catch (const std::exception& e) {
+      return absl::InternalError(absl::StrCat("torchscript forward: ", e.what()));
+    }
+  }
+  absl::StatusOr<std::vector<std::vector<float>>> TokenLogprobs(
+      const std::vector<std::vector<uint32_t>>& rows, const std::vector<size_t>& from) override {
+    // Long rows are refused, not cut (a cut changes the log-probabilities).
+    absl::Status s = scoring::CheckTokenLogprobsRequest(rows, from, vocab_, context_);
+    if (!s.ok()) return s;
+    absl::StatusOr<PaddedBatch> batch = PadRows(rows, vocab_, context_, device_);
+    if (!batch.ok()) return batch.status();
+    try {
+      torch::InferenceMode guard;
+      torch::Tensor logits = module_.forward({batch->ids}).toTensor();  // [B, T, V]
+      if (logits.dim() != 3 || logits.size(0) != batch->ids.size(0) ||
+          logits.size(1) != batch->ids.size(1) || logits.size(2) != static_cast<int64_t>(vocab_)) {
+        return absl::InternalError("torchscript forward: unexpected output shape");
+      }
+      return scoring::SliceTokenLogprobs(scoring::TokenLogprobs(logits, batch->ids), rows, from);
     } catch (const std::exception& e) {
       return absl::InternalError(absl::StrCat("torchscript forward: ", e.what()));
     }

@@ -19,6 +19,8 @@ absl::string_view KindName(MessageKind kind) {
     case MessageKind::kMetagraph: return "metagraph";
     case MessageKind::kTxLookup: return "tx-lookup";
     case MessageKind::kTxLookupReply: return "tx-lookup-reply";
+    case MessageKind::kBlockTxsRequest: return "block-txs-request";
+    case MessageKind::kBlockTxs: return "block-txs";
     case MessageKind::kPredictRequest: return "predict-request";
     case MessageKind::kPredictReply: return "predict-reply";
     case MessageKind::kGenerateRequest: return "generate-request";

@@ -27,6 +27,8 @@ enum class MessageKind : uint8_t {
   kMetagraph = 27,          // Metagraph: a subnet's parameters and neurons
   kTxLookup = 28,           // TxLookup: was this transaction accepted?
   kTxLookupReply = 29,      // TxLookupReply
+  kBlockTxsRequest = 30,    // BlockTxsRequest: the transactions of a sealed block
+  kBlockTxs = 31,           // BlockTxs
   // Tasks served by miners (protocol/task_messages.h).
   kPredictRequest = 40,     // PredictRequest: next-token distributions for prefixes
   kPredictReply = 41,       // PredictReply

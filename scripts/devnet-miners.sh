@@ -2,8 +2,10 @@
 # Started by scripts/devnet.sh: trains the devnet's models once (cached in
 # <devnet>/models, seeded, so quality differences are real and reproducible),
 # then runs one agora-miner per hotkey m1..m3 of the "miners" wallet, each
-# serving a model of a different size and training length. Stops its miners
-# on SIGTERM/SIGINT.
+# serving a model of a different size and training length, and the
+# adversaries a1..a4, each a --mode of the same binary (miner/adversary.h):
+# random, a liar claiming m3's model, a slow one past the validator's
+# deadline, and a memorizer. Stops its miners on SIGTERM/SIGINT.
 # Usage: scripts/devnet-miners.sh DEVNET_DIR
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,6 +28,7 @@ for spec in "${models[@]}"; do
     echo "devnet: training model for $name ($layers layers, width $dim, $steps steps; cached afterwards)"
     "$bin/agora-train" --corpus "$corpus" --out "$out" --layers "$layers" --dim "$dim" \
       --heads "$heads" --context 64 --steps "$steps" --batch 16 --seed 7 --quiet \
+      --holdout-fraction 0.2 \
       > "$devnet/logs/train-$name.log" 2>&1
     touch "$out/.done"
   fi
@@ -35,17 +38,25 @@ pids=()
 stop() { for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done; wait; exit 0; }
 trap stop INT TERM
 
-for spec in "${models[@]}"; do
-  read -r name _ <<< "$spec"
+m3_hash=$(sed -n 's/.*"content_hash": *"\([0-9a-f]*\)".*/\1/p' "$devnet/models/m3/config.json")
+# hotkey model extra-flags...
+miners=("m1 m1" "m2 m2" "m3 m3"
+        "a1 m1 --mode random"
+        "a2 m1 --mode liar --claim-model $m3_hash"
+        "a3 m2 --mode slow --delay-ms 4000"
+        "a4 m1 --mode memorizer")
+for spec in "${miners[@]}"; do
+  read -r name model extra <<< "$spec"
   rm -f "$devnet/$name.ready"
+  # shellcheck disable=SC2086  # extra holds several flags
   "$bin/agora-miner" --wallet-dir "$devnet/wallets" --wallet miners --hotkey "$name" \
     --chain-url-file "$devnet/chain/chain.url" --netuid 1 \
-    --endpoint 'tcp://127.0.0.1:*' --checkpoint "$devnet/models/$name" \
-    --metrics-port 0 --ready-file "$devnet/$name.ready" \
+    --endpoint 'tcp://127.0.0.1:*' --checkpoint "$devnet/models/$model" \
+    --metrics-port 0 --ready-file "$devnet/$name.ready" $extra \
     > "$devnet/logs/miner-$name.log" 2>&1 &
   pids+=($!)
 done
-for spec in "${models[@]}"; do
+for spec in "${miners[@]}"; do
   read -r name _ <<< "$spec"
   for _ in $(seq 300); do [ -s "$devnet/$name.ready" ] && break; sleep 0.1; done
   if [ -s "$devnet/$name.ready" ]; then

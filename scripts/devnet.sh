@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The README's first command: installs what Agora needs (Debian packages),
 # builds it, and runs a local devnet on loopback: agora-chain, wallets created
-# and funded from the genesis, hotkeys registered and staked, miners serving
-# (when built), and a metagraph table printed every epoch. Ctrl-C stops
+# and funded from the genesis, hotkeys registered and staked, honest and
+# adversarial miners serving and a validator scoring them (when LibTorch is
+# there), and a metagraph table printed every epoch. Ctrl-C stops
 # everything cleanly; running it again resumes the same chain from .devnet/.
 #
 # Environment:
@@ -17,7 +18,7 @@ root=$(pwd)
 bash scripts/install-deps.sh
 echo "devnet: building (first build takes a few minutes)..."
 targets=(agora agora-chain)
-if grep -q '^Torch_DIR:.*-NOTFOUND' build/CMakeCache.txt 2>/dev/null; then :; else targets+=(agora-miner agora-train); fi
+if grep -q '^Torch_DIR:.*-NOTFOUND' build/CMakeCache.txt 2>/dev/null; then :; else targets+=(agora-miner agora-train agora-validator); fi
 bash scripts/build.sh "${targets[@]}" > build-devnet.log 2>&1 || { tail -40 build-devnet.log; exit 1; }
 
 devnet=${AGORA_DEVNET_DIR:-.devnet}
@@ -71,7 +72,8 @@ for _ in $(seq 100); do [ -s "$devnet/chain/chain.url" ] && break; sleep 0.1; do
 export AGORA_CHAIN_URL=$(cat "$devnet/chain/chain.url")
 echo "devnet: chain at $AGORA_CHAIN_URL (log: $devnet/logs/chain.log)"
 
-# 3. Registrations and stake, once (a marker records that they were done).
+# 3. Registrations and stake, once each (a marker per hotkey records it).
+# Miners m1..m3 are honest; a1..a4 are the adversaries (scripts/devnet-miners.sh).
 if [ ! -f "$devnet/.registered" ]; then
   "$bin/agora" register --name validator --netuid 1 "${wallets[@]}" 2>&1 | tail -1
   for h in m1 m2 m3; do
@@ -80,10 +82,21 @@ if [ ! -f "$devnet/.registered" ]; then
   "$bin/agora" stake add --name validator --amount 10000 "${wallets[@]}" | head -1
   touch "$devnet/.registered"
 fi
+for h in a1 a2 a3 a4; do
+  [ -f "$devnet/.registered-$h" ] && continue
+  [ -f "$devnet/wallets/miners/hotkeys/$h" ] ||
+    "$bin/agora" wallet new-hotkey --name miners --hotkey "$h" "${wallets[@]}" > /dev/null
+  "$bin/agora" register --name miners --hotkey "$h" --netuid 1 "${wallets[@]}" 2>&1 | tail -1
+  touch "$devnet/.registered-$h"
+done
 
-# 4. Miners, when the miner has been built (agora-miner needs LibTorch).
+# 4. Miners and the validator, when they have been built (they need LibTorch).
 if [ -x "$bin/agora-miner" ] && [ -x "$bin/agora-train" ]; then
   bash scripts/devnet-miners.sh "$devnet" &
+  pids+=($!)
+fi
+if [ -x "$bin/agora-validator" ]; then
+  bash scripts/devnet-validator.sh "$devnet" &
   pids+=($!)
 fi
 

@@ -5,6 +5,7 @@
 #include <sqlite3.h>
 
 #include <atomic>
+#include <cstdint>
 #include <condition_variable>
 #include <filesystem>
 #include <mutex>
@@ -256,6 +257,116 @@ TEST_F(LedgerStoreTest, DroppedTransactionIsDataLoss) {
   absl::StatusOr<std::unique_ptr<Ledger>> ledger = Open();
   ASSERT_FALSE(ledger.ok());
   EXPECT_EQ(ledger.status().code(), absl::StatusCode::kDataLoss) << ledger.status();
+}
+
+// FindBlockTxs (what the node's BlockTxs query serves): a sealed block's
+// transactions, exactly as submitted and in block order, paged by bytes;
+// nothing for genesis (height 0), the block being built or a future height.
+TEST_F(LedgerStoreTest, FindBlockTxsListsASealedBlockInOrder) {
+  std::vector<TxReceipt> receipts;
+  std::vector<std::string> sent;
+  BlockReport report;
+  {
+    absl::StatusOr<std::unique_ptr<Ledger>> ledger = Open();
+    ASSERT_TRUE(ledger.ok()) << ledger.status();
+    for (int i = 0; i < 3; ++i) {
+      uint64_t nonce = 0;
+      std::string chain_id;
+      (*ledger)->Read([&](const ChainState& s) {
+        nonce = testing::NextNonce(s, users_[i].public_key());
+        chain_id = s.chain_id;
+      });
+      const TransferTx transfer{owner_.public_key(), static_cast<Amount>(100 + i)};
+      sent.push_back(protocol::Encode(MakeTx(users_[i], chain_id, kTxTransfer, nonce, transfer)));
+      absl::StatusOr<TxReceipt> r = (*ledger)->Submit(sent.back());
+      ASSERT_TRUE(r.ok()) << r.status();
+      receipts.push_back(*r);
+    }
+    absl::StatusOr<BlockReport> r = (*ledger)->SealBlock(1000);
+    ASSERT_TRUE(r.ok());
+    report = *r;
+    ASSERT_TRUE(Submit(**ledger, users_[3], kTxTransfer, TransferTx{owner_.public_key(), 7}).ok());
+
+    absl::StatusOr<std::optional<SealedBlockTxs>> block =
+        (*ledger)->FindBlockTxs(1, 0, SIZE_MAX);
+    ASSERT_TRUE(block.ok()) << block.status();
+    ASSERT_TRUE(block->has_value());
+    EXPECT_EQ((*block)->block.height, 1u);
+    EXPECT_EQ((*block)->block.hash, report.block_hash);
+    EXPECT_EQ((*block)->block.timestamp_ms, 1000u);
+    EXPECT_EQ((*block)->block.tx_count, 3u);
+    ASSERT_EQ((*block)->txs.size(), 3u);
+    for (size_t i = 0; i < 3; ++i) {
+      EXPECT_EQ((*block)->txs[i].block, 1u);
+      EXPECT_EQ((*block)->txs[i].index, i);
+      EXPECT_EQ((*block)->txs[i].hash, receipts[i].tx_hash);
+      EXPECT_EQ((*block)->txs[i].bytes, sent[i]);
+    }
+    // Height 0 (genesis), the block being built (2) and a future one: none.
+    for (BlockHeight h : {0u, 2u, 99u}) {
+      absl::StatusOr<std::optional<SealedBlockTxs>> none = (*ledger)->FindBlockTxs(h, 0, SIZE_MAX);
+      ASSERT_TRUE(none.ok());
+      EXPECT_FALSE(none->has_value()) << h;
+    }
+    // An empty block.
+    ASSERT_TRUE((*ledger)->SealBlock(1010).ok());
+    ASSERT_TRUE((*ledger)->SealBlock(1020).ok());
+    absl::StatusOr<std::optional<SealedBlockTxs>> empty = (*ledger)->FindBlockTxs(3, 0, SIZE_MAX);
+    ASSERT_TRUE(empty.ok() && empty->has_value());
+    EXPECT_EQ((*empty)->block.tx_count, 0u);
+    EXPECT_TRUE((*empty)->txs.empty());
+  }
+  // After a restart, straight from the store, paged by bytes.
+  absl::StatusOr<std::unique_ptr<ChainStore>> store = ChainStore::Open(Db(), genesis_.hash);
+  ASSERT_TRUE(store.ok()) << store.status();
+  const size_t one = sent[0].size();
+  ASSERT_EQ(sent[1].size(), one);
+  std::vector<std::string> paged;
+  for (uint32_t first = 0; first < 3;) {
+    absl::StatusOr<std::optional<SealedBlockTxs>> page = (*store)->FindBlockTxs(1, first, 2 * one);
+    ASSERT_TRUE(page.ok() && page->has_value());
+    ASSERT_FALSE((*page)->txs.empty());
+    EXPECT_LE((*page)->txs.size(), 2u);
+    EXPECT_EQ((*page)->txs[0].index, first);
+    for (const TxRecord& tx : (*page)->txs) paged.push_back(tx.bytes);
+    first += static_cast<uint32_t>((*page)->txs.size());
+  }
+  EXPECT_EQ(paged, sent);
+  // A budget below one transaction still returns one; past the end, none.
+  absl::StatusOr<std::optional<SealedBlockTxs>> tiny = (*store)->FindBlockTxs(1, 1, 0);
+  ASSERT_TRUE(tiny.ok() && tiny->has_value());
+  ASSERT_EQ((*tiny)->txs.size(), 1u);
+  EXPECT_EQ((*tiny)->txs[0].bytes, sent[1]);
+  absl::StatusOr<std::optional<SealedBlockTxs>> past = (*store)->FindBlockTxs(1, 3, SIZE_MAX);
+  ASSERT_TRUE(past.ok() && past->has_value());
+  EXPECT_TRUE((*past)->txs.empty());
+  EXPECT_EQ((*past)->block.tx_count, 3u);
+  // The block being built when the ledger closed is still unsealed.
+  absl::StatusOr<std::optional<SealedBlockTxs>> trailing = (*store)->FindBlockTxs(4, 0, SIZE_MAX);
+  ASSERT_TRUE(trailing.ok());
+  EXPECT_FALSE(trailing->has_value());
+  // (Block 2 holds the trailing transfer sealed above.)
+  absl::StatusOr<std::optional<SealedBlockTxs>> two = (*store)->FindBlockTxs(2, 0, SIZE_MAX);
+  ASSERT_TRUE(two.ok() && two->has_value());
+  EXPECT_EQ((*two)->txs.size(), 1u);
+}
+
+TEST_F(LedgerStoreTest, FindBlockTxsReportsAMissingTransactionAsDataLoss) {
+  {
+    absl::StatusOr<std::unique_ptr<Ledger>> ledger = Open();
+    ASSERT_TRUE(ledger.ok());
+    Populate(**ledger, 3);
+  }
+  Exec("DELETE FROM log WHERE kind = 1 AND block = 2 AND idx = 1");
+  absl::StatusOr<std::unique_ptr<ChainStore>> store = ChainStore::Open(Db(), genesis_.hash);
+  ASSERT_TRUE(store.ok()) << store.status();
+  absl::StatusOr<std::optional<SealedBlockTxs>> block = (*store)->FindBlockTxs(2);
+  ASSERT_FALSE(block.ok());
+  EXPECT_EQ(block.status().code(), absl::StatusCode::kDataLoss) << block.status();
+  // Other blocks are unaffected.
+  absl::StatusOr<std::optional<SealedBlockTxs>> three = (*store)->FindBlockTxs(3);
+  ASSERT_TRUE(three.ok()) << three.status();
+  EXPECT_TRUE(three->has_value());
 }
 
 // A block is returned (and so announced by the node) only once its seal is

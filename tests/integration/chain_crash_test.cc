@@ -380,5 +380,99 @@ TEST_F(ChainCrashTest, AcknowledgedTransactionsSurviveSigkill) {
   Log(absl::StrCat("second restart: height ", st->height, ", accounts unchanged"));
 }
 
+// BlockTxs on the real node (ChainClient::BlockTransactions): the transfers of
+// a sealed block come back exactly as sent, in block order, and verify; the
+// tip's hash is ChainStatus's; genesis (height 0) and heights not sealed yet
+// are refused.
+TEST_F(ChainCrashTest, BlockTransactionsListsTheTransfersOfASealedBlock) {
+  ASSERT_TRUE(node_->Start().ok());
+  std::unique_ptr<ChainClient> q = Connect(/*submit=*/false);
+  ASSERT_NE(q, nullptr);
+  absl::StatusOr<ChainStatus> st = q->Status();
+  ASSERT_TRUE(st.ok()) << st.status();
+  const SigningKey& from = senders_[0];
+  absl::StatusOr<AccountInfo> acct = q->Account(from.public_key());
+  ASSERT_TRUE(acct.ok()) << acct.status();
+
+  std::vector<SignedTx> sent;
+  std::vector<TxReceiptMsg> receipts;
+  for (int k = 0; k < 2; ++k) {
+    sent.push_back(MakeTx(from, st->chain_id, kTxTransfer, acct->nonce + k,
+                          TransferTx{sinks_[k].public_key(), 4242 + static_cast<Amount>(k)}));
+    absl::StatusOr<TxReceiptMsg> r = q->Submit(sent.back());
+    ASSERT_TRUE(r.ok()) << r.status();
+    receipts.push_back(*r);
+  }
+  EXPECT_LE(receipts[0].block, receipts[1].block);
+
+  // Not sealed yet: NotFound, until the block is sealed.
+  absl::StatusOr<BlockTxs> future = q->BlockTransactions(receipts[1].block + 1000);
+  ASSERT_FALSE(future.ok());
+  EXPECT_EQ(future.status().code(), absl::StatusCode::kNotFound) << future.status();
+  EXPECT_NE(future.status().message().find("not sealed yet"), std::string::npos)
+      << future.status();
+  std::map<BlockHeight, BlockTxs> blocks;
+  for (const TxReceiptMsg& r : receipts) {
+    if (blocks.count(r.block) > 0) continue;
+    const auto deadline = Clock::now() + std::chrono::seconds(10);
+    absl::StatusOr<BlockTxs> b = q->BlockTransactions(r.block);
+    while (!b.ok() && b.status().code() == absl::StatusCode::kNotFound &&
+           Clock::now() < deadline) {
+      std::this_thread::sleep_for(milliseconds(20));  // waiting for the seal
+      b = q->BlockTransactions(r.block);
+    }
+    ASSERT_TRUE(b.ok()) << b.status();
+    EXPECT_EQ(b->height, r.block);
+    EXPECT_EQ(b->start, 0u);
+    EXPECT_EQ(b->tx_count, b->txs.size());
+    EXPECT_GT(b->timestamp_ms, 0u);
+    blocks[r.block] = std::move(*b);
+  }
+  for (size_t k = 0; k < sent.size(); ++k) {
+    const BlockTxs& b = blocks.at(receipts[k].block);
+    ASSERT_LT(receipts[k].index, b.txs.size());
+    const std::string& bytes = b.txs[receipts[k].index];
+    EXPECT_EQ(bytes, protocol::Encode(sent[k]));
+    absl::StatusOr<SignedTx> tx = DecodeSignedTx(bytes);
+    ASSERT_TRUE(tx.ok()) << tx.status();
+    EXPECT_EQ(TxHash(*tx), receipts[k].tx_hash);
+    absl::StatusOr<TxBody> body = VerifyTx(*tx);
+    ASSERT_TRUE(body.ok()) << body.status();
+    EXPECT_EQ(body->type, kTxTransfer);
+    EXPECT_EQ(body->signer, from.public_key());
+    absl::StatusOr<TransferTx> transfer = protocol::Decode<TransferTx>(body->payload, "TransferTx");
+    ASSERT_TRUE(transfer.ok()) << transfer.status();
+    EXPECT_EQ(transfer->to, sinks_[k].public_key());
+    EXPECT_EQ(transfer->amount, 4242 + static_cast<Amount>(k));
+  }
+  // Every transaction of those blocks is one of ours (only this test submits).
+  size_t total = 0;
+  for (const auto& [height, b] : blocks) total += b.txs.size();
+  EXPECT_EQ(total, sent.size());
+
+  // The tip block's hash is the one ChainStatus reports. (ChainStatus can show
+  // a height a moment before its seal is durable: NotFound then, so retry.)
+  bool matched = false;
+  for (int attempt = 0; attempt < 50 && !matched; ++attempt) {
+    st = q->Status();
+    ASSERT_TRUE(st.ok()) << st.status();
+    absl::StatusOr<BlockTxs> tip = q->BlockTransactions(st->height);
+    if (!tip.ok()) {
+      ASSERT_EQ(tip.status().code(), absl::StatusCode::kNotFound) << tip.status();
+      continue;
+    }
+    EXPECT_EQ(tip->block_hash, st->block_hash);
+    EXPECT_EQ(tip->timestamp_ms, st->block_time_ms);
+    matched = true;
+  }
+  EXPECT_TRUE(matched);
+
+  // Height 0 is the genesis state, not a block: refused as a bad request.
+  absl::StatusOr<BlockTxs> genesis = q->BlockTransactions(0);
+  ASSERT_FALSE(genesis.ok());
+  EXPECT_EQ(genesis.status().code(), absl::StatusCode::kInvalidArgument) << genesis.status();
+  EXPECT_NE(genesis.status().message().find("genesis"), std::string::npos) << genesis.status();
+}
+
 }  // namespace
 }  // namespace agora::chain

@@ -4,6 +4,7 @@
 #ifndef AGORA_TESTS_MINER_FAKE_MODEL_H_
 #define AGORA_TESTS_MINER_FAKE_MODEL_H_
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <mutex>
@@ -39,11 +40,32 @@ class FakeModel : public ModelBackend {
     out.rows = rows.size();
     out.vocab = vocab_;
     out.data.resize(out.rows * vocab_);
+    for (size_t i = 0; i < rows.size(); ++i) FillLogits(rows[i], &out.data[i * vocab_]);
+    return out;
+  }
+
+  // The fake logits' log-softmax at each token of [from[i], row size), on the host.
+  absl::StatusOr<std::vector<std::vector<float>>> TokenLogprobs(
+      const std::vector<std::vector<uint32_t>>& rows, const std::vector<size_t>& from) override {
+    if (rows.empty()) return absl::InvalidArgumentError("no rows");
+    if (rows.size() != from.size()) return absl::InvalidArgumentError("rows and from differ");
+    std::vector<std::vector<float>> out(rows.size());
+    std::vector<float> logits(vocab_);
     for (size_t i = 0; i < rows.size(); ++i) {
-      const uint32_t peak = Peak(rows[i], vocab_);
-      for (uint32_t v = 0; v < vocab_; ++v) {
-        const double d = std::min<double>((v + vocab_ - peak) % vocab_, (peak + vocab_ - v) % vocab_);
-        out.data[i * vocab_ + v] = static_cast<float>(-0.5 * d);
+      const std::vector<uint32_t>& row = rows[i];
+      if (row.empty() || row.size() > max_context() || from[i] < 1 || from[i] > row.size()) {
+        return absl::InvalidArgumentError(absl::StrCat("rows[", i, "]: bad length or from"));
+      }
+      for (uint32_t t : row) {
+        if (t >= vocab_) return absl::InvalidArgumentError(absl::StrCat("rows[", i, "]: bad token"));
+      }
+      for (size_t t = from[i]; t < row.size(); ++t) {
+        FillLogits(std::vector<uint32_t>(row.begin(), row.begin() + t), logits.data());
+        double max = logits[0];
+        for (float l : logits) max = std::max<double>(max, l);
+        double sum = 0;
+        for (float l : logits) sum += std::exp(l - max);
+        out[i].push_back(static_cast<float>(logits[row[t]] - max - std::log(sum)));
       }
     }
     return out;
@@ -53,6 +75,15 @@ class FakeModel : public ModelBackend {
   const Hash256& content_hash() const override { return hash_; }
   std::string device() const override { return "cpu"; }
   std::string Describe() const override { return absl::StrCat("fake vocab=", vocab_); }
+
+  // The logits after `row`: -0.5 * (circular distance to Peak(row)).
+  void FillLogits(const std::vector<uint32_t>& row, float* out) const {
+    const uint32_t peak = Peak(row, vocab_);
+    for (uint32_t v = 0; v < vocab_; ++v) {
+      const double d = std::min<double>((v + vocab_ - peak) % vocab_, (peak + vocab_ - v) % vocab_);
+      out[v] = static_cast<float>(-0.5 * d);
+    }
+  }
 
   std::vector<size_t> batch_sizes() {
     std::lock_guard<std::mutex> lock(mu_);

@@ -37,12 +37,15 @@
 #include "protocol/refusal.h"
 #include "protocol/task_messages.h"
 #include "protocol/zmq_client.h"
+#include "tests/common/child_process.h"
 #include "tests/common/temp_dir.h"
 
 namespace agora {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+using testing::Process;
+using testing::WaitForFile;
 using protocol::MessageKind;
 using protocol::Reason;
 
@@ -52,78 +55,6 @@ SigningKey KeyFor(const std::string& name) {
   absl::StatusOr<SigningKey> k = SigningKey::FromSeed(Blake2b256("agora-miner-it:" + name));
   if (!k.ok()) std::abort();
   return std::move(*k);
-}
-
-// A child process with its output in `log`; SIGKILLed on destruction.
-class Process {
- public:
-  Process(std::vector<std::string> argv, std::string log)
-      : argv_(std::move(argv)), log_(std::move(log)) {}
-  ~Process() {
-    if (pid_ > 0) {
-      kill(pid_, SIGKILL);
-      int st = 0;
-      waitpid(pid_, &st, 0);
-    }
-  }
-  void Start() {
-    const pid_t parent = getpid();
-    pid_ = fork();
-    if (pid_ == 0) {
-      prctl(PR_SET_PDEATHSIG, SIGKILL);
-      if (getppid() != parent) _exit(1);
-      const int fd = open(log_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-      if (fd >= 0) {
-        dup2(fd, 1);
-        dup2(fd, 2);
-      }
-      std::vector<char*> args;
-      for (std::string& a : argv_) args.push_back(a.data());
-      args.push_back(nullptr);
-      execv(args[0], args.data());
-      _exit(127);
-    }
-  }
-  // The exit status if the process ended within `timeout`.
-  std::optional<int> Wait(std::chrono::milliseconds timeout) {
-    const auto until = Clock::now() + timeout;
-    while (Clock::now() < until) {
-      int st = 0;
-      if (waitpid(pid_, &st, WNOHANG) == pid_) {
-        pid_ = -1;
-        return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));  // polling a child
-    }
-    return std::nullopt;
-  }
-  bool Running() {
-    int st = 0;
-    return pid_ > 0 && waitpid(pid_, &st, WNOHANG) == 0;
-  }
-  void Signal(int sig) { kill(pid_, sig); }
-  std::string LogText() const {
-    absl::StatusOr<std::string> t = ReadFile(log_, 1 << 20);
-    return t.ok() ? *t : "";
-  }
-
- private:
-  std::vector<std::string> argv_;
-  std::string log_;
-  pid_t pid_ = -1;
-};
-
-// Waits for `path` to hold a complete (newline-terminated) text.
-absl::StatusOr<std::string> WaitForFile(const std::string& path, Process& p,
-                                        std::chrono::seconds timeout) {
-  const auto until = Clock::now() + timeout;
-  while (Clock::now() < until) {
-    absl::StatusOr<std::string> t = ReadFile(path, 4096);
-    if (t.ok() && absl::EndsWith(*t, "\n")) return *t;
-    if (!p.Running()) return absl::InternalError("process exited; log:\n" + p.LogText());
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // polling for the file
-  }
-  return absl::DeadlineExceededError(path + " not written; log:\n" + p.LogText());
 }
 
 TEST(MinerIntegrationTest, ServesRegisteredValidatorsAndRefusesTheRest) {

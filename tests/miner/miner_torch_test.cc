@@ -17,6 +17,7 @@
 #include "common/file_util.h"
 #include "miner/gpt.h"
 #include "miner/miner.h"
+#include "cli/config_file.h"
 #include "miner/miner_flags.h"
 #include "miner/train.h"
 #include "protocol/messages.h"
@@ -311,11 +312,11 @@ TEST(MinerServiceTest, AnswersSignedRequestsAndRefusesBadOnes) {
 TEST(MinerFlagsTest, ConfigKeysAreFlagsAndFlagsWin) {
   cli::ParsedFlags flags;
   flags.Set("max-batch", "4");
-  absl::StatusOr<cli::ParsedFlags> merged = MergeConfig(
+  absl::StatusOr<cli::ParsedFlags> merged = cli::MergeTomlConfig(
       flags,
       "checkpoint = \"ckpt\"\nchain_url_file = \"c.url\"\nmax_batch = 32\nregister = true\n"
       "rate_per_s = 2.5\nno_curve = false\n",
-      "miner.toml");
+      "miner.toml", MinerFlagSpecs());
   ASSERT_TRUE(merged.ok()) << merged.status();
   absl::StatusOr<MinerOptions> o = OptionsFromFlags(*merged);
   ASSERT_TRUE(o.ok()) << o.status();
@@ -324,9 +325,9 @@ TEST(MinerFlagsTest, ConfigKeysAreFlagsAndFlagsWin) {
   EXPECT_TRUE(o->register_hotkey);
   EXPECT_TRUE(o->service.curve);
   EXPECT_DOUBLE_EQ(o->service.admission.rate_per_s, 2.5);
-  EXPECT_FALSE(MergeConfig(flags, "bogus = 1\n", "miner.toml").ok());
-  EXPECT_FALSE(MergeConfig(flags, "register = 1\n", "miner.toml").ok());
-  EXPECT_FALSE(MergeConfig(flags, "max_batch = [\n", "miner.toml").ok());
+  EXPECT_FALSE(cli::MergeTomlConfig(flags, "bogus = 1\n", "miner.toml", MinerFlagSpecs()).ok());
+  EXPECT_FALSE(cli::MergeTomlConfig(flags, "register = 1\n", "miner.toml", MinerFlagSpecs()).ok());
+  EXPECT_FALSE(cli::MergeTomlConfig(flags, "max_batch = [\n", "miner.toml", MinerFlagSpecs()).ok());
   cli::ParsedFlags bad = *merged;
   bad.Set("max-batch", "0");
   EXPECT_FALSE(OptionsFromFlags(bad).ok());

@@ -48,6 +48,16 @@ void Tx(const std::string& name, const SigningKey& signer, const char* type, con
     Write("tx_payloads", "signed_tx", std::string(1, '\x01') + protocol::Encode(tx));
     Write("tx_payloads", "tx_body", std::string(1, '\x00') + tx.body);
     Write("tx_payloads", "tx_submit", std::string(1, '\x09') + protocol::Encode(TxSubmit{protocol::Encode(tx)}));
+    Write("tx_payloads", "block_txs_request",
+          std::string(1, '\x0a') + protocol::Encode(BlockTxsRequest{7, 1}));
+    BlockTxs block;
+    block.height = 7;
+    block.block_hash = Blake2b256("block 7");
+    block.timestamp_ms = 1'700'000'007'000;
+    block.tx_count = 2;
+    block.start = 1;
+    block.txs = {protocol::Encode(tx)};
+    Write("tx_payloads", "block_txs", std::string(1, '\x0b') + protocol::Encode(block));
   }
 }
 

@@ -1,0 +1,150 @@
+#include "scoring/predict_loss.h"
+
+#include <algorithm>
+#include <cstring>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+
+namespace agora::scoring {
+
+std::string CheckShape(const protocol::PredictReply* reply, uint32_t vocab_size,
+                       size_t challenges) {
+  if (reply == nullptr) return "no answer";
+  if (reply->vocab_size != vocab_size) {
+    return absl::StrCat("vocab_size ", reply->vocab_size, ", expected ", vocab_size);
+  }
+  if (reply->distributions.size() != challenges) {
+    return absl::StrCat(reply->distributions.size(), " distributions, expected ", challenges);
+  }
+  std::vector<uint32_t> seen(vocab_size, 0);  // stamp: distribution index + 1
+  for (size_t i = 0; i < challenges; ++i) {
+    const protocol::TokenDistribution& d = reply->distributions[i];
+    if (d.tokens.empty()) {  // full form
+      if (d.probs.size() != vocab_size) {
+        return absl::StrCat("distribution ", i, ": ", d.probs.size(), " probabilities, expected ",
+                            vocab_size);
+      }
+      continue;
+    }
+    if (d.probs.size() != d.tokens.size()) {
+      return absl::StrCat("distribution ", i, ": ", d.tokens.size(), " tokens but ",
+                          d.probs.size(), " probabilities");
+    }
+    if (d.tokens.size() > vocab_size) {
+      return absl::StrCat("distribution ", i, ": ", d.tokens.size(), " tokens, vocab_size ",
+                          vocab_size);
+    }
+    const uint32_t stamp = static_cast<uint32_t>(i + 1);
+    for (uint32_t t : d.tokens) {
+      if (t >= vocab_size) {
+        return absl::StrCat("distribution ", i, ": token ", t, " >= vocab_size ", vocab_size);
+      }
+      if (seen[t] == stamp) return absl::StrCat("distribution ", i, ": token ", t, " listed twice");
+      seen[t] = stamp;
+    }
+  }
+  return "";
+}
+
+void Densify(const protocol::PredictReply& reply, uint32_t vocab_size, size_t challenges,
+             float* out) {
+  const size_t v = vocab_size;
+  for (size_t i = 0; i < challenges; ++i) {
+    const protocol::TokenDistribution& d = reply.distributions[i];
+    float* row = out + i * v;
+    if (d.tokens.empty()) {  // full form; `rest` is 0 by the protocol and ignored
+      std::memcpy(row, d.probs.data(), v * sizeof(float));
+      continue;
+    }
+    const size_t k = d.tokens.size();
+    // k == V leaves no token for `rest`: a non-zero rest then shows as a bad sum.
+    const float fill = k < v ? static_cast<float>(double(d.rest) / double(v - k)) : 0.0f;
+    std::fill(row, row + v, fill);
+    for (size_t j = 0; j < k; ++j) row[d.tokens[j]] = d.probs[j];
+  }
+}
+
+DenseStep BuildDense(const PredictStep& step) {
+  const int64_t m = static_cast<int64_t>(step.answers.size());
+  const int64_t n = static_cast<int64_t>(step.targets.size());
+  const int64_t v = step.vocab_size;
+  DenseStep out;
+  out.reasons.resize(step.answers.size());
+  out.probs = torch::zeros({m, n, v}, torch::kFloat);
+  out.present = torch::zeros({m}, torch::kBool);
+  out.targets = torch::empty({n}, torch::kLong);
+  int64_t* targets = out.targets.data_ptr<int64_t>();
+  for (int64_t i = 0; i < n; ++i) targets[i] = step.targets[i];
+  float* probs = out.probs.data_ptr<float>();
+  bool* present = out.present.data_ptr<bool>();
+  for (int64_t j = 0; j < m; ++j) {
+    out.reasons[j] = CheckShape(step.answers[j], step.vocab_size, step.targets.size());
+    if (!out.reasons[j].empty()) continue;
+    present[j] = true;
+    Densify(*step.answers[j], step.vocab_size, step.targets.size(), probs + j * n * v);
+  }
+  return out;
+}
+
+PredictLossResult PredictLoss(const torch::Tensor& probs, const torch::Tensor& targets,
+                              const torch::Tensor& present, double sum_tolerance,
+                              double probability_floor) {
+  torch::NoGradGuard no_grad;
+  const int64_t m = probs.size(0), n = probs.size(1);
+  // Per distribution [M, N]: its first problem, in BadKind order. Three
+  // plain reductions over V (amax and amin propagate NaN) instead of
+  // isnan/isinf/lt(0) + any(-1): with LibTorch 1.13 on the CPU, a bool
+  // any() over the last dim is ~25x slower than amax (bench/scoring_bench.cc).
+  // The sum is taken in float32 (cascade summation: error far below any
+  // sensible sum_tolerance) and compared in float64.
+  const torch::Tensor max = probs.amax(-1);
+  const torch::Tensor min = probs.amin(-1);
+  const torch::Tensor nan = max.isnan();
+  const torch::Tensor inf = max.isinf().logical_or(min.isinf());
+  const torch::Tensor neg = min.lt(0);
+  const torch::Tensor sums = probs.sum(-1).to(torch::kDouble);
+  const torch::Tensor bad_sum = (sums - 1.0).abs().gt(sum_tolerance);
+  const torch::Tensor none = torch::zeros({}, probs.options().dtype(torch::kInt));
+  auto code = [&](BadKind k) {
+    return torch::full({}, static_cast<int32_t>(k), probs.options().dtype(torch::kInt));
+  };
+  torch::Tensor kind = torch::where(
+      nan, code(BadKind::kNaN),
+      torch::where(inf, code(BadKind::kInfinite),
+                   torch::where(neg, code(BadKind::kNegative),
+                                torch::where(bad_sum, code(BadKind::kSum), none))));
+  kind = kind * present.unsqueeze(1).to(torch::kInt);  // absent miners: nothing to report
+  // First malformed distribution per miner (argmax returns the first maximum).
+  const torch::Tensor is_bad = kind.gt(0);
+  const torch::Tensor any_bad = is_bad.any(1);
+  const torch::Tensor first = is_bad.to(torch::kInt).argmax(1);  // [M]
+  const torch::Tensor first_col = first.unsqueeze(1);
+  torch::Tensor bad_index = torch::where(any_bad, first, torch::full_like(first, -1));
+  torch::Tensor bad_kind = kind.gather(1, first_col).squeeze(1);
+  torch::Tensor first_sum = sums.gather(1, first_col).squeeze(1);
+  // Log-loss: p[m, n, targets[n]], floored, in float64.
+  const torch::Tensor idx = targets.view({1, n, 1}).expand({m, n, 1});
+  const torch::Tensor p = probs.gather(2, idx).squeeze(2).to(torch::kDouble);
+  torch::Tensor loss = p.clamp_min(probability_floor).log().neg().mean(1);
+  const torch::Tensor valid = present.logical_and(any_bad.logical_not());
+  loss = torch::where(valid, loss, torch::zeros_like(loss));
+
+  // One transfer back: stack into [4, M] float64 (ints are exact in float64).
+  const torch::Tensor host = torch::stack({bad_index.to(torch::kDouble), bad_kind.to(torch::kDouble),
+                                           first_sum, loss})
+                                 .to(torch::kCPU);
+  PredictLossResult r;
+  r.bad_index = host[0].to(torch::kLong);
+  r.bad_kind = host[1].to(torch::kInt);
+  r.bad_sum = host[2].clone();
+  r.loss = host[3].clone();
+  return r;
+}
+
+torch::Device ScoringTorchDevice(const PredictScoringOptions& options) {
+  return options.use_cuda && torch::cuda::is_available() ? torch::Device(torch::kCUDA)
+                                                         : torch::Device(torch::kCPU);
+}
+
+}  // namespace agora::scoring

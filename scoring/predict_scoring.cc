@@ -1,0 +1,93 @@
+#include "scoring/predict_scoring.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+#include "absl/strings/str_cat.h"
+#include "scoring/predict_loss.h"
+
+namespace agora::scoring {
+namespace {
+
+std::string Reason(BadKind kind, int64_t index, double sum) {
+  const std::string d = absl::StrCat("distribution ", index, ": ");
+  switch (kind) {
+    case BadKind::kNaN: return d + "NaN";
+    case BadKind::kInfinite: return d + "infinite probability";
+    case BadKind::kNegative: return d + "negative probability";
+    case BadKind::kSum: {
+      char buf[32];
+      std::snprintf(buf, sizeof buf, "%.6g", sum);
+      return absl::StrCat(d, "sums to ", buf);
+    }
+    case BadKind::kNone: break;
+  }
+  return d + "malformed";
+}
+
+std::vector<PredictScore> AllInvalid(size_t m, const std::string& reason) {
+  std::vector<PredictScore> out(m);
+  for (PredictScore& s : out) s.reason = reason;
+  return out;
+}
+
+}  // namespace
+
+std::vector<PredictScore> ScorePredict(const PredictStep& step,
+                                       const PredictScoringOptions& options) {
+  const size_t m = step.answers.size();
+  // The validator's own inputs: a bad step scores nobody.
+  if (step.vocab_size < 2) return AllInvalid(m, "validator error: vocab_size < 2");
+  if (step.targets.empty()) return AllInvalid(m, "validator error: no challenges");
+  for (size_t i = 0; i < step.targets.size(); ++i) {
+    if (step.targets[i] >= step.vocab_size) {
+      return AllInvalid(m, absl::StrCat("validator error: target ", i, " is ", step.targets[i],
+                                        " >= vocab_size ", step.vocab_size));
+    }
+  }
+  std::vector<PredictScore> out(m);
+  if (m == 0) return out;
+
+  // Shape errors are found on the host; tensors only if someone passed.
+  bool any = false;
+  std::vector<std::string> reasons(m);
+  for (size_t j = 0; j < m; ++j) {
+    reasons[j] = CheckShape(step.answers[j], step.vocab_size, step.targets.size());
+    any = any || reasons[j].empty();
+  }
+  if (!any) {
+    for (size_t j = 0; j < m; ++j) out[j].reason = std::move(reasons[j]);
+    return out;
+  }
+
+  const DenseStep dense = BuildDense(step);
+  const torch::Device device = ScoringTorchDevice(options);
+  const PredictLossResult r =
+      PredictLoss(dense.probs.to(device), dense.targets.to(device), dense.present.to(device),
+                  options.sum_tolerance, options.probability_floor);
+  const int64_t* bad_index = r.bad_index.data_ptr<int64_t>();
+  const int32_t* bad_kind = r.bad_kind.data_ptr<int32_t>();
+  const double* bad_sum = r.bad_sum.data_ptr<double>();
+  const double* loss = r.loss.data_ptr<double>();
+  const double uniform = std::log(static_cast<double>(step.vocab_size));
+  for (size_t j = 0; j < m; ++j) {
+    PredictScore& s = out[j];
+    if (!dense.reasons[j].empty()) {
+      s.reason = dense.reasons[j];
+    } else if (bad_index[j] >= 0) {
+      s.reason = Reason(static_cast<BadKind>(bad_kind[j]), bad_index[j], bad_sum[j]);
+    } else {
+      s.valid = true;
+      s.loss = loss[j];
+      s.score = std::max(0.0, 1.0 - s.loss / uniform);
+    }
+  }
+  return out;
+}
+
+std::string ScoringDevice(const PredictScoringOptions& options) {
+  return ScoringTorchDevice(options).is_cuda() ? "cuda" : "cpu";
+}
+
+}  // namespace agora::scoring

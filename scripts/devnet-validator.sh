@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Started by scripts/devnet.sh: waits for the devnet's models (trained by
+# scripts/devnet-miners.sh), then runs agora-validator with
+# configs/validator.toml, its paths pointed into the devnet directory: the
+# held-out text is the tail of the corpus the models never trained on, and
+# the validator holds all three honest models for spot checks (m3 is also
+# the reference that judges completions). Stops it on SIGTERM/SIGINT.
+# Usage: scripts/devnet-validator.sh DEVNET_DIR
+set -euo pipefail
+cd "$(dirname "$0")/.."
+devnet=$1
+bin="$(pwd)/build/bin"
+models="$devnet/models"
+
+for _ in $(seq 6000); do [ -f "$models/m3/.done" ] && break; sleep 0.1; done
+[ -f "$models/m3/.done" ] || { echo "devnet: no models after 10 minutes; validator not started"; exit 1; }
+
+child=
+stop() { [ -n "$child" ] && kill -TERM "$child" 2>/dev/null; wait; exit 0; }
+trap stop INT TERM
+rm -f "$devnet/validator.ready"
+# Prefixes of 24-40 bytes: the devnet models see 64 bytes of context, and a
+# generate prompt plus its 16 tokens must fit it to be spot-checked.
+"$bin/agora-validator" --config configs/validator.toml \
+  --wallet-dir "$devnet/wallets" --chain-url-file "$devnet/chain/chain.url" \
+  --data-dir "$devnet/validator" --holdout "$models/m3/holdout.txt" \
+  --reference-model "$models/m3" --known-models "$models/m1,$models/m2,$models/m3" \
+  --min-prefix 24 --max-prefix 40 --ready-file "$devnet/validator.ready" \
+  > "$devnet/logs/validator.log" 2>&1 &
+child=$!
+for _ in $(seq 600); do [ -s "$devnet/validator.ready" ] && break; sleep 0.1; done
+if [ -s "$devnet/validator.ready" ]; then
+  echo "devnet: validator scoring miners (log: $devnet/logs/validator.log, records: $devnet/validator/records)"
+else
+  echo "devnet: validator did not start; see $devnet/logs/validator.log"
+fi
+wait

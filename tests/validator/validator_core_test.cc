@@ -1,0 +1,226 @@
+// Torch-free parts of the validator: weights from scores, the held-out
+// source, the state file, spot-check gaps and signed score records.
+#include <cmath>
+#include <numeric>
+#include <string>
+#include <vector>
+
+#include "common/file_util.h"
+#include "gtest/gtest.h"
+#include "tests/common/temp_dir.h"
+#include "validator/holdout.h"
+#include "validator/score_record.h"
+#include "validator/spot_check.h"
+#include "validator/state.h"
+#include "validator/weights.h"
+
+namespace agora::validator {
+namespace {
+
+WeightRules Rules(uint16_t n, uint16_t min_w = 1, uint16_t max_limit = 65535, double power = 1) {
+  WeightRules r;
+  r.n = n;
+  r.self_uid = 0;
+  r.min_allowed_weights = min_w;
+  r.max_weight_limit = max_limit;
+  r.power = power;
+  return r;
+}
+
+TEST(WeightsTest, ProportionalToScoresAndQuantized) {
+  const WeightVector w = ComputeWeights({1, 2, 3}, {0.5, 0.25, 0.0}, Rules(4));
+  ASSERT_EQ(w.uids, (std::vector<uint16_t>{1, 2}));
+  EXPECT_EQ(w.weights, (std::vector<uint16_t>{65535, 32768}));  // round(65535/2)
+}
+
+TEST(WeightsTest, PowerSharpensAndOrderIsKept) {
+  const WeightVector w = ComputeWeights({3, 1, 2}, {0.6, 0.8, 0.7}, Rules(4, 1, 65535, 2));
+  ASSERT_EQ(w.uids, (std::vector<uint16_t>{1, 2, 3}));
+  EXPECT_EQ(w.weights[0], 65535);
+  EXPECT_EQ(w.weights[1], std::lround(0.49 / 0.64 * 65535));
+  EXPECT_EQ(w.weights[2], std::lround(0.36 / 0.64 * 65535));
+}
+
+TEST(WeightsTest, AllZeroOrGarbageScoresGiveTheSelfWeight) {
+  const WeightVector w = ComputeWeights({1, 2}, {0.0, NAN}, Rules(3));
+  EXPECT_EQ(w.uids, (std::vector<uint16_t>{0}));
+  EXPECT_EQ(w.weights, (std::vector<uint16_t>{65535}));
+  const WeightVector neg = ComputeWeights({1, 2}, {-1.0, INFINITY}, Rules(3));
+  EXPECT_EQ(neg.uids, (std::vector<uint16_t>{0}));
+}
+
+TEST(WeightsTest, UidsOutOfRangeAreIgnored) {
+  const WeightVector w = ComputeWeights({1, 9}, {0.5, 0.9}, Rules(3));
+  EXPECT_EQ(w.uids, (std::vector<uint16_t>{1}));
+}
+
+TEST(WeightsTest, MinAllowedWeightsPadsWithZeros) {
+  const WeightVector w = ComputeWeights({2}, {0.5}, Rules(5, 3));
+  EXPECT_EQ(w.uids, (std::vector<uint16_t>{0, 1, 2}));
+  EXPECT_EQ(w.weights, (std::vector<uint16_t>{0, 0, 65535}));
+}
+
+// The chain's own check, exactly (chain/apply.cc CheckWeights).
+bool WithinCap(const WeightVector& w, uint16_t limit) {
+  uint64_t sum = 0, max = 0;
+  for (uint16_t x : w.weights) {
+    sum += x;
+    max = std::max<uint64_t>(max, x);
+  }
+  return sum == 0 || max * 65535 <= uint64_t{limit} * sum;
+}
+
+TEST(WeightsTest, MaxWeightLimitIsMetExactly) {
+  const uint16_t limit = 65535 / 2;  // at most ~half
+  const WeightVector w = ComputeWeights({1, 2, 3}, {0.9, 0.05, 0.05}, Rules(4, 1, limit));
+  EXPECT_TRUE(WithinCap(w, limit));
+  ASSERT_EQ(w.uids.size(), 3u);
+  EXPECT_GT(w.weights[0], w.weights[1]);
+  EXPECT_EQ(w.weights[1], w.weights[2]);
+  // One scored uid and a cap of 1/3: zero-score uids join so the cap can hold.
+  const uint16_t third = 65535 / 3 + 1;
+  const WeightVector lone = ComputeWeights({2}, {1.0}, Rules(5, 1, third));
+  EXPECT_GE(lone.uids.size(), 3u);
+  EXPECT_TRUE(WithinCap(lone, third));
+}
+
+TEST(WeightsTest, Deterministic) {
+  const std::vector<uint16_t> uids = {5, 1, 7, 3};
+  const std::vector<double> s = {0.3, 0.1, 0.9, 0.4};
+  const WeightVector a = ComputeWeights(uids, s, Rules(8, 2, 30000, 2));
+  const WeightVector b = ComputeWeights(uids, s, Rules(8, 2, 30000, 2));
+  EXPECT_EQ(a.uids, b.uids);
+  EXPECT_EQ(a.weights, b.weights);
+}
+
+TEST(HoldoutTest, ChallengesAreConsecutiveAndNeverRevealATarget) {
+  testing::TempDir tmp;
+  std::string text;
+  for (int i = 0; i < 400; ++i) text += static_cast<char>('a' + i % 26);
+  ASSERT_TRUE(WriteFileAtomic(tmp.Sub("a.txt"), text.substr(0, 250), 0644).ok());
+  ASSERT_TRUE(WriteFileAtomic(tmp.Sub("b.txt"), text.substr(250), 0644).ok());
+  absl::StatusOr<std::unique_ptr<HoldoutSource>> src =
+      HoldoutSource::Open({tmp.Sub("a.txt"), tmp.Sub("b.txt")});
+  ASSERT_TRUE(src.ok()) << src.status();
+  EXPECT_EQ((*src)->size(), 400u);
+  uint64_t cursor = 0, next = 0;
+  std::vector<uint64_t> revealed_upto;  // every byte < cursor has been revealed or asked
+  for (int step = 0; step < 100; ++step) {
+    std::vector<Challenge> cs = (*src)->Cut(cursor, 4, 5, 12, 1000 + step, &next);
+    if (cs.empty()) break;
+    for (const Challenge& c : cs) {
+      EXPECT_GE(c.offset, cursor);  // nothing before the cursor is reused
+      ASSERT_GE(c.prefix.size(), 5u);
+      ASSERT_LE(c.prefix.size(), 12u);
+      for (size_t k = 0; k < c.prefix.size(); ++k) {
+        EXPECT_EQ(c.prefix[k], static_cast<uint8_t>(text[c.offset + k]));
+      }
+      EXPECT_EQ(c.target, static_cast<uint8_t>(text[c.offset + c.prefix.size()]));
+      cursor = c.offset + c.prefix.size() + 1;  // windows are disjoint
+    }
+    EXPECT_EQ(next, cursor);
+  }
+  EXPECT_LE(cursor, 400u);
+  EXPECT_GT(cursor, 380u);  // used up but for less than one window
+  // Same seed, same challenges.
+  std::vector<Challenge> a = (*src)->Cut(0, 3, 5, 12, 7, &next);
+  std::vector<Challenge> b = (*src)->Cut(0, 3, 5, 12, 7, &next);
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) EXPECT_EQ(a[i].prefix, b[i].prefix);
+  EXPECT_GT(StepsLeft(400, 0, 4, 5, 12), 10.0);
+  EXPECT_EQ(StepsLeft(400, 400, 4, 5, 12), 0.0);
+}
+
+TEST(HoldoutTest, FingerprintFollowsContentAndBadSourcesAreErrors) {
+  testing::TempDir tmp;
+  ASSERT_TRUE(WriteFileAtomic(tmp.Sub("x.txt"), "hello world", 0644).ok());
+  auto a = HoldoutSource::Open({tmp.Sub("x.txt")});
+  ASSERT_TRUE(a.ok());
+  ASSERT_TRUE(WriteFileAtomic(tmp.Sub("x.txt"), "hello there", 0644).ok());
+  auto b = HoldoutSource::Open({tmp.Sub("x.txt")});
+  ASSERT_TRUE(b.ok());
+  EXPECT_NE((*a)->fingerprint(), (*b)->fingerprint());
+  EXPECT_FALSE(HoldoutSource::Open({}).ok());
+  EXPECT_FALSE(HoldoutSource::Open({tmp.Sub("missing.txt")}).ok());
+  ASSERT_TRUE(WriteFileAtomic(tmp.Sub("tiny.txt"), "x", 0644).ok());
+  EXPECT_FALSE(HoldoutSource::Open({tmp.Sub("tiny.txt")}).ok());
+  // A directory is its regular files in name order.
+  std::filesystem::create_directories(tmp.Sub("dir"));
+  ASSERT_TRUE(WriteFileAtomic(tmp.Sub("dir/2.txt"), "BB", 0644).ok());
+  ASSERT_TRUE(WriteFileAtomic(tmp.Sub("dir/1.txt"), "AA", 0644).ok());
+  auto d = HoldoutSource::Open({tmp.Sub("dir")});
+  ASSERT_TRUE(d.ok()) << d.status();
+  uint64_t next = 0;
+  std::vector<Challenge> c = (*d)->Cut(0, 1, 3, 3, 1, &next);
+  ASSERT_EQ(c.size(), 1u);
+  EXPECT_EQ(c[0].prefix, (std::vector<uint32_t>{'A', 'A', 'B'}));
+  EXPECT_EQ(c[0].target, static_cast<uint32_t>('B'));
+}
+
+TEST(StateTest, RoundTripsAndRefusesCorruption) {
+  testing::TempDir tmp;
+  const std::string path = tmp.Sub("validator.state");
+  EXPECT_TRUE(absl::IsNotFound(LoadState(path).status()));
+  ValidatorState s;
+  s.hotkey.fill(7);
+  s.netuid = 3;
+  s.step = 42;
+  s.holdout_cursor = 1234;
+  s.holdout_fingerprint = "fp";
+  s.scores.push_back(MinerScore{1, PublicKey{}, 0.5, 10, 1.25, 9});
+  s.commits.push_back(PendingCommit{4, {1, 2}, {65535, 100}, "salt", 0});
+  s.last_weights_block = 99;
+  ASSERT_TRUE(SaveState(path, s).ok());
+  absl::StatusOr<ValidatorState> back = LoadState(path);
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(back->step, 42u);
+  EXPECT_EQ(back->holdout_cursor, 1234u);
+  ASSERT_EQ(back->scores.size(), 1u);
+  EXPECT_DOUBLE_EQ(back->scores[0].ema, 0.5);
+  EXPECT_EQ(back->scores[0].zeroed_until_epoch, 9u);
+  ASSERT_EQ(back->commits.size(), 1u);
+  EXPECT_EQ(back->commits[0].salt, "salt");
+  ASSERT_TRUE(WriteFileAtomic(path, "garbage", 0600).ok());
+  EXPECT_TRUE(absl::IsDataLoss(LoadState(path).status()));
+}
+
+TEST(SpotCheckTest, GapOfFullAndTopKForms) {
+  std::vector<float> truth(4, 0.25f);
+  protocol::TokenDistribution full;
+  full.probs = {0.25f, 0.25f, 0.2f, 0.3f};
+  EXPECT_NEAR(DistributionGap(full, truth), 0.05, 1e-6);
+  protocol::TokenDistribution topk;
+  topk.tokens = {3, 0};
+  topk.probs = {0.25f, 0.25f};
+  topk.rest = 0.5f;
+  EXPECT_NEAR(DistributionGap(topk, truth), 0.0, 1e-7);
+  topk.tokens = {9, 0};
+  EXPECT_TRUE(std::isinf(DistributionGap(topk, truth)));
+  full.probs.pop_back();
+  EXPECT_TRUE(std::isinf(DistributionGap(full, truth)));
+  full.probs = {NAN, 0.25f, 0.25f, 0.25f};
+  EXPECT_TRUE(std::isinf(DistributionGap(full, truth)));
+}
+
+TEST(ScoreRecordTest, SignedRecordsVerifyAndTamperingIsCaught) {
+  absl::StatusOr<SigningKey> key = SigningKey::FromSeed(Blake2b256("record-test"));
+  ASSERT_TRUE(key.ok());
+  nlohmann::json rec = {{"step", 3}, {"miners", {{{"uid", 1}, {"loss", 1.5}}}}};
+  const std::string text = SignRecord(rec, *key);
+  absl::StatusOr<nlohmann::json> back = VerifyRecord(text);
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ((*back)["step"], 3);
+  std::string tampered = text;
+  tampered.replace(tampered.find("1.5"), 3, "0.5");
+  EXPECT_TRUE(absl::IsUnauthenticated(VerifyRecord(tampered).status()));
+  EXPECT_TRUE(absl::IsInvalidArgument(VerifyRecord("{not json").status()));
+  EXPECT_TRUE(absl::IsInvalidArgument(VerifyRecord("{\"record\": 1}").status()));
+  testing::TempDir tmp;
+  ASSERT_TRUE(WriteRecord(tmp.Sub("records"), 3, text).ok());
+  absl::StatusOr<std::string> file = ReadFile(tmp.Sub("records/step-0000000003.json"), 1 << 20);
+  ASSERT_TRUE(file.ok()) << file.status();
+  EXPECT_EQ(*file, text);
+}
+
+}  // namespace
+}  // namespace agora::validator

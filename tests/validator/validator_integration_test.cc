@@ -1,0 +1,440 @@
+// validator_integration_test: the whole loop with real processes on loopback.
+// A chain; two honest miners of clearly different quality (trained here by
+// agora-train: one long, one barely), a random miner and a liar (serves the
+// weak model, claims the good one's hash); agora-validator over the good
+// model's held-out text, holding both models for spot checks. After a few
+// steps the validator's weights on chain rank good > weak, and the random
+// miner and the liar get (almost) nothing. Then kill -9 and restart the
+// validator: it resumes its step count and never reuses held-out text.
+// Runs twice: with set_weights and with commit-reveal.
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "chain/client.h"
+#include "chain/tx.h"
+#include "common/address.h"
+#include "common/file_util.h"
+#include "common/wallet.h"
+#include "gtest/gtest.h"
+#include "tests/common/child_process.h"
+#include "tests/common/temp_dir.h"
+#include "protocol/task_messages.h"
+#include "validator/receipt.h"
+#include "validator/score_record.h"
+
+namespace agora {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using testing::Process;
+using testing::WaitForFile;
+
+void Log(const std::string& line) { std::fprintf(stderr, "[validator_it] %s\n", line.c_str()); }
+
+// A corpus with real structure (words from a small lexicon in seeded
+// order), so a model trained longer predicts it clearly better.
+std::string Corpus() {
+  static const char* kWords[] = {"the",   "market", "miner",  "answers", "every",  "question",
+                                 "with",  "a",      "model",  "that",    "learns", "from",
+                                 "text",  "and",    "stake",  "weights", "flow",   "to",
+                                 "those", "who",    "serve",  "well",    "chain",  "keeps"};
+  uint64_t x = 12345;
+  std::string out;
+  for (int line = 0; line < 2500; ++line) {
+    const int n = 5 + static_cast<int>((x >> 33) % 6);
+    for (int w = 0; w < n; ++w) {
+      x = x * 6364136223846793005ull + 1442695040888963407ull;
+      if (w > 0) out += ' ';
+      out += kWords[(x >> 33) % (sizeof(kWords) / sizeof(kWords[0]))];
+    }
+    out += ".\n";
+  }
+  return out;
+}
+
+struct HttpResult {
+  int status = 0;
+  std::string body;
+};
+
+// Runs curl (a real HTTP client) and returns the status and body.
+HttpResult Curl(const std::string& args) {
+  HttpResult r;
+  FILE* p = popen(("curl -s -S -m 30 -w '\\n%{http_code}' " + args).c_str(), "r");
+  if (p == nullptr) return r;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.body.append(buf, n);
+  pclose(p);
+  const size_t nl = r.body.rfind('\n');
+  if (nl == std::string::npos) return r;
+  r.status = std::atoi(r.body.c_str() + nl + 1);
+  r.body.resize(nl);
+  return r;
+}
+
+std::string Quote(const std::string& s) {  // for a single-quoted shell word
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+std::vector<std::string> RecordFiles(const std::string& dir) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(dir, ec)) out.push_back(e.path().string());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+class ValidatorIntegrationTest : public ::testing::TestWithParam<bool> {};
+
+TEST_P(ValidatorIntegrationTest, RanksMinersByQualityAndSurvivesKill9) {
+  const bool commit_reveal = GetParam();
+  testing::TempDir tmp;
+  const std::string password = "validator-it-password";
+  ASSERT_TRUE(WriteFileAtomic(tmp.Sub("password"), password + "\n").ok());
+  SecretBytes pw(password.size());
+  std::memcpy(pw.data(), password.data(), password.size());
+
+  Log("wallets: validator, good, weak, random, liar");
+  const WalletStore store(tmp.Sub("wallets"));
+  const std::vector<std::string> names = {"validator", "good", "weak", "random", "liar"};
+  std::map<std::string, PublicKey> cold, hot;
+  for (const std::string& n : names) {
+    absl::StatusOr<WalletInfo> w = store.Create(n, "default", pw, kMinKdfParams);
+    ASSERT_TRUE(w.ok()) << w.status();
+    cold[n] = *w->coldkey.public_key;
+    hot[n] = *w->hotkeys.at(0).public_key;
+  }
+  absl::StatusOr<SigningKey> owner = SigningKey::FromSeed(Blake2b256("validator-it-owner"));
+  ASSERT_TRUE(owner.ok());
+
+  Log("genesis and agora-chain");
+  std::string genesis = absl::StrCat("chain_id = \"validator-it\"\nblock_interval_ms = 100\n",
+                                     "[[accounts]]\naddress = \"", EncodeAddress(owner->public_key()),
+                                     "\"\nbalance = 1000000000000\n");
+  for (const std::string& n : names) {
+    absl::StrAppend(&genesis, "[[accounts]]\naddress = \"", EncodeAddress(cold[n]),
+                    "\"\nbalance = 100000000000\n");
+  }
+  absl::StrAppend(&genesis, "[[subnets]]\nnetuid = 1\nname = \"it\"\nowner = \"",
+                  EncodeAddress(owner->public_key()), "\"\n",
+                  "[subnets.params]\nburn = 1000000000\nmin_burn = 1000000\nmax_burn = 10000000000\n"
+                  "serving_rate_limit = 0\nmax_regs_per_block = 10\ntempo = 10\n"
+                  "weights_set_rate_limit = 5\nreveal_period_epochs = 1\ncommit_reveal = ",
+                  commit_reveal ? "true" : "false", "\n");
+  ASSERT_TRUE(WriteFileAtomic(tmp.Sub("genesis.toml"), genesis, 0644).ok());
+  std::filesystem::create_directories(tmp.Sub("chain"));
+  Process chain({AGORA_CHAIN_BINARY, "run", "--genesis=" + tmp.Sub("genesis.toml"),
+                 "--data-dir=" + tmp.Sub("chain"), "--endpoint=tcp://127.0.0.1:*",
+                 "--events-endpoint=tcp://127.0.0.1:*", "--block-interval-ms=100"},
+                tmp.Sub("chain.log"));
+  chain.Start();
+  absl::StatusOr<std::string> url_text =
+      WaitForFile(tmp.Sub("chain/chain.url"), chain, std::chrono::seconds(30));
+  ASSERT_TRUE(url_text.ok()) << url_text.status();
+  const std::string url(absl::StripAsciiWhitespace(*url_text));
+  auto client = chain::ChainClient::Connect(url);
+  ASSERT_TRUE(client.ok()) << client.status();
+
+  Log("registering and staking the validator");
+  absl::StatusOr<SigningKey> vcold = store.LoadColdkey("validator", pw);
+  ASSERT_TRUE(vcold.ok());
+  chain::RegisterTx reg;
+  reg.netuid = 1;
+  reg.hotkey = hot["validator"];
+  reg.max_burn = 10'000'000'000;
+  ASSERT_TRUE((*client)->Send(*vcold, chain::kTxRegister, reg).ok());
+  chain::StakeTx stake;
+  stake.hotkey = hot["validator"];
+  stake.amount = 50'000'000'000;
+  absl::StatusOr<chain::TxReceiptMsg> staked = (*client)->Send(*vcold, chain::kTxAddStake, stake);
+  ASSERT_TRUE(staked.ok()) << staked.status();
+
+  Log("training a good and a weak model");
+  ASSERT_TRUE(WriteFileAtomic(tmp.Sub("corpus.txt"), Corpus(), 0644).ok());
+  auto train = [&](const std::string& name, const std::vector<std::string>& extra) {
+    std::vector<std::string> argv = {AGORA_TRAIN_BINARY, "--corpus", tmp.Sub("corpus.txt"),
+                                     "--out", tmp.Sub(name), "--context", "64", "--seed", "5",
+                                     "--holdout-fraction", "0.3", "--quiet", "--cpu"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    return Process(argv, tmp.Sub(name + ".train.log"));
+  };
+  Process good_train = train("good", {"--layers", "2", "--dim", "48", "--heads", "2", "--steps",
+                                      "200", "--batch", "8", "--lr", "0.01"});
+  Process weak_train = train("weak", {"--layers", "1", "--dim", "16", "--heads", "2", "--steps",
+                                      "3", "--batch", "2"});
+  good_train.Start();
+  weak_train.Start();
+  ASSERT_EQ(good_train.Wait(std::chrono::seconds(240)), 0) << good_train.LogText();
+  ASSERT_EQ(weak_train.Wait(std::chrono::seconds(120)), 0) << weak_train.LogText();
+  Log("good: " + good_train.LogText());
+  Log("weak: " + weak_train.LogText());
+  absl::StatusOr<std::string> good_config = ReadFile(tmp.Sub("good/config.json"), 1 << 20);
+  ASSERT_TRUE(good_config.ok());
+  const std::string good_hash =
+      nlohmann::json::parse(*good_config).at("content_hash").get<std::string>();
+
+  Log("starting four miners");
+  std::vector<std::unique_ptr<Process>> miners;
+  auto start_miner = [&](const std::string& name, const std::string& ckpt,
+                         const std::vector<std::string>& extra) {
+    std::vector<std::string> argv = {
+        AGORA_MINER_BINARY, "--wallet-dir", tmp.Sub("wallets"), "--wallet", name,
+        "--password-file", tmp.Sub("password"), "--chain-url", url, "--netuid", "1", "--register",
+        "--endpoint", "tcp://127.0.0.1:*", "--checkpoint", tmp.Sub(ckpt), "--cpu",
+        "--metagraph-refresh-ms", "300", "--ready-file", tmp.Sub(name + ".ready")};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    miners.push_back(std::make_unique<Process>(argv, tmp.Sub(name + ".log")));
+    miners.back()->Start();
+  };
+  start_miner("good", "good", {});
+  start_miner("weak", "weak", {});
+  start_miner("random", "weak", {"--mode", "random"});
+  start_miner("liar", "weak", {"--mode", "liar", "--claim-model", good_hash});
+  for (size_t i = 0; i < miners.size(); ++i) {
+    absl::StatusOr<std::string> r =
+        WaitForFile(tmp.Sub(names[i + 1] + ".ready"), *miners[i], std::chrono::seconds(90));
+    ASSERT_TRUE(r.ok()) << names[i + 1] << ": " << r.status();
+  }
+
+  Log("starting agora-validator");
+  const std::string config = absl::StrCat(
+      "wallet_dir = \"", tmp.Sub("wallets"), "\"\nwallet = \"validator\"\n",
+      "password_file = \"", tmp.Sub("password"), "\"\nchain_url = \"", url, "\"\nnetuid = 1\n",
+      "data_dir = \"", tmp.Sub("vali"), "\"\nholdout = \"", tmp.Sub("good/holdout.txt"), "\"\n",
+      "known_models = \"", tmp.Sub("good"), ",", tmp.Sub("weak"), "\"\n",
+      "reference_model = \"", tmp.Sub("good"), "\"\ngenerate_every = 3\ngenerate_tokens = 8\n",
+      "challenges = 8\nmin_prefix = 16\nmax_prefix = 48\nstep_interval_ms = 250\n",
+      "timeout_ms = 5000\nalpha = 0.3\nweights_interval = 10\ncpu = true\n",
+      "gateway_port = 0\napi_keys_file = \"", tmp.Sub("keys.toml"), "\"\n",
+      "gateway_timeout_ms = 4000\ngateway_max_body_bytes = 4096\n",
+      "gateway_ready_file = \"", tmp.Sub("gateway.url"), "\"\n");
+  ASSERT_TRUE(WriteFileAtomic(tmp.Sub("keys.toml"),
+                              "[[keys]]\nname = \"alice\"\nkey = \"sk-alice-0123456789abcdef\"\n"
+                              "rate_per_s = 100\nburst = 100\nmax_tokens = 32\n"
+                              "[[keys]]\nname = \"slowpoke\"\nkey = \"sk-slow-0123456789abcdef\"\n"
+                              "rate_per_s = 0.001\nburst = 1\n"
+                              "[[keys]]\nname = \"poor\"\nkey = \"sk-poor-0123456789abcdef\"\n"
+                              "credit_tokens = 4\n",
+                              0644).ok());
+  ASSERT_TRUE(WriteFileAtomic(tmp.Sub("validator.toml"), config, 0644).ok());
+  const std::vector<std::string> vargv = {AGORA_VALIDATOR_BINARY, "--config", tmp.Sub("validator.toml"),
+                                          "--ready-file", tmp.Sub("validator.ready")};
+  auto validator = std::make_unique<Process>(vargv, tmp.Sub("validator.log"));
+  validator->Start();
+  ASSERT_TRUE(WaitForFile(tmp.Sub("validator.ready"), *validator, std::chrono::seconds(90)).ok())
+      << validator->LogText();
+
+  // Waits for `steps` score records, then for weights set after them.
+  auto weights_after = [&](size_t steps) -> std::map<uint16_t, uint16_t> {
+    const auto until = Clock::now() + std::chrono::seconds(150);
+    while (Clock::now() < until && RecordFiles(tmp.Sub("vali/records")).size() < steps) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));  // polling the records
+    }
+    absl::StatusOr<chain::Metagraph> mg = (*client)->GetMetagraph(1);
+    if (!mg.ok()) return {};
+    const uint64_t since = mg->block;
+    while (Clock::now() < until) {
+      mg = (*client)->GetMetagraph(1, false, true);
+      if (mg.ok()) {
+        for (const chain::NeuronInfo& n : mg->neurons) {
+          if (n.hotkey == hot["validator"] && n.last_update > since && !n.weights.empty() &&
+              !(n.weights.size() == 1 && n.weights[0].first == n.uid)) {
+            std::map<uint16_t, uint16_t> w;
+            for (auto [uid, x] : n.weights) w[uid] = x;
+            return w;
+          }
+        }
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));  // polling the chain
+    }
+    return {};
+  };
+  std::map<std::string, uint16_t> uid;
+  {
+    absl::StatusOr<chain::Metagraph> mg = (*client)->GetMetagraph(1);
+    ASSERT_TRUE(mg.ok());
+    for (const chain::NeuronInfo& n : mg->neurons) {
+      for (const std::string& name : names) {
+        if (hot[name] == n.hotkey) uid[name] = n.uid;
+      }
+    }
+  }
+  std::map<uint16_t, uint16_t> w = weights_after(12);
+  ASSERT_FALSE(w.empty()) << validator->LogText();
+  std::string shown;
+  for (const std::string& name : names) absl::StrAppend(&shown, name, "=", w[uid[name]], " ");
+  Log("weights on chain: " + shown);
+  EXPECT_GT(w[uid["good"]], w[uid["weak"]]) << shown;
+  EXPECT_LE(w[uid["random"]], w[uid["good"]] / 50) << shown;
+  EXPECT_LE(w[uid["liar"]], w[uid["good"]] / 50) << shown;
+  EXPECT_TRUE(absl::StrContains(validator->LogText(), "failed a spot check")) << validator->LogText();
+
+  Log("score records are signed and name every miner");
+  std::vector<std::string> files = RecordFiles(tmp.Sub("vali/records"));
+  ASSERT_GE(files.size(), 12u);
+  uint64_t last_offset = 0;
+  for (const std::string& f : files) {
+    absl::StatusOr<std::string> text = ReadFile(f, 1 << 22);
+    ASSERT_TRUE(text.ok());
+    absl::StatusOr<nlohmann::json> rec = validator::VerifyRecord(*text);
+    ASSERT_TRUE(rec.ok()) << f << ": " << rec.status();
+    EXPECT_EQ((*rec)["miners"].size(), 4u);
+    for (const auto& c : (*rec)["challenges"]) {
+      last_offset = std::max<uint64_t>(last_offset, c["offset"].get<uint64_t>());
+    }
+  }
+  const size_t before = files.size();
+
+  Log("the gateway: completions, receipts, errors");
+  absl::StatusOr<std::string> gw = ReadFile(tmp.Sub("gateway.url"), 256);
+  ASSERT_TRUE(gw.ok()) << gw.status();
+  const std::string base(absl::StripAsciiWhitespace(*gw));
+  const std::string alice = "-H 'Authorization: Bearer sk-alice-0123456789abcdef' ";
+  const std::string json_type = "-H 'Content-Type: application/json' ";
+  auto post = [&](const std::string& auth, const std::string& path, const std::string& body) {
+    return Curl(auth + json_type + "-X POST --data-binary " + Quote(body) + " " + base + path);
+  };
+  HttpResult ok = post(alice, "/v1/completions", R"({"prompt": "the market ", "max_tokens": 8, "seed": 1})");
+  ASSERT_EQ(ok.status, 200) << ok.body;
+  nlohmann::json answer = nlohmann::json::parse(ok.body);
+  ASSERT_EQ(answer["choices"].size(), 1u);
+  const std::string text = answer["choices"][0]["text"].get<std::string>();
+  EXPECT_EQ(answer["usage"]["completion_tokens"].get<int>(), 8) << ok.body;
+  Log("completion: '" + text + "'");
+  absl::StatusOr<protocol::GenerateReply> signed_reply = validator::VerifyReceipt(answer["agora_receipt"]);
+  ASSERT_TRUE(signed_reply.ok()) << signed_reply.status();
+  // Byte-level models may emit invalid UTF-8, which JSON answers replace.
+  auto as_json = [](const std::string& t) {
+    return nlohmann::json(t).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  };
+  EXPECT_EQ(as_json(signed_reply->text), as_json(text));
+  // Only miners with a positive score are routed to: not the random one or the liar.
+  const std::string answered_by = answer["agora_receipt"]["hotkey"].get<std::string>();
+  EXPECT_TRUE(answered_by == EncodeAddress(hot["good"]) || answered_by == EncodeAddress(hot["weak"]))
+      << answered_by;
+  nlohmann::json tampered = answer["agora_receipt"];
+  std::string env = tampered["envelope"].get<std::string>();
+  env[env.size() - 3] = env[env.size() - 3] == '0' ? '1' : '0';
+  tampered["envelope"] = env;
+  EXPECT_FALSE(validator::VerifyReceipt(tampered).ok());
+  nlohmann::json other = answer["agora_receipt"];
+  other["hotkey"] = EncodeAddress(hot["random"]);  // a hotkey that did not sign it
+  EXPECT_FALSE(validator::VerifyReceipt(other).ok());
+
+  HttpResult chat = post(alice, "/v1/chat/completions",
+                         R"({"messages": [{"role": "user", "content": "say something"}], "max_tokens": 4})");
+  ASSERT_EQ(chat.status, 200) << chat.body;
+  EXPECT_EQ(nlohmann::json::parse(chat.body)["choices"][0]["message"]["role"], "assistant");
+  HttpResult stream = post(alice, "/v1/completions", R"({"prompt": "the chain", "max_tokens": 5, "stream": true})");
+  ASSERT_EQ(stream.status, 200) << stream.body;
+  EXPECT_TRUE(absl::StrContains(stream.body, "data: [DONE]")) << stream.body;
+  EXPECT_TRUE(absl::StrContains(stream.body, "agora_receipt")) << stream.body;
+
+  auto error_of = [](const HttpResult& r) {
+    nlohmann::json j = nlohmann::json::parse(r.body, nullptr, false);
+    return j.is_object() && j.contains("error") ? j["error"]["type"].get<std::string>() : "(not JSON) " + r.body;
+  };
+  HttpResult r = post(alice, "/v1/completions", "{not json");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(error_of(r), "invalid_request_error");
+  EXPECT_EQ(post(alice, "/v1/completions", R"({"max_tokens": 3})").status, 400);
+  EXPECT_EQ(post(alice, "/v1/completions", R"({"prompt": ""})").status, 400);
+  EXPECT_EQ(post(alice, "/v1/completions", R"({"prompt": "x", "max_tokens": 1000000000})").status, 400);
+  EXPECT_EQ(post(alice, "/v1/completions", R"({"prompt": "x", "temperature": "hot"})").status, 400);
+  EXPECT_EQ(post(alice, "/v1/chat/completions", R"({"messages": []})").status, 400);
+  r = post("-H 'Authorization: Bearer sk-wrong-0123456789abcdef' ", "/v1/completions", R"({"prompt": "x"})");
+  EXPECT_EQ(r.status, 401);
+  EXPECT_EQ(error_of(r), "authentication_error");
+  EXPECT_EQ(post("", "/v1/completions", R"({"prompt": "x"})").status, 401);
+  const std::string slow = "-H 'Authorization: Bearer sk-slow-0123456789abcdef' ";
+  EXPECT_EQ(post(slow, "/v1/completions", R"({"prompt": "the ", "max_tokens": 2})").status, 200);
+  r = post(slow, "/v1/completions", R"({"prompt": "the ", "max_tokens": 2})");
+  EXPECT_EQ(r.status, 429);
+  EXPECT_EQ(error_of(r), "rate_limit_error");
+  r = post(alice, "/v1/completions", absl::StrCat(R"({"prompt": ")", std::string(8000, 'a'), R"("})"));
+  EXPECT_EQ(r.status, 413) << r.body;
+  const std::string poor = "-H 'Authorization: Bearer sk-poor-0123456789abcdef' ";
+  EXPECT_EQ(post(poor, "/v1/completions", R"({"prompt": "the ", "max_tokens": 4})").status, 200);
+  r = post(poor, "/v1/completions", R"({"prompt": "the ", "max_tokens": 4})");
+  EXPECT_EQ(r.status, 402) << r.body;
+  EXPECT_EQ(error_of(r), "insufficient_quota");
+  r = post(alice, "/v1/completions", absl::StrCat(R"({"prompt": "x", "model": ")", std::string(64, 'f'), R"("})"));
+  EXPECT_EQ(r.status, 404) << r.body;
+  HttpResult account = Curl(poor + base + "/v1/account");
+  ASSERT_EQ(account.status, 200) << account.body;
+  EXPECT_EQ(nlohmann::json::parse(account.body)["used_tokens"].get<int>(), 4) << account.body;
+  HttpResult models = Curl(alice + base + "/v1/models");
+  ASSERT_EQ(models.status, 200) << models.body;
+  EXPECT_EQ(nlohmann::json::parse(models.body)["data"][0]["id"], good_hash) << models.body;
+  HttpResult metagraph = Curl(base + "/metagraph");
+  ASSERT_EQ(metagraph.status, 200);
+  EXPECT_EQ(nlohmann::json::parse(metagraph.body)["neurons"].size(), 5u);
+  HttpResult metrics = Curl(base + "/metrics");
+  ASSERT_EQ(metrics.status, 200);
+  EXPECT_TRUE(absl::StrContains(metrics.body, "agora_gateway_responses_total{code=\"429\"} 1")) << metrics.body;
+  EXPECT_TRUE(absl::StrContains(metrics.body, "agora_gateway_miner_latency_seconds_bucket")) << metrics.body;
+  EXPECT_TRUE(absl::StrContains(metrics.body, "agora_validator_weights_total{outcome=\"accepted\"}"));
+  EXPECT_EQ(Curl(alice + base + "/v1/nothing").status, 404);
+  EXPECT_EQ(post(alice, "/v1/completions", R"({"prompt": "still serving", "max_tokens": 2})").status, 200);
+
+  Log("kill -9 the validator and restart it");
+  validator->Kill();
+  std::filesystem::remove(tmp.Sub("validator.ready"));
+  std::filesystem::remove(tmp.Sub("gateway.url"));
+  validator = std::make_unique<Process>(vargv, tmp.Sub("validator.log"));
+  validator->Start();
+  ASSERT_TRUE(WaitForFile(tmp.Sub("validator.ready"), *validator, std::chrono::seconds(90)).ok())
+      << validator->LogText();
+  EXPECT_TRUE(absl::StrContains(validator->LogText(), "resuming at step")) << validator->LogText();
+  w = weights_after(before + 6);
+  EXPECT_FALSE(w.empty()) << validator->LogText();
+  files = RecordFiles(tmp.Sub("vali/records"));
+  ASSERT_GE(files.size(), before + 6);
+  for (size_t i = before; i < files.size(); ++i) {
+    absl::StatusOr<std::string> text = ReadFile(files[i], 1 << 22);
+    ASSERT_TRUE(text.ok());
+    absl::StatusOr<nlohmann::json> rec = validator::VerifyRecord(*text);
+    ASSERT_TRUE(rec.ok());
+    EXPECT_GT((*rec)["step"].get<uint64_t>(), before);
+    for (const auto& c : (*rec)["challenges"]) {
+      EXPECT_GT(c["offset"].get<uint64_t>(), last_offset) << "held-out text reused after restart";
+    }
+  }
+  Log("the usage ledger survived the restart; no miner reachable is a 503");
+  gw = ReadFile(tmp.Sub("gateway.url"), 256);
+  ASSERT_TRUE(gw.ok());
+  const std::string base2(absl::StripAsciiWhitespace(*gw));
+  account = Curl(poor + base2 + "/v1/account");
+  ASSERT_EQ(account.status, 200) << account.body;
+  EXPECT_EQ(nlohmann::json::parse(account.body)["used_tokens"].get<int>(), 4) << account.body;
+  for (auto& m : miners) m->Kill();
+  r = Curl(alice + json_type + "-X POST --data-binary '{\"prompt\": \"anyone?\"}' " + base2 + "/v1/completions");
+  EXPECT_EQ(r.status, 503) << r.body;
+  EXPECT_EQ(error_of(r), "service_unavailable");
+  validator->Signal(SIGTERM);
+  EXPECT_EQ(validator->Wait(std::chrono::seconds(30)), 0) << validator->LogText();
+}
+
+INSTANTIATE_TEST_SUITE_P(WeightModes, ValidatorIntegrationTest, ::testing::Values(false, true),
+                         [](const ::testing::TestParamInfo<bool>& info) {
+                           return info.param ? "CommitReveal" : "SetWeights";
+                         });
+
+}  // namespace
+}  // namespace agora

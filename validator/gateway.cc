@@ -1,0 +1,614 @@
+// The only validator file that includes cpp-httplib.
+#include "validator/gateway.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <utility>
+
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "common/clock.h"
+#include "common/log.h"
+#include "protocol/codec.h"
+#include "validator/api_keys.h"
+#include "validator/receipt.h"
+#include "validator/usage_ledger.h"
+
+namespace agora::validator {
+namespace {
+
+using json = nlohmann::json;
+using SteadyClock = std::chrono::steady_clock;
+
+// Text from miners may hold invalid UTF-8 (byte-level models): replaced, so
+// a JSON answer is always well-formed.
+std::string Dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+
+void SendError(httplib::Response& res, int status, const std::string& type, const std::string& message) {
+  res.status = status;
+  res.set_content(Dump({{"error", {{"message", message}, {"type", type}, {"code", status}}}}),
+                  "application/json");
+}
+
+const double kLatencyBuckets[] = {0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+
+struct Histogram {
+  uint64_t counts[std::size(kLatencyBuckets)] = {};
+  uint64_t count = 0;
+  double sum = 0;
+  void Add(double s) {
+    for (size_t i = 0; i < std::size(kLatencyBuckets); ++i) {
+      if (s <= kLatencyBuckets[i]) ++counts[i];
+    }
+    ++count;
+    sum += s;
+  }
+};
+
+// The organic answers waiting for the scorer; shared with in-flight
+// callbacks, which may finish after the gateway stopped.
+struct OrganicQueue {
+  std::mutex mu;
+  std::deque<OrganicSample> samples;
+  size_t capacity = 256;
+  void Push(OrganicSample s) {
+    std::lock_guard<std::mutex> lock(mu);
+    samples.push_back(std::move(s));
+    while (samples.size() > capacity) samples.pop_front();
+  }
+};
+
+// Per-miner answer statistics, shared with in-flight callbacks.
+struct MinerStats {
+  std::mutex mu;
+  std::map<uint16_t, Histogram> latency;
+  uint64_t verification_failures = 0;  // replies that were not valid answers
+};
+
+// One request's fan-out: replies arrive on the client's threads.
+struct Pending {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<std::optional<TimedReply>> replies;
+  std::vector<std::optional<protocol::GenerateReply>> decoded;  // valid ones only
+  std::optional<size_t> first_valid;
+  size_t done = 0;
+};
+
+// Whether a decoded reply is an acceptable answer to a request of max_tokens.
+bool Acceptable(const protocol::GenerateReply& r, uint32_t max_tokens) {
+  return !r.tokens.empty() && r.tokens.size() <= max_tokens && r.logprobs.size() == r.tokens.size();
+}
+
+// The request after validation.
+struct Ask {
+  bool chat = false;
+  std::string prompt;
+  uint32_t max_tokens = 16;
+  float temperature = 1.0f;
+  float top_p = 1.0f;
+  uint64_t seed = 0;
+  std::vector<std::string> stop;
+  bool stream = false;
+  std::string model;  // "" or a hex hash
+};
+
+}  // namespace
+
+struct Gateway::Impl {
+  GatewayOptions options;
+  protocol::Client* client;
+  CompletionJudge judge;
+  std::unique_ptr<ApiKeys> keys;
+  std::unique_ptr<UsageLedger> ledger;
+  httplib::Server server;
+  std::thread thread;
+  int port = -1;
+  std::shared_ptr<OrganicQueue> organic = std::make_shared<OrganicQueue>();
+  std::shared_ptr<MinerStats> stats = std::make_shared<MinerStats>();
+
+  std::mutex mu;  // guards the fields below
+  std::vector<RankedMiner> ranked;
+  std::string metagraph_json = "{}";
+  std::string extra_metrics;
+  std::map<int, uint64_t> responses;  // by HTTP status
+
+  void Count(int status) {
+    std::lock_guard<std::mutex> lock(mu);
+    ++responses[status];
+  }
+  const ApiKey* Authorize(const httplib::Request& req, httplib::Response& res);
+  std::optional<Ask> Parse(const httplib::Request& req, httplib::Response& res, bool chat,
+                           const ApiKey& key);
+  void Complete(const httplib::Request& req, httplib::Response& res, bool chat);
+  std::string Metrics();
+};
+
+const ApiKey* Gateway::Impl::Authorize(const httplib::Request& req, httplib::Response& res) {
+  const std::string auth = req.get_header_value("Authorization");
+  const ApiKey* key = nullptr;
+  if (absl::StartsWith(auth, "Bearer ")) key = keys->Find(auth.substr(7));
+  if (key == nullptr) {
+    SendError(res, 401, "authentication_error",
+              auth.empty() ? "missing Authorization: Bearer <api key>" : "invalid API key");
+    return nullptr;
+  }
+  return key;
+}
+
+std::optional<Ask> Gateway::Impl::Parse(const httplib::Request& req, httplib::Response& res,
+                                        bool chat, const ApiKey& key) {
+  auto bad = [&](const std::string& message) {
+    SendError(res, 400, "invalid_request_error", message);
+    return std::nullopt;
+  };
+  json body = json::parse(req.body, nullptr, /*allow_exceptions=*/false);
+  if (body.is_discarded()) return bad("body is not valid JSON");
+  if (!body.is_object()) return bad("body must be a JSON object");
+  Ask a;
+  a.chat = chat;
+  if (chat) {
+    if (!body.contains("messages") || !body["messages"].is_array() || body["messages"].empty()) {
+      return bad("messages: required, a non-empty array");
+    }
+    for (const json& m : body["messages"]) {
+      if (!m.is_object() || !m.contains("role") || !m["role"].is_string() ||
+          !m.contains("content") || !m["content"].is_string()) {
+        return bad("messages: each needs string role and content");
+      }
+      absl::StrAppend(&a.prompt, m["role"].get<std::string>(), ": ", m["content"].get<std::string>(), "\n");
+    }
+    a.prompt += "assistant:";
+  } else {
+    if (!body.contains("prompt")) return bad("prompt: required");
+    if (!body["prompt"].is_string()) return bad("prompt: must be a string");
+    a.prompt = body["prompt"].get<std::string>();
+  }
+  if (a.prompt.empty()) return bad("prompt: must not be empty");
+  if (a.prompt.size() > protocol::kMaxPromptBytes) {
+    return bad(absl::StrCat("prompt: ", a.prompt.size(), " bytes; limit ", protocol::kMaxPromptBytes));
+  }
+  if (body.contains("max_tokens")) {
+    const json& m = body["max_tokens"];
+    if (!m.is_number_integer() || m.get<int64_t>() < 1 || m.get<int64_t>() > key.max_tokens) {
+      return bad(absl::StrCat("max_tokens: must be an integer in [1, ", key.max_tokens, "]"));
+    }
+    a.max_tokens = static_cast<uint32_t>(m.get<int64_t>());
+  }
+  a.max_tokens = std::min(a.max_tokens, key.max_tokens);
+  if (body.contains("temperature")) {
+    const json& t = body["temperature"];
+    if (!t.is_number() || !(t.get<double>() >= 0 && t.get<double>() <= protocol::kMaxTemperature)) {
+      return bad(absl::StrCat("temperature: must be a number in [0, ", protocol::kMaxTemperature, "]"));
+    }
+    a.temperature = t.get<float>();
+  }
+  if (body.contains("top_p")) {
+    const json& t = body["top_p"];
+    if (!t.is_number() || !(t.get<double>() > 0 && t.get<double>() <= 1)) return bad("top_p: must be in (0, 1]");
+    a.top_p = t.get<float>();
+  }
+  if (body.contains("seed")) {
+    if (!body["seed"].is_number_unsigned()) return bad("seed: must be a non-negative integer");
+    a.seed = body["seed"].get<uint64_t>();
+  }
+  if (body.contains("stop") && !body["stop"].is_null()) {
+    const json& s = body["stop"];
+    if (s.is_string()) {
+      a.stop.push_back(s.get<std::string>());
+    } else if (s.is_array()) {
+      for (const json& x : s) {
+        if (!x.is_string()) return bad("stop: must be a string or an array of strings");
+        a.stop.push_back(x.get<std::string>());
+      }
+    } else {
+      return bad("stop: must be a string or an array of strings");
+    }
+    if (a.stop.size() > protocol::kMaxStopSequences) return bad("stop: too many sequences");
+    for (const std::string& x : a.stop) {
+      if (x.empty() || x.size() > protocol::kMaxStopBytes) return bad("stop: each must be 1..64 bytes");
+    }
+  }
+  if (body.contains("stream")) {
+    if (!body["stream"].is_boolean()) return bad("stream: must be true or false");
+    a.stream = body["stream"].get<bool>();
+  }
+  if (body.contains("model") && body["model"].is_string()) {
+    const std::string m = body["model"].get<std::string>();
+    if (m != "agora" && !m.empty()) a.model = m;
+  } else if (body.contains("model") && !body["model"].is_null()) {
+    return bad("model: must be a string");
+  }
+  return a;
+}
+
+void Gateway::Impl::Complete(const httplib::Request& req, httplib::Response& res, bool chat) {
+  const ApiKey* key = Authorize(req, res);
+  if (key == nullptr) return;
+  if (!keys->Admit(*key, SteadyClock::now())) {
+    res.set_header("Retry-After", "1");
+    return SendError(res, 429, "rate_limit_error",
+                     absl::StrFormat("rate limit of %.3g requests/s exceeded for key '%s'",
+                                     key->rate_per_s, key->name));
+  }
+  std::optional<Ask> ask = Parse(req, res, chat, *key);
+  if (!ask) return;
+  if (key->credit_tokens > 0 && ledger->Used(key->name) >= key->credit_tokens) {
+    return SendError(res, 402, "insufficient_quota",
+                     absl::StrCat("key '", key->name, "' has used all its ", key->credit_tokens,
+                                  " tokens of credit"));
+  }
+
+  // Route: the top_k miners by score (serving the requested model, if any).
+  std::vector<RankedMiner> chosen;
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    for (const RankedMiner& m : ranked) {
+      if (!ask->model.empty() && m.model != ask->model) continue;
+      chosen.push_back(m);
+    }
+  }
+  if (chosen.empty() && !ask->model.empty()) {
+    return SendError(res, 404, "invalid_request_error",
+                     absl::StrCat("model ", ask->model, ": no miner serves it (see GET /v1/models)"));
+  }
+  std::stable_sort(chosen.begin(), chosen.end(),
+                   [](const RankedMiner& a, const RankedMiner& b) { return a.score > b.score; });
+  if (chosen.size() > options.top_k) chosen.resize(options.top_k);
+  if (chosen.empty()) return SendError(res, 503, "service_unavailable", "no miner is serving");
+
+  protocol::GenerateRequest g;
+  g.prompt = ask->prompt;
+  g.max_tokens = ask->max_tokens;
+  g.temperature = ask->temperature;
+  g.top_p = ask->top_p;
+  g.seed = ask->seed;
+  g.stop = ask->stop;
+  const std::string body = protocol::Encode(g);
+  const protocol::Deadline deadline = protocol::DeadlineAfter(options.timeout);
+  auto pending = std::make_shared<Pending>();
+  pending->replies.resize(chosen.size());
+  pending->decoded.resize(chosen.size());
+  std::shared_ptr<OrganicQueue> queue = organic;
+  std::shared_ptr<MinerStats> miner_stats = stats;
+  OrganicSample sample;
+  sample.prompt.assign(ask->prompt.begin(), ask->prompt.end());
+  sample.max_tokens = ask->max_tokens;
+  sample.miners = chosen;
+  const uint32_t max_tokens = ask->max_tokens;
+  const size_t n = chosen.size();
+  for (size_t i = 0; i < n; ++i) {
+    const auto start = SteadyClock::now();
+    client->CallAsync(
+        protocol::Peer{chosen[i].endpoint, chosen[i].hotkey}, protocol::MessageKind::kGenerateRequest,
+        body, deadline,
+        [pending, queue, miner_stats, sample, i, n, start, max_tokens,
+         uid = chosen[i].uid](absl::StatusOr<protocol::Reply> r) mutable {
+          TimedReply t;
+          t.latency = std::chrono::duration_cast<std::chrono::microseconds>(SteadyClock::now() - start);
+          std::optional<protocol::GenerateReply> ok;
+          if (r.ok() && r->header.kind == protocol::MessageKind::kGenerateReply) {
+            absl::StatusOr<protocol::GenerateReply> d =
+                protocol::Decode<protocol::GenerateReply>(r->body(), "GenerateReply");
+            if (d.ok() && Acceptable(*d, max_tokens)) ok = std::move(*d);
+          }
+          {
+            std::lock_guard<std::mutex> lock(miner_stats->mu);
+            miner_stats->latency[uid].Add(t.latency.count() / 1e6);
+            if (r.ok() && !ok) ++miner_stats->verification_failures;
+          }
+          t.reply = std::move(r);
+          bool last = false;
+          {
+            std::lock_guard<std::mutex> lock(pending->mu);
+            pending->replies[i] = t;
+            if (ok) {
+              pending->decoded[i] = std::move(ok);
+              if (!pending->first_valid) pending->first_valid = i;
+            }
+            last = ++pending->done == n;
+            if (last) {
+              sample.replies.reserve(n);
+              for (auto& x : pending->replies) sample.replies.push_back(*x);
+            }
+          }
+          pending->cv.notify_all();
+          if (last) queue->Push(std::move(sample));
+        });
+  }
+
+  // Wait: for the first valid answer, or for all of them under "best".
+  std::optional<size_t> pick;
+  {
+    std::unique_lock<std::mutex> lock(pending->mu);
+    const bool best = options.policy == "best" && judge;
+    pending->cv.wait_until(lock, deadline + std::chrono::seconds(1), [&] {
+      return pending->done == n || (!best && pending->first_valid.has_value());
+    });
+    pick = pending->first_valid;
+    if (best && pending->done == n) {
+      std::vector<const protocol::GenerateReply*> cands;
+      std::vector<size_t> idx;
+      for (size_t i = 0; i < n; ++i) {
+        if (pending->decoded[i]) {
+          cands.push_back(&*pending->decoded[i]);
+          idx.push_back(i);
+        }
+      }
+      if (!cands.empty()) {
+        lock.unlock();
+        const std::vector<double> s = judge(sample.prompt, cands);
+        lock.lock();
+        size_t b = 0;
+        for (size_t k = 1; k < s.size() && k < idx.size(); ++k) {
+          if (s[k] > s[b]) b = k;
+        }
+        pick = idx[b];
+      }
+    }
+  }
+  if (!pick) return SendError(res, 503, "service_unavailable", "no miner answered in time");
+
+  protocol::GenerateReply answer;
+  std::string envelope;
+  {
+    std::lock_guard<std::mutex> lock(pending->mu);
+    answer = *pending->decoded[*pick];
+    envelope = pending->replies[*pick]->reply->envelope;
+  }
+  const RankedMiner& who = chosen[*pick];
+  Hash256 id_bytes;
+  RandomBytes(absl::MakeSpan(id_bytes));
+  const std::string id = absl::StrCat(chat ? "chatcmpl-" : "cmpl-", ToHex(id_bytes).substr(0, 24));
+  const std::string model = ToHex(answer.model_hash);
+  absl::Status charged = ledger->Record(Charge{id, key->name, answer.tokens.size(), who.uid, model, UnixMillis()});
+  if (!charged.ok()) {
+    AGORA_LOG(ERROR, "gateway", "usage ledger: %s", charged.ToString());
+    return SendError(res, 500, "server_error", "could not record the charge; not answered");
+  }
+  const json receipt = MakeReceipt(who.uid, who.hotkey, envelope);
+  const json usage = {{"prompt_tokens", answer.prompt_tokens},
+                      {"completion_tokens", answer.tokens.size()},
+                      {"total_tokens", answer.prompt_tokens + answer.tokens.size()}};
+  const uint64_t created = UnixMillis() / 1000;
+  if (!ask->stream) {
+    json choice = {{"index", 0}, {"finish_reason", answer.finish_reason}};
+    if (chat) {
+      choice["message"] = {{"role", "assistant"}, {"content", answer.text}};
+    } else {
+      choice["text"] = answer.text;
+      choice["logprobs"] = nullptr;
+    }
+    res.set_content(Dump({{"id", id},
+                          {"object", chat ? "chat.completion" : "text_completion"},
+                          {"created", created},
+                          {"model", model},
+                          {"choices", json::array({choice})},
+                          {"usage", usage},
+                          {"agora_receipt", receipt}}),
+                    "application/json");
+    return;
+  }
+  // Server-sent events: one chunk per token, then the receipt and [DONE].
+  // Miners answer whole completions today, so the chunks follow the first
+  // answer rather than the model's own pace (docs/GATEWAY.md).
+  std::vector<std::string> events;
+  std::string so_far;
+  for (size_t k = 0; k < answer.tokens.size(); ++k) {
+    std::string piece(1, static_cast<char>(answer.tokens[k]));
+    json delta = chat ? json{{"index", 0}, {"delta", {{"content", piece}}}, {"finish_reason", nullptr}}
+                      : json{{"index", 0}, {"text", piece}, {"finish_reason", nullptr}};
+    events.push_back(Dump({{"id", id},
+                           {"object", chat ? "chat.completion.chunk" : "text_completion"},
+                           {"created", created},
+                           {"model", model},
+                           {"choices", json::array({delta})}}));
+  }
+  json last = chat ? json{{"index", 0}, {"delta", json::object()}, {"finish_reason", answer.finish_reason}}
+                   : json{{"index", 0}, {"text", ""}, {"finish_reason", answer.finish_reason}};
+  events.push_back(Dump({{"id", id},
+                         {"object", chat ? "chat.completion.chunk" : "text_completion"},
+                         {"created", created},
+                         {"model", model},
+                         {"choices", json::array({last})},
+                         {"usage", usage},
+                         {"agora_receipt", receipt}}));
+  auto shared_events = std::make_shared<std::vector<std::string>>(std::move(events));
+  res.set_chunked_content_provider(
+      "text/event-stream", [shared_events](size_t, httplib::DataSink& sink) {
+        for (const std::string& e : *shared_events) {
+          const std::string frame = absl::StrCat("data: ", e, "\n\n");
+          if (!sink.write(frame.data(), frame.size())) return false;
+        }
+        const std::string done = "data: [DONE]\n\n";
+        sink.write(done.data(), done.size());
+        sink.done();
+        return true;
+      });
+}
+
+std::string Gateway::Impl::Metrics() {
+  std::lock_guard<std::mutex> lock(mu);
+  std::string out =
+      "# HELP agora_gateway_responses_total Gateway HTTP responses by status.\n"
+      "# TYPE agora_gateway_responses_total counter\n";
+  for (const auto& [code, n] : responses) {
+    absl::StrAppend(&out, "agora_gateway_responses_total{code=\"", code, "\"} ", n, "\n");
+  }
+  absl::StrAppend(&out,
+                  "# HELP agora_gateway_miner_latency_seconds Time from request to a miner's reply.\n"
+                  "# TYPE agora_gateway_miner_latency_seconds histogram\n");
+  std::lock_guard<std::mutex> stats_lock(stats->mu);
+  for (const auto& [uid, h] : stats->latency) {
+    for (size_t i = 0; i < std::size(kLatencyBuckets); ++i) {
+      absl::StrAppend(&out, "agora_gateway_miner_latency_seconds_bucket{uid=\"", uid, "\",le=\"",
+                      kLatencyBuckets[i], "\"} ", h.counts[i], "\n");
+    }
+    absl::StrAppend(&out, "agora_gateway_miner_latency_seconds_bucket{uid=\"", uid, "\",le=\"+Inf\"} ",
+                    h.count, "\n", "agora_gateway_miner_latency_seconds_sum{uid=\"", uid, "\"} ", h.sum,
+                    "\n", "agora_gateway_miner_latency_seconds_count{uid=\"", uid, "\"} ", h.count, "\n");
+  }
+  size_t depth = 0;
+  {
+    std::lock_guard<std::mutex> q(organic->mu);
+    depth = organic->samples.size();
+  }
+  absl::StrAppend(&out,
+                  "# HELP agora_gateway_verification_failures_total Miner replies that were not valid answers.\n"
+                  "# TYPE agora_gateway_verification_failures_total counter\n"
+                  "agora_gateway_verification_failures_total ", stats->verification_failures, "\n",
+                  "# HELP agora_gateway_organic_queue_depth Answers waiting for the scorer.\n"
+                  "# TYPE agora_gateway_organic_queue_depth gauge\n"
+                  "agora_gateway_organic_queue_depth ", depth, "\n", extra_metrics);
+  return out;
+}
+
+Gateway::Gateway(GatewayOptions options, protocol::Client* client, CompletionJudge judge)
+    : impl_(std::make_unique<Impl>()) {
+  impl_->options = std::move(options);
+  impl_->client = client;
+  impl_->judge = std::move(judge);
+  impl_->organic->capacity = impl_->options.organic_queue;
+}
+
+Gateway::~Gateway() { Stop(); }
+
+absl::Status Gateway::Start() {
+  Impl& g = *impl_;
+  if (g.options.port < 0 || g.options.port > 65535) {
+    return absl::InvalidArgumentError("gateway_port: not in [0, 65535]");
+  }
+  if (g.options.policy != "first" && g.options.policy != "best") {
+    return absl::InvalidArgumentError("gateway_policy: 'first' or 'best'");
+  }
+  if (g.options.api_keys_file.empty()) {
+    return absl::InvalidArgumentError("the gateway needs api_keys_file (docs/GATEWAY.md)");
+  }
+  absl::StatusOr<std::unique_ptr<ApiKeys>> keys = ApiKeys::Load(g.options.api_keys_file);
+  if (!keys.ok()) return keys.status();
+  g.keys = std::move(*keys);
+  absl::StatusOr<std::unique_ptr<UsageLedger>> ledger = UsageLedger::Open(g.options.ledger_path);
+  if (!ledger.ok()) return ledger.status();
+  g.ledger = std::move(*ledger);
+
+  httplib::Server& s = g.server;
+  s.set_payload_max_length(g.options.max_body_bytes);
+  s.set_read_timeout(10, 0);
+  s.set_write_timeout(10, 0);
+  s.Post("/v1/completions", [&g](const httplib::Request& req, httplib::Response& res) {
+    g.Complete(req, res, false);
+  });
+  s.Post("/v1/chat/completions", [&g](const httplib::Request& req, httplib::Response& res) {
+    g.Complete(req, res, true);
+  });
+  s.Get("/v1/models", [&g](const httplib::Request& req, httplib::Response& res) {
+    if (g.Authorize(req, res) == nullptr) return;
+    std::map<std::string, std::pair<size_t, double>> models;  // hash -> miners, best score
+    {
+      std::lock_guard<std::mutex> lock(g.mu);
+      for (const RankedMiner& m : g.ranked) {
+        if (m.model.empty()) continue;
+        auto& e = models[m.model];
+        ++e.first;
+        e.second = std::max(e.second, m.score);
+      }
+    }
+    std::vector<std::pair<std::string, std::pair<size_t, double>>> sorted(models.begin(), models.end());
+    std::sort(sorted.begin(), sorted.end(),
+              [](const auto& a, const auto& b) { return a.second.second > b.second.second; });
+    json data = json::array();
+    for (size_t r = 0; r < sorted.size(); ++r) {
+      data.push_back({{"id", sorted[r].first}, {"object", "model"}, {"owned_by", "agora"},
+                      {"rank", r + 1}, {"miners", sorted[r].second.first},
+                      {"score", sorted[r].second.second}});
+    }
+    res.set_content(Dump({{"object", "list"}, {"data", data}}), "application/json");
+  });
+  s.Get("/v1/account", [&g](const httplib::Request& req, httplib::Response& res) {
+    const ApiKey* key = g.Authorize(req, res);
+    if (key == nullptr) return;
+    const uint64_t used = g.ledger->Used(key->name);
+    json j = {{"name", key->name},
+              {"credit_tokens", key->credit_tokens},
+              {"used_tokens", used},
+              {"requests", g.ledger->requests(key->name)},
+              {"rate_per_s", key->rate_per_s},
+              {"max_tokens", key->max_tokens}};
+    j["remaining_tokens"] = key->credit_tokens == 0 ? json(nullptr)
+                                                    : json(key->credit_tokens - std::min(used, key->credit_tokens));
+    res.set_content(Dump(j), "application/json");
+  });
+  s.Get("/metagraph", [&g](const httplib::Request&, httplib::Response& res) {
+    std::lock_guard<std::mutex> lock(g.mu);
+    res.set_content(g.metagraph_json, "application/json");
+  });
+  s.Get("/metrics", [&g](const httplib::Request&, httplib::Response& res) {
+    res.set_content(g.Metrics(), "text/plain; version=0.0.4");
+  });
+  // Every response is counted; errors httplib makes itself (404 for an
+  // unknown path, 413 for an oversize body, 400 for a malformed request)
+  // get the same JSON shape as ours.
+  s.set_error_handler([](const httplib::Request&, httplib::Response& res) {
+    if (!res.body.empty()) return;
+    const std::string type = res.status == 413 ? "request_too_large"
+                             : res.status == 404 ? "not_found"
+                                                 : "invalid_request_error";
+    SendError(res, res.status, type,
+              res.status == 413   ? "request body too large"
+              : res.status == 404 ? "no such endpoint"
+                                  : absl::StrCat("HTTP ", res.status));
+  });
+  s.set_logger([&g](const httplib::Request&, const httplib::Response& res) { g.Count(res.status); });
+  g.port = g.options.port == 0 ? s.bind_to_any_port(g.options.host)
+                               : (s.bind_to_port(g.options.host, g.options.port) ? g.options.port : -1);
+  if (g.port <= 0) {
+    return absl::UnavailableError(absl::StrCat("gateway: cannot bind ", g.options.host, ":", g.options.port));
+  }
+  g.thread = std::thread([&g] { g.server.listen_after_bind(); });
+  AGORA_LOG(INFO, "gateway", "serving http://%s:%d (%d API keys, policy %s, top_k %d)", g.options.host,
+            g.port, g.keys->size(), g.options.policy, g.options.top_k);
+  return absl::OkStatus();
+}
+
+void Gateway::Stop() {
+  if (impl_->thread.joinable()) {
+    impl_->server.stop();
+    impl_->thread.join();
+  }
+}
+
+int Gateway::port() const { return impl_->port; }
+
+void Gateway::SetMiners(std::vector<RankedMiner> ranked, std::string metagraph_json) {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  impl_->ranked = std::move(ranked);
+  impl_->metagraph_json = std::move(metagraph_json);
+}
+
+std::vector<OrganicSample> Gateway::TakeOrganic(size_t max) {
+  std::vector<OrganicSample> out;
+  std::lock_guard<std::mutex> lock(impl_->organic->mu);
+  while (!impl_->organic->samples.empty() && out.size() < max) {
+    out.push_back(std::move(impl_->organic->samples.front()));
+    impl_->organic->samples.pop_front();
+  }
+  return out;
+}
+
+void Gateway::SetExtraMetrics(std::string text) {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  impl_->extra_metrics = std::move(text);
+}
+
+}  // namespace agora::validator

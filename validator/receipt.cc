@@ -1,0 +1,62 @@
+#include "validator/receipt.h"
+
+#include "absl/strings/str_cat.h"
+#include "common/address.h"
+#include "protocol/codec.h"
+#include "protocol/envelope.h"
+#include "protocol/message_kind.h"
+
+namespace agora::validator {
+
+nlohmann::json MakeReceipt(uint16_t uid, const PublicKey& hotkey, absl::string_view envelope) {
+  absl::StatusOr<protocol::EnvelopeHeader> h = protocol::PeekHeader(envelope);
+  std::string model;
+  if (h.ok()) {
+    absl::StatusOr<protocol::GenerateReply> rep = protocol::Decode<protocol::GenerateReply>(
+        envelope.substr(protocol::kHeaderBytes + kSignatureBytes), "GenerateReply");
+    if (rep.ok()) model = ToHex(rep->model_hash);
+  }
+  return {{"uid", uid},
+          {"hotkey", EncodeAddress(hotkey)},
+          {"model", model},
+          {"envelope", ToHex(absl::MakeConstSpan(reinterpret_cast<const uint8_t*>(envelope.data()),
+                                                 envelope.size()))}};
+}
+
+absl::StatusOr<protocol::GenerateReply> VerifyReceipt(const nlohmann::json& r) {
+  if (!r.is_object() || !r.contains("hotkey") || !r["hotkey"].is_string() ||
+      !r.contains("model") || !r["model"].is_string() || !r.contains("envelope") ||
+      !r["envelope"].is_string()) {
+    return absl::InvalidArgumentError("receipt: needs hotkey, model and envelope strings");
+  }
+  absl::StatusOr<PublicKey> hotkey = ParseAddress(r["hotkey"].get<std::string>());
+  if (!hotkey.ok()) return absl::InvalidArgumentError(absl::StrCat("receipt: ", hotkey.status().message()));
+  absl::StatusOr<std::string> envelope = FromHex(r["envelope"].get<std::string>());
+  if (!envelope.ok()) return absl::InvalidArgumentError("receipt: envelope is not hex");
+  absl::StatusOr<protocol::EnvelopeHeader> header = protocol::PeekHeader(*envelope);
+  if (!header.ok()) return absl::InvalidArgumentError(absl::StrCat("receipt: ", header.status().message()));
+  if (header->sender != *hotkey) {
+    return absl::UnauthenticatedError("receipt: the envelope was not sent by the named hotkey");
+  }
+  if (header->kind != protocol::MessageKind::kGenerateReply) {
+    return absl::UnauthenticatedError("receipt: the envelope is not a GenerateReply");
+  }
+  // Checked as its receiver would have, at the time it was sent: the
+  // signature and the body hash are what matter here, not freshness.
+  protocol::OpenContext ctx;
+  ctx.self = header->receiver;
+  ctx.now_ms = header->timestamp_ms;
+  absl::StatusOr<protocol::OpenedEnvelope> opened = protocol::OpenEnvelope(*envelope, ctx);
+  if (!opened.ok()) {
+    return absl::UnauthenticatedError(absl::StrCat("receipt: ", opened.status().message()));
+  }
+  absl::StatusOr<protocol::GenerateReply> rep =
+      protocol::Decode<protocol::GenerateReply>(opened->body, "GenerateReply");
+  if (!rep.ok()) return absl::UnauthenticatedError(absl::StrCat("receipt: ", rep.status().message()));
+  if (ToHex(rep->model_hash) != r["model"].get<std::string>()) {
+    return absl::UnauthenticatedError("receipt: the signed reply names another model");
+  }
+  return rep;
+}
+
+}  // namespace agora::validator

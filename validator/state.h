@@ -1,0 +1,68 @@
+// The validator's durable state: what must survive kill -9 so a restarted
+// validator resumes where it was. One msgpack file, <data_dir>/validator.state,
+// replaced atomically (common/file_util.h WriteFileAtomic) after every step
+// and before every action whose effect outside the process must not be
+// repeated: a held-out cursor is saved before its text is revealed to
+// miners, a commit's salt before the commit is sent.
+//
+// Thread-compatible: owned by the validator loop.
+#ifndef AGORA_VALIDATOR_STATE_H_
+#define AGORA_VALIDATOR_STATE_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <msgpack.hpp>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "common/crypto.h"
+
+namespace agora::validator {
+
+// A miner's moving-average score; reset when the uid's hotkey changes.
+struct MinerScore {
+  uint16_t uid = 0;
+  PublicKey hotkey{};
+  double ema = 0;             // moving average of step scores, in [0, 1]
+  uint64_t steps = 0;         // steps that scored it since the last reset
+  double last_loss = 0;       // held-out log-loss of its last valid answer (nats)
+  uint64_t zeroed_until_epoch = 0;  // caught lying: scores 0 before this epoch
+  MSGPACK_DEFINE_MAP(uid, hotkey, ema, steps, last_loss, zeroed_until_epoch)
+};
+
+// A commit_weights sent (or about to be sent) whose reveal is still due.
+struct PendingCommit {
+  uint64_t epoch = 0;         // the subnet's epoch when committed
+  std::vector<uint16_t> uids;
+  std::vector<uint16_t> weights;
+  std::string salt;
+  uint64_t version_key = 0;
+  MSGPACK_DEFINE_MAP(epoch, uids, weights, salt, version_key)
+};
+
+struct ValidatorState {
+  uint32_t version = 1;
+  PublicKey hotkey{};         // the validator's; a state file of another key is refused
+  uint16_t netuid = 0;
+  uint64_t step = 0;          // steps completed
+  // Held-out text consumed: bytes of the concatenated sources (holdout.h).
+  uint64_t holdout_cursor = 0;
+  std::string holdout_fingerprint;  // names the sources the cursor belongs to
+  std::vector<MinerScore> scores;   // sorted by uid
+  std::vector<PendingCommit> commits;
+  uint64_t last_weights_block = 0;  // block of the last accepted set/reveal
+  uint64_t weights_set = 0;         // accepted set_weights / reveal_weights
+  MSGPACK_DEFINE_MAP(version, hotkey, netuid, step, holdout_cursor, holdout_fingerprint, scores,
+                     commits, last_weights_block, weights_set)
+};
+
+// Reads <path>; NotFound when it does not exist (a fresh validator),
+// DataLoss when it does not decode.
+absl::StatusOr<ValidatorState> LoadState(const std::string& path);
+absl::Status SaveState(const std::string& path, const ValidatorState& state);
+
+}  // namespace agora::validator
+
+#endif  // AGORA_VALIDATOR_STATE_H_

@@ -1,0 +1,55 @@
+// The gateway's durable ledger of charges: one row per answered request
+// (request id, API key name, completion tokens, answering uid and model),
+// in SQLite (WAL, synchronous=FULL). A charge is committed before the answer
+// is sent, and a request id is charged at most once, so a restart neither
+// forgets a charge nor charges twice. Per-key totals are kept in memory and
+// rebuilt from the table at open.
+//
+// Thread-safe.
+#ifndef AGORA_VALIDATOR_USAGE_LEDGER_H_
+#define AGORA_VALIDATOR_USAGE_LEDGER_H_
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+
+struct sqlite3;
+
+namespace agora::validator {
+
+struct Charge {
+  std::string request_id;
+  std::string key_name;
+  uint64_t tokens = 0;
+  uint16_t uid = 0;
+  std::string model;
+  uint64_t time_ms = 0;
+};
+
+class UsageLedger {
+ public:
+  static absl::StatusOr<std::unique_ptr<UsageLedger>> Open(const std::string& path);
+  ~UsageLedger();
+
+  // Records `c` durably. AlreadyExists if its request id was charged before
+  // (nothing changes then).
+  absl::Status Record(const Charge& c);
+  // Completion tokens charged to the key so far.
+  uint64_t Used(const std::string& key_name) const;
+  uint64_t requests(const std::string& key_name) const;
+
+ private:
+  explicit UsageLedger(sqlite3* db) : db_(db) {}
+  sqlite3* db_;
+  mutable absl::Mutex mu_;
+  std::map<std::string, std::pair<uint64_t, uint64_t>> totals_ ABSL_GUARDED_BY(mu_);  // tokens, requests
+};
+
+}  // namespace agora::validator
+
+#endif  // AGORA_VALIDATOR_USAGE_LEDGER_H_

@@ -1,0 +1,800 @@
+#include "validator/validator.h"
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <memory>
+#include <optional>
+#include <thread>
+#include <utility>
+
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "chain/client.h"
+#include "chain/tx.h"
+#include "chain/tx_reject.h"
+#include "common/address.h"
+#include "common/clock.h"
+#include "common/file_util.h"
+#include "common/log.h"
+#include "miner/handlers.h"
+#include "miner/model.h"
+#include "protocol/codec.h"
+#include "protocol/task_messages.h"
+#include "scoring/completion_scoring.h"
+#include "scoring/predict_scoring.h"
+#include "validator/fan_out.h"
+#include "validator/gateway.h"
+#include "validator/holdout.h"
+#include "validator/score_record.h"
+#include "validator/spot_check.h"
+#include "validator/state.h"
+#include "validator/weights.h"
+
+namespace agora::validator {
+namespace {
+
+using protocol::MessageKind;
+using Clock = std::chrono::steady_clock;
+
+uint64_t RandomU64() {
+  uint64_t v = 0;
+  RandomBytes(absl::MakeSpan(reinterpret_cast<uint8_t*>(&v), sizeof v));
+  return v;
+}
+
+// A miner asked in this step.
+struct Target {
+  uint16_t uid = 0;
+  PublicKey hotkey{};
+  protocol::Peer peer;
+};
+
+// What one miner earned in this step, for the moving average and the record.
+struct MinerOutcome {
+  Target target;
+  std::string answer_hash;  // hex BLAKE2b of the reply body; empty without one
+  std::string model;        // claimed model hash, hex
+  double latency_ms = 0;
+  scoring::PredictScore predict;
+  std::optional<double> generate;  // set in generate steps for valid completions
+  std::string generate_reason;
+  std::string evidence;     // spot-check failure
+  double step_score = 0;
+};
+
+class Validator {
+ public:
+  Validator(const ValidatorOptions& o, const std::atomic<bool>* stop) : o_(o), stop_(stop) {}
+
+  absl::Status Init();
+  // One step; errors are only those that must stop the validator (the state
+  // file cannot be written). Everything else is logged and retried.
+  absl::Status Step();
+
+ private:
+  absl::StatusOr<chain::Metagraph> Metagraph();
+  absl::Status ReconnectChain();
+  std::vector<Target> PickTargets(const chain::Metagraph& mg);
+  miner::ModelBackend* Known(const Hash256& hash);
+  void ScorePredictStep(const std::vector<Challenge>& challenges, uint64_t seed,
+                        const std::vector<TimedReply>& replies, std::vector<MinerOutcome>& out);
+  void ScoreGenerateStep(const Challenge& prompt, uint32_t max_tokens, uint64_t seed,
+                         const std::vector<TimedReply>& replies, std::vector<MinerOutcome>& out);
+  void ScoreOrganic(const chain::Metagraph& mg);
+  void PublishToGateway(const chain::Metagraph& mg);
+  std::vector<double> Judge(const std::vector<uint32_t>& prompt,
+                            const std::vector<const protocol::GenerateReply*>& completions);
+  void UpdateScores(const chain::Metagraph& mg, std::vector<MinerOutcome>& out);
+  std::optional<nlohmann::json> MaybeSetWeights(const chain::Metagraph& mg);
+  absl::Status Save();
+
+  const ValidatorOptions& o_;
+  const std::atomic<bool>* stop_;
+  std::string state_path_;
+  std::string chain_url_;
+  DaemonWallet wallet_;
+  std::unique_ptr<chain::ChainClient> chain_;
+  Clock::time_point last_chain_ok_ = Clock::now();
+  std::unique_ptr<protocol::Client> client_;
+  std::unique_ptr<HoldoutSource> holdout_;
+  std::map<Hash256, std::unique_ptr<miner::ModelBackend>> known_;
+  miner::ModelBackend* reference_ = nullptr;
+  // The models are not thread-safe; the gateway's judge runs on HTTP threads.
+  std::mutex models_mu_;
+  std::unique_ptr<Gateway> gateway_;  // after client_: stopped before it
+  std::map<uint16_t, std::string> models_seen_;  // uid -> model hash it last answered with
+  uint64_t weights_ok_ = 0, weights_refused_ = 0;
+  ValidatorState state_;
+  uint16_t self_uid_ = 0;
+  size_t rotation_ = 0;  // round-robin position when sampling
+  bool warned_holdout_ = false;
+};
+
+absl::Status Validator::Init() {
+  if (o_.data_dir.empty()) return absl::InvalidArgumentError("data_dir: required");
+  std::error_code ec;
+  std::filesystem::create_directories(o_.data_dir, ec);
+  if (ec) return absl::InternalError(absl::StrCat("data_dir ", o_.data_dir, ": ", ec.message()));
+  state_path_ = o_.data_dir + "/validator.state";
+
+  absl::StatusOr<DaemonWallet> wallet = OpenDaemonWallet(o_.wallet);
+  if (!wallet.ok()) return wallet.status();
+  wallet_ = std::move(*wallet);
+  const PublicKey me = wallet_.hotkey->public_key();
+  AGORA_LOG(INFO, "validator", "hotkey %s (wallet %s/%s)", EncodeAddress(me), o_.wallet.wallet,
+            o_.wallet.hotkey);
+
+  absl::StatusOr<std::unique_ptr<HoldoutSource>> holdout = HoldoutSource::Open(o_.holdout);
+  if (!holdout.ok()) return holdout.status();
+  holdout_ = std::move(*holdout);
+
+  absl::StatusOr<ValidatorState> loaded = LoadState(state_path_);
+  if (loaded.ok()) {
+    if (loaded->hotkey != me || loaded->netuid != o_.netuid) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          state_path_, " belongs to hotkey ", EncodeAddress(loaded->hotkey), " on subnet ",
+          loaded->netuid, "; use another data_dir"));
+    }
+    state_ = std::move(*loaded);
+    AGORA_LOG(INFO, "validator", "resuming at step %d (%d scored uids, %d pending commits)",
+              state_.step, state_.scores.size(), state_.commits.size());
+  } else if (absl::IsNotFound(loaded.status())) {
+    state_.hotkey = me;
+    state_.netuid = o_.netuid;
+  } else {
+    return loaded.status();
+  }
+  if (state_.holdout_fingerprint != holdout_->fingerprint()) {
+    if (!state_.holdout_fingerprint.empty()) {
+      AGORA_LOG(WARN, "validator", "held-out sources changed: starting them from the beginning");
+    }
+    state_.holdout_fingerprint = holdout_->fingerprint();
+    state_.holdout_cursor = 0;
+  }
+  AGORA_LOG(INFO, "validator", "held-out text: %d bytes, %d used; lasts ~%.0f steps (~%.1f h)",
+            holdout_->size(), state_.holdout_cursor,
+            StepsLeft(holdout_->size(), state_.holdout_cursor, o_.challenges, o_.min_prefix,
+                      o_.max_prefix),
+            StepsLeft(holdout_->size(), state_.holdout_cursor, o_.challenges, o_.min_prefix,
+                      o_.max_prefix) *
+                std::chrono::duration<double>(o_.step_interval).count() / 3600.0);
+  absl::Status s = Save();
+  if (!s.ok()) return s;
+
+  // Models: the ones the validator holds, by content hash.
+  std::vector<std::string> dirs = o_.known_models;
+  if (!o_.reference_model.empty()) dirs.push_back(o_.reference_model);
+  for (const std::string& dir : dirs) {
+    miner::ModelSpec spec;
+    spec.checkpoint_dir = dir;
+    spec.force_cpu = o_.cpu;
+    absl::StatusOr<std::unique_ptr<miner::ModelBackend>> m = miner::LoadModel(spec);
+    if (!m.ok()) return absl::Status(m.status().code(), absl::StrCat("model ", dir, ": ", m.status().message()));
+    const Hash256 hash = (*m)->content_hash();
+    AGORA_LOG(INFO, "validator", "holds model %s: %s", ToHex(hash), (*m)->Describe());
+    known_.try_emplace(hash, std::move(*m));
+    if (dir == o_.reference_model) reference_ = known_[hash].get();
+  }
+  if (o_.generate_every > 0 && reference_ == nullptr) {
+    return absl::InvalidArgumentError("generate_every > 0 needs reference_model");
+  }
+  AGORA_LOG(INFO, "validator", "scoring on %s",
+            scoring::ScoringDevice(scoring::PredictScoringOptions{.use_cuda = !o_.cpu}));
+
+  absl::StatusOr<std::string> url = chain::ResolveChainUrl(o_.chain_url, o_.chain_url_file);
+  if (!url.ok()) return url.status();
+  chain_url_ = *url;
+  s = ReconnectChain();
+  if (!s.ok()) return s;
+  protocol::ClientOptions co;
+  co.curve = o_.curve;
+  absl::StatusOr<std::unique_ptr<protocol::Client>> client =
+      protocol::Client::Create(wallet_.hotkey, co);
+  if (!client.ok()) return client.status();
+  client_ = std::move(*client);
+  if (o_.gateway.port >= 0) {
+    GatewayOptions go = o_.gateway;
+    go.ledger_path = o_.data_dir + "/gateway.db";
+    CompletionJudge judge;
+    if (reference_ != nullptr) {
+      judge = [this](const std::vector<uint32_t>& prompt,
+                     const std::vector<const protocol::GenerateReply*>& c) { return Judge(prompt, c); };
+    }
+    gateway_ = std::make_unique<Gateway>(go, client_.get(), judge);
+    s = gateway_->Start();
+    if (!s.ok()) return s;
+    if (!o_.gateway_ready_file.empty()) {
+      s = WriteFileAtomic(o_.gateway_ready_file,
+                          absl::StrCat("http://", go.host, ":", gateway_->port(), "\n"), 0644);
+      if (!s.ok()) return s;
+    }
+  }
+
+  absl::StatusOr<chain::Metagraph> mg = chain_->GetMetagraph(o_.netuid);
+  if (!mg.ok()) return absl::Status(mg.status().code(), absl::StrCat("metagraph of subnet ", o_.netuid, ": ", mg.status().message()));
+  bool registered = false;
+  for (const chain::NeuronInfo& n : mg->neurons) {
+    if (n.hotkey == me) {
+      registered = true;
+      self_uid_ = n.uid;
+    }
+  }
+  if (!registered) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "hotkey ", EncodeAddress(me), " is not registered on subnet ", o_.netuid,
+        "; register it first (agora register --netuid ", o_.netuid, " ...)"));
+  }
+  AGORA_LOG(INFO, "validator", "uid %d on subnet %d (%d uids, commit-reveal %s)", self_uid_,
+            o_.netuid, mg->n, mg->params.commit_reveal ? "on" : "off");
+  return absl::OkStatus();
+}
+
+absl::Status Validator::ReconnectChain() {
+  chain::ChainClientOptions co;
+  co.curve = o_.curve;
+  // Short attempts: a stalled chain shows up within a step, not minutes later.
+  co.timeout = std::chrono::milliseconds(std::max<int64_t>(500, o_.chain_stall.count() / 4));
+  co.attempts = 2;
+  absl::StatusOr<std::unique_ptr<chain::ChainClient>> c =
+      chain::ChainClient::Connect(chain_url_, wallet_.hotkey, co);
+  if (!c.ok()) return c.status();
+  chain_ = std::move(*c);
+  last_chain_ok_ = Clock::now();
+  return absl::OkStatus();
+}
+
+// The metagraph, with the watchdog: after `chain_stall` without a good
+// answer the chain client (and its sockets) is rebuilt.
+absl::StatusOr<chain::Metagraph> Validator::Metagraph() {
+  absl::StatusOr<chain::Metagraph> mg = chain_->GetMetagraph(o_.netuid);
+  if (mg.ok()) {
+    last_chain_ok_ = Clock::now();
+    return mg;
+  }
+  AGORA_LOG(WARN, "validator", "metagraph: %s", mg.status().ToString());
+  if (Clock::now() - last_chain_ok_ > o_.chain_stall) {
+    AGORA_LOG(WARN, "validator", "no answer from the chain for %d ms: reconnecting",
+              std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - last_chain_ok_).count());
+    absl::Status s = ReconnectChain();
+    if (!s.ok()) AGORA_LOG(WARN, "validator", "reconnect: %s", s.ToString());
+  }
+  return mg;
+}
+
+std::vector<Target> Validator::PickTargets(const chain::Metagraph& mg) {
+  std::vector<Target> all;
+  for (const chain::NeuronInfo& n : mg.neurons) {
+    if (n.uid == self_uid_ || n.axon_endpoint.empty()) continue;
+    all.push_back(Target{n.uid, n.hotkey, protocol::Peer{n.axon_endpoint, n.hotkey}});
+  }
+  if (o_.sample_size == 0 || o_.sample_size >= all.size()) return all;
+  std::vector<Target> out;
+  for (size_t k = 0; k < o_.sample_size; ++k) out.push_back(all[(rotation_ + k) % all.size()]);
+  rotation_ = (rotation_ + o_.sample_size) % all.size();
+  return out;
+}
+
+miner::ModelBackend* Validator::Known(const Hash256& hash) {
+  auto it = known_.find(hash);
+  return it == known_.end() ? nullptr : it->second.get();
+}
+
+void Validator::ScorePredictStep(const std::vector<Challenge>& challenges, uint64_t seed,
+                                 const std::vector<TimedReply>& replies,
+                                 std::vector<MinerOutcome>& out) {
+  std::vector<protocol::PredictReply> decoded(replies.size());
+  scoring::PredictStep step;
+  step.vocab_size = 256;
+  for (const Challenge& c : challenges) step.targets.push_back(c.target);
+  step.answers.assign(replies.size(), nullptr);
+  std::vector<std::string> transport_reason(replies.size());
+  for (size_t m = 0; m < replies.size(); ++m) {
+    const TimedReply& r = replies[m];
+    out[m].latency_ms = r.latency.count() / 1000.0;
+    if (!r.reply.ok()) {
+      transport_reason[m] = std::string(r.reply.status().message());
+      continue;
+    }
+    out[m].answer_hash = ToHex(Blake2b256(r.reply->body()));
+    if (r.reply->header.kind != MessageKind::kPredictReply) {
+      transport_reason[m] = "reply of the wrong kind";
+      continue;
+    }
+    absl::StatusOr<protocol::PredictReply> rep =
+        protocol::Decode<protocol::PredictReply>(r.reply->body(), "PredictReply");
+    if (!rep.ok()) {
+      transport_reason[m] = std::string(rep.status().message());
+      continue;
+    }
+    decoded[m] = std::move(*rep);
+    out[m].model = ToHex(decoded[m].model_hash);
+    models_seen_[out[m].target.uid] = out[m].model;
+    step.answers[m] = &decoded[m];
+  }
+  std::vector<scoring::PredictScore> scores =
+      scoring::ScorePredict(step, scoring::PredictScoringOptions{.use_cuda = !o_.cpu});
+  for (size_t m = 0; m < replies.size(); ++m) {
+    out[m].predict = scores[m];
+    if (!transport_reason[m].empty()) out[m].predict.reason = transport_reason[m];
+  }
+
+  // Spot checks: one challenge (drawn from the step's seed), recomputed once
+  // per claimed model the validator holds.
+  if (challenges.empty()) return;
+  std::lock_guard<std::mutex> lock(models_mu_);
+  const size_t j = scoring::SpotCheckPositions(challenges.size(), 1, seed ^ 0x5907)[0];
+  std::map<Hash256, std::vector<float>> truth;
+  for (size_t m = 0; m < replies.size(); ++m) {
+    if (!out[m].predict.valid) continue;
+    miner::ModelBackend* model = Known(decoded[m].model_hash);
+    if (model == nullptr) continue;
+    auto it = truth.find(decoded[m].model_hash);
+    if (it == truth.end()) {
+      absl::StatusOr<miner::Logits> logits = model->NextTokenLogits({challenges[j].prefix});
+      if (!logits.ok()) {
+        AGORA_LOG(WARN, "validator", "spot check model: %s", logits.status().ToString());
+        continue;
+      }
+      it = truth.emplace(decoded[m].model_hash, miner::Softmax(logits->Row(0))).first;
+    }
+    const double gap = DistributionGap(decoded[m].distributions[j], it->second);
+    if (!(gap <= o_.spot_tolerance)) {
+      out[m].evidence = absl::StrFormat(
+          "predict challenge %d: distribution differs from model %s by %.4f (tolerance %.4f)", j,
+          out[m].model, gap, o_.spot_tolerance);
+    }
+  }
+}
+
+void Validator::ScoreGenerateStep(const Challenge& prompt, uint32_t max_tokens, uint64_t seed,
+                                  const std::vector<TimedReply>& replies,
+                                  std::vector<MinerOutcome>& out) {
+  std::lock_guard<std::mutex> lock(models_mu_);
+  std::vector<protocol::GenerateReply> decoded(replies.size());
+  std::vector<size_t> valid;
+  for (size_t m = 0; m < replies.size(); ++m) {
+    const TimedReply& r = replies[m];
+    if (!r.reply.ok()) {
+      out[m].generate_reason = std::string(r.reply.status().message());
+      continue;
+    }
+    absl::StatusOr<protocol::GenerateReply> rep =
+        r.reply->header.kind == MessageKind::kGenerateReply
+            ? protocol::Decode<protocol::GenerateReply>(r.reply->body(), "GenerateReply")
+            : absl::InvalidArgumentError("reply of the wrong kind");
+    if (!rep.ok()) {
+      out[m].generate_reason = std::string(rep.status().message());
+      continue;
+    }
+    std::string bad;
+    if (rep->tokens.empty() || rep->tokens.size() > max_tokens) {
+      bad = absl::StrCat(rep->tokens.size(), " tokens for max_tokens ", max_tokens);
+    } else if (rep->logprobs.size() != rep->tokens.size()) {
+      bad = "logprobs and tokens differ in length";
+    }
+    for (uint32_t t : rep->tokens) {
+      if (t >= reference_->vocab_size()) bad = absl::StrCat("token id ", t, " out of range");
+    }
+    if (!bad.empty()) {
+      out[m].generate_reason = bad;
+      out[m].generate = 0.0;
+      continue;
+    }
+    decoded[m] = std::move(*rep);
+    valid.push_back(m);
+  }
+  if (valid.empty()) return;
+  // One teacher-forced pass of the reference model over every completion.
+  auto rows_for = [&](const miner::ModelBackend& model, std::vector<size_t>& idx,
+                      std::vector<std::vector<uint32_t>>& rows, std::vector<size_t>& from) {
+    for (size_t m : idx) {
+      std::vector<uint32_t> row = prompt.prefix;
+      row.insert(row.end(), decoded[m].tokens.begin(), decoded[m].tokens.end());
+      if (row.size() > model.max_context()) row.erase(row.begin(), row.end() - model.max_context());
+      from.push_back(row.size() - decoded[m].tokens.size());
+      rows.push_back(std::move(row));
+    }
+  };
+  {
+    std::vector<std::vector<uint32_t>> rows;
+    std::vector<size_t> from;
+    rows_for(*reference_, valid, rows, from);
+    absl::StatusOr<std::vector<std::vector<float>>> lp = reference_->TokenLogprobs(rows, from);
+    if (!lp.ok()) {
+      AGORA_LOG(WARN, "validator", "reference model: %s", lp.status().ToString());
+      return;
+    }
+    for (size_t k = 0; k < valid.size(); ++k) out[valid[k]].generate = scoring::CompletionScore((*lp)[k]);
+  }
+  // Spot checks of the claimed log-probabilities, grouped by claimed model.
+  std::map<Hash256, std::vector<size_t>> by_model;
+  for (size_t m : valid) {
+    if (Known(decoded[m].model_hash) != nullptr) by_model[decoded[m].model_hash].push_back(m);
+  }
+  for (auto& [hash, idx] : by_model) {
+    miner::ModelBackend* model = Known(hash);
+    std::vector<std::vector<uint32_t>> rows;
+    std::vector<size_t> from;
+    rows_for(*model, idx, rows, from);
+    absl::StatusOr<std::vector<std::vector<float>>> lp = model->TokenLogprobs(rows, from);
+    if (!lp.ok()) continue;
+    for (size_t k = 0; k < idx.size(); ++k) {
+      const protocol::GenerateReply& rep = decoded[idx[k]];
+      if (prompt.prefix.size() + rep.tokens.size() > model->max_context()) continue;  // cut: not comparable
+      const scoring::SpotCheckResult r = scoring::SpotCheck(
+          rep.logprobs, (*lp)[k],
+          scoring::SpotCheckPositions(rep.tokens.size(), o_.spot_positions, seed ^ idx[k]),
+          o_.spot_tolerance);
+      if (!r.ok) {
+        out[idx[k]].evidence = absl::StrCat("generate: ", r.evidence, " (model ", ToHex(hash), ")");
+      }
+    }
+  }
+}
+
+void Validator::UpdateScores(const chain::Metagraph& mg, std::vector<MinerOutcome>& out) {
+  // Keep only uids still on the subnet; a new hotkey on a uid starts afresh.
+  std::map<uint16_t, MinerScore> by_uid;
+  for (MinerScore& s : state_.scores) by_uid[s.uid] = s;
+  std::map<uint16_t, MinerScore> kept;
+  for (const chain::NeuronInfo& n : mg.neurons) {
+    auto it = by_uid.find(n.uid);
+    if (it != by_uid.end() && it->second.hotkey == n.hotkey) kept[n.uid] = it->second;
+  }
+  for (MinerOutcome& r : out) {
+    MinerScore& s = kept[r.target.uid];
+    if (s.hotkey != r.target.hotkey) s = MinerScore{r.target.uid, r.target.hotkey};
+    double score = r.predict.valid ? r.predict.score : 0.0;
+    if (r.generate) score = (1.0 - o_.generate_weight) * score + o_.generate_weight * *r.generate;
+    // Answering within the deadline earns the score; answering faster earns
+    // a little more, measured here, so holding answers back never pays.
+    const double timeout_ms = double(o_.timeout.count());
+    score *= 1.0 - o_.latency_weight * std::min(1.0, r.latency_ms / std::max(1.0, timeout_ms));
+    if (!r.evidence.empty()) {
+      s.zeroed_until_epoch = mg.epoch_index + 2;
+      AGORA_LOG(WARN, "validator", "uid %d (%s) failed a spot check, zeroed until epoch %d: %s",
+                r.target.uid, EncodeAddress(r.target.hotkey), s.zeroed_until_epoch, r.evidence);
+    }
+    if (mg.epoch_index < s.zeroed_until_epoch) score = 0;
+    r.step_score = score;
+    s.ema += o_.alpha * (score - s.ema);
+    ++s.steps;
+    if (r.predict.valid) s.last_loss = r.predict.loss;
+  }
+  state_.scores.clear();
+  for (auto& [uid, s] : kept) state_.scores.push_back(s);
+}
+
+std::optional<nlohmann::json> Validator::MaybeSetWeights(const chain::Metagraph& mg) {
+  const chain::SubnetParams& p = mg.params;
+  const uint64_t interval =
+      std::max<uint64_t>(o_.weights_interval > 0 ? o_.weights_interval : p.tempo,
+                         p.weights_set_rate_limit);
+  nlohmann::json done = nlohmann::json::object();
+  const SigningKey& key = *wallet_.hotkey;
+
+  // Reveals that are due (commit-reveal subnets).
+  for (size_t i = 0; i < state_.commits.size();) {
+    const PendingCommit& c = state_.commits[i];
+    if (!p.commit_reveal || mg.epoch_index < c.epoch + p.reveal_period_epochs) {
+      ++i;
+      continue;
+    }
+    chain::RevealWeightsTx tx{o_.netuid, c.uids, c.weights, c.salt, c.version_key};
+    absl::StatusOr<chain::TxReceiptMsg> r = chain_->Send(key, chain::kTxRevealWeights, tx);
+    const std::optional<chain::TxReject> why = r.ok() ? std::nullopt : chain::TxRejectOf(r.status());
+    if (r.ok()) {
+      AGORA_LOG(INFO, "validator", "revealed weights committed in epoch %d (block %d)", c.epoch, r->block);
+      state_.last_weights_block = std::max<uint64_t>(state_.last_weights_block, r->block);
+      ++state_.weights_set;
+      done["revealed"] = {{"epoch", c.epoch}, {"block", r->block}, {"uids", c.uids}, {"weights", c.weights}};
+    } else if (why == chain::TxReject::kRevealTooEarly) {
+      ++i;
+      continue;
+    } else if (!why.has_value()) {
+      AGORA_LOG(WARN, "validator", "reveal: %s (will retry)", r.status().ToString());
+      ++i;
+      continue;
+    } else {
+      AGORA_LOG(WARN, "validator", "reveal refused, dropping that commit: %s", r.status().ToString());
+    }
+    state_.commits.erase(state_.commits.begin() + static_cast<std::ptrdiff_t>(i));
+    (void)Save();
+  }
+
+  if (state_.last_weights_block != 0 && mg.block < state_.last_weights_block + interval) {
+    return done.empty() ? std::nullopt : std::optional<nlohmann::json>(done);
+  }
+  if (p.commit_reveal && !state_.commits.empty()) {
+    return done.empty() ? std::nullopt : std::optional<nlohmann::json>(done);  // one at a time
+  }
+  std::vector<uint16_t> uids;
+  std::vector<double> scores;
+  for (const MinerScore& s : state_.scores) {
+    uids.push_back(s.uid);
+    scores.push_back(mg.epoch_index < s.zeroed_until_epoch ? 0.0 : s.ema);
+  }
+  WeightRules rules;
+  rules.n = static_cast<uint16_t>(mg.n);
+  rules.self_uid = self_uid_;
+  rules.min_allowed_weights = p.min_allowed_weights;
+  rules.max_weight_limit = p.max_weight_limit;
+  rules.power = o_.weight_power;
+  const WeightVector w = ComputeWeights(uids, scores, rules);
+
+  absl::StatusOr<chain::TxReceiptMsg> r;
+  if (p.commit_reveal) {
+    Hash256 salt_bytes;
+    RandomBytes(absl::MakeSpan(salt_bytes));
+    PendingCommit c{mg.epoch_index, w.uids, w.weights, ToHex(salt_bytes), p.weights_version};
+    // The salt is durable before the commit leaves: a crash after the chain
+    // took it must still be able to reveal it.
+    state_.commits.push_back(c);
+    if (!Save().ok()) return std::nullopt;
+    chain::CommitWeightsTx tx{o_.netuid, chain::WeightsCommitHash(key.public_key(), o_.netuid, c.uids,
+                                                                  c.weights, c.salt, c.version_key)};
+    r = chain_->Send(key, chain::kTxCommitWeights, tx);
+    if (!r.ok() && chain::TxRejectOf(r.status()).has_value()) state_.commits.pop_back();
+  } else {
+    chain::SetWeightsTx tx{o_.netuid, w.uids, w.weights, p.weights_version};
+    r = chain_->Send(key, chain::kTxSetWeights, tx);
+  }
+  const char* what = p.commit_reveal ? "commit_weights" : "set_weights";
+  if (!r.ok()) {
+    const std::optional<chain::TxReject> why = chain::TxRejectOf(r.status());
+    if (why == chain::TxReject::kRateLimited) {
+      AGORA_LOG(INFO, "validator", "%s: too soon (%s); retrying next step", what, r.status().message());
+    } else {
+      AGORA_LOG(WARN, "validator", "%s refused: %s", what, r.status().ToString());
+    }
+    done["refused"] = {{"tx", what}, {"reason", std::string(r.status().message())}};
+    ++weights_refused_;
+    return done;
+  }
+  state_.last_weights_block = r->block;
+  ++weights_ok_;
+  if (!p.commit_reveal) ++state_.weights_set;
+  std::string line;
+  for (size_t k = 0; k < w.uids.size(); ++k) absl::StrAppend(&line, " ", w.uids[k], ":", w.weights[k]);
+  AGORA_LOG(INFO, "validator", "%s in block %d:%s", what, r->block, line);
+  done[what] = {{"block", r->block}, {"uids", w.uids}, {"weights", w.weights}};
+  return done;
+}
+
+std::vector<double> Validator::Judge(const std::vector<uint32_t>& prompt,
+                                     const std::vector<const protocol::GenerateReply*>& completions) {
+  std::vector<double> out(completions.size(), 0.0);
+  std::vector<std::vector<uint32_t>> rows;
+  std::vector<size_t> from;
+  std::lock_guard<std::mutex> lock(models_mu_);
+  const size_t ctx = reference_->max_context();
+  for (const protocol::GenerateReply* c : completions) {
+    std::vector<uint32_t> row = prompt;
+    row.insert(row.end(), c->tokens.begin(), c->tokens.end());
+    if (row.size() > ctx) row.erase(row.begin(), row.end() - ctx);
+    from.push_back(row.size() - std::min(c->tokens.size(), row.size() - 1));
+    rows.push_back(std::move(row));
+  }
+  absl::StatusOr<std::vector<std::vector<float>>> lp = reference_->TokenLogprobs(rows, from);
+  if (!lp.ok()) return out;
+  for (size_t k = 0; k < out.size(); ++k) out[k] = scoring::CompletionScore((*lp)[k]);
+  return out;
+}
+
+// Answers the gateway collected: judged like generate challenges (when the
+// validator has a reference model), each folding into the moving average
+// with weight generate_weight; a failed spot check zeroes the miner.
+void Validator::ScoreOrganic(const chain::Metagraph& mg) {
+  if (!gateway_ || reference_ == nullptr) return;
+  for (OrganicSample& sample : gateway_->TakeOrganic(o_.organic_per_step)) {
+    std::vector<MinerOutcome> out(sample.miners.size());
+    for (size_t m = 0; m < out.size(); ++m) {
+      out[m].target = Target{sample.miners[m].uid, sample.miners[m].hotkey,
+                             protocol::Peer{sample.miners[m].endpoint, sample.miners[m].hotkey}};
+    }
+    Challenge prompt;
+    prompt.prefix = sample.prompt;
+    ScoreGenerateStep(prompt, sample.max_tokens, RandomU64(), sample.replies, out);
+    for (const MinerOutcome& r : out) {
+      for (MinerScore& s : state_.scores) {
+        if (s.uid != r.target.uid || s.hotkey != r.target.hotkey) continue;
+        if (!r.evidence.empty()) {
+          s.zeroed_until_epoch = mg.epoch_index + 2;
+          AGORA_LOG(WARN, "validator", "uid %d failed a spot check on organic traffic: %s",
+                    r.target.uid, r.evidence);
+        }
+        if (r.generate) s.ema += o_.alpha * o_.generate_weight * (*r.generate - s.ema);
+      }
+    }
+  }
+}
+
+void Validator::PublishToGateway(const chain::Metagraph& mg) {
+  if (!gateway_) return;
+  std::map<uint16_t, const MinerScore*> by_uid;
+  for (const MinerScore& s : state_.scores) by_uid[s.uid] = &s;
+  std::vector<RankedMiner> ranked;
+  nlohmann::json neurons = nlohmann::json::array();
+  for (const chain::NeuronInfo& n : mg.neurons) {
+    auto it = by_uid.find(n.uid);
+    const MinerScore* s = it != by_uid.end() && it->second->hotkey == n.hotkey ? it->second : nullptr;
+    const bool zeroed = s != nullptr && mg.epoch_index < s->zeroed_until_epoch;
+    const std::string model = models_seen_.count(n.uid) ? models_seen_[n.uid] : "";
+    if (n.uid != self_uid_ && !n.axon_endpoint.empty() && s != nullptr && !zeroed && s->ema > 0) {
+      ranked.push_back(RankedMiner{n.uid, n.hotkey, n.axon_endpoint, s->ema, model});
+    }
+    neurons.push_back({{"uid", n.uid},
+                       {"hotkey", EncodeAddress(n.hotkey)},
+                       {"stake", n.stake},
+                       {"validator_permit", n.validator_permit},
+                       {"incentive", n.incentive / 65535.0},
+                       {"dividends", n.dividends / 65535.0},
+                       {"emission", n.emission},
+                       {"endpoint", n.axon_endpoint},
+                       {"model", model},
+                       {"score", s ? s->ema : 0.0},
+                       {"heldout_loss", s ? s->last_loss : 0.0},
+                       {"zeroed", zeroed}});
+  }
+  nlohmann::json mgj = {{"netuid", mg.netuid}, {"block", mg.block}, {"epoch", mg.epoch_index},
+                        {"validator_uid", self_uid_}, {"step", state_.step}, {"neurons", neurons}};
+  gateway_->SetMiners(std::move(ranked), mgj.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  gateway_->SetExtraMetrics(absl::StrCat(
+      "# HELP agora_validator_steps_total Validator steps completed.\n"
+      "# TYPE agora_validator_steps_total counter\n"
+      "agora_validator_steps_total ", state_.step, "\n",
+      "# HELP agora_validator_weights_total Weight transactions by outcome.\n"
+      "# TYPE agora_validator_weights_total counter\n"
+      "agora_validator_weights_total{outcome=\"accepted\"} ", weights_ok_, "\n",
+      "agora_validator_weights_total{outcome=\"refused\"} ", weights_refused_, "\n"));
+}
+
+absl::Status Validator::Save() { return SaveState(state_path_, state_); }
+
+absl::Status Validator::Step() {
+  absl::StatusOr<chain::Metagraph> mg = Metagraph();
+  if (!mg.ok()) return absl::OkStatus();  // logged; the next step retries
+  std::vector<Target> targets = PickTargets(*mg);
+  const uint64_t seed = RandomU64();
+  const bool generate_step =
+      o_.generate_every > 0 && (state_.step + 1) % o_.generate_every == 0;
+
+  // Challenges: the cursor moves (durably) before any prefix is revealed.
+  uint64_t next = 0;
+  std::vector<Challenge> challenges = holdout_->Cut(state_.holdout_cursor, o_.challenges,
+                                                    o_.min_prefix, o_.max_prefix, seed, &next);
+  std::optional<Challenge> prompt;
+  if (generate_step) {
+    std::vector<Challenge> p = holdout_->Cut(next, 1, o_.min_prefix, o_.max_prefix, seed + 1, &next);
+    if (!p.empty()) prompt = std::move(p[0]);
+  }
+  if (challenges.empty()) {
+    AGORA_LOG(ERROR, "validator", "held-out text is used up (%d bytes): configure more sources",
+              holdout_->size());
+    return absl::OkStatus();
+  }
+  state_.holdout_cursor = next;
+  absl::Status s = Save();
+  if (!s.ok()) return s;
+  const double steps_left = StepsLeft(holdout_->size(), next, o_.challenges, o_.min_prefix, o_.max_prefix);
+  if (steps_left < o_.warn_steps_left && !warned_holdout_) {
+    warned_holdout_ = true;
+    AGORA_LOG(WARN, "validator", "held-out text lasts only ~%.0f more steps: add sources", steps_left);
+  }
+
+  std::vector<MinerOutcome> out(targets.size());
+  for (size_t m = 0; m < targets.size(); ++m) out[m].target = targets[m];
+  std::vector<protocol::Peer> peers;
+  for (const Target& t : targets) peers.push_back(t.peer);
+  if (!peers.empty()) {
+    protocol::PredictRequest req;
+    for (const Challenge& c : challenges) req.prefixes.push_back(c.prefix);
+    const std::vector<TimedReply> replies =
+        FanOutTimed(*client_, peers, MessageKind::kPredictRequest, protocol::Encode(req),
+                    protocol::DeadlineAfter(o_.timeout));
+    ScorePredictStep(challenges, seed, replies, out);
+    if (prompt) {
+      protocol::GenerateRequest g;  // the gateway's schema: prompt text
+      g.prompt.assign(prompt->prefix.begin(), prompt->prefix.end());
+      g.max_tokens = o_.generate_tokens;
+      g.temperature = 1.0f;
+      g.seed = seed;
+      const std::vector<TimedReply> greplies =
+          FanOutTimed(*client_, peers, MessageKind::kGenerateRequest, protocol::Encode(g),
+                      protocol::DeadlineAfter(o_.timeout));
+      ScoreGenerateStep(*prompt, o_.generate_tokens, seed, greplies, out);
+    }
+  }
+  UpdateScores(*mg, out);
+  ScoreOrganic(*mg);
+  ++state_.step;
+  s = Save();
+  if (!s.ok()) return s;
+  std::optional<nlohmann::json> weights = MaybeSetWeights(*mg);
+  s = Save();
+  if (!s.ok()) return s;
+
+  // The signed record of this step.
+  nlohmann::json rec;
+  rec["step"] = state_.step;
+  rec["netuid"] = o_.netuid;
+  rec["block"] = mg->block;
+  rec["epoch"] = mg->epoch_index;
+  rec["seed"] = absl::StrCat(seed);
+  rec["time_ms"] = UnixMillis();
+  nlohmann::json ch = nlohmann::json::array();
+  for (const Challenge& c : challenges) {
+    ch.push_back({{"offset", c.offset}, {"len", c.prefix.size()}, {"target", c.target}});
+  }
+  rec["challenges"] = ch;
+  if (prompt) rec["generate_prompt"] = {{"offset", prompt->offset}, {"len", prompt->prefix.size()}};
+  nlohmann::json miners = nlohmann::json::array();
+  size_t answered = 0;
+  double loss_sum = 0;
+  for (const MinerOutcome& r : out) {
+    nlohmann::json j = {{"uid", r.target.uid},
+                        {"hotkey", EncodeAddress(r.target.hotkey)},
+                        {"answer_hash", r.answer_hash},
+                        {"model", r.model},
+                        {"latency_ms", r.latency_ms},
+                        {"valid", r.predict.valid},
+                        {"reason", r.predict.reason},
+                        {"loss", r.predict.loss},
+                        {"predict_score", r.predict.score},
+                        {"step_score", r.step_score}};
+    if (r.generate) j["generate_score"] = *r.generate;
+    if (!r.generate_reason.empty()) j["generate_reason"] = r.generate_reason;
+    if (!r.evidence.empty()) j["evidence"] = r.evidence;
+    for (const MinerScore& s2 : state_.scores) {
+      if (s2.uid == r.target.uid) j["ema"] = s2.ema;
+    }
+    miners.push_back(j);
+    if (r.predict.valid) {
+      ++answered;
+      loss_sum += r.predict.loss;
+    }
+  }
+  rec["miners"] = miners;
+  if (weights) rec["weights"] = *weights;
+  s = WriteRecord(o_.data_dir + "/records", state_.step, SignRecord(rec, *wallet_.hotkey));
+  PublishToGateway(*mg);
+  if (!s.ok()) AGORA_LOG(WARN, "validator", "score record: %s", s.ToString());
+  AGORA_LOG(INFO, "validator", "step %d (block %d): %d/%d miners answered validly, mean loss %.3f",
+            state_.step, mg->block, answered, out.size(), answered ? loss_sum / answered : 0.0);
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status Run(const ValidatorOptions& o, const std::atomic<bool>* stop) {
+  Validator v(o, stop);
+  absl::Status s = v.Init();
+  if (!s.ok()) return s;
+  bool ready = false;
+  for (uint64_t n = 0; !stop->load() && (o.max_steps == 0 || n < o.max_steps); ++n) {
+    const Clock::time_point start = Clock::now();
+    s = v.Step();
+    if (!s.ok()) return s;
+    if (!ready && !o.ready_file.empty()) {
+      ready = true;
+      s = WriteFileAtomic(o.ready_file, "ready\n", 0644);
+      if (!s.ok()) return s;
+    }
+    // Jittered (0.5x to 1.5x the interval) so the challenges' timing looks
+    // like organic traffic rather than a clock miners could key on.
+    const auto wait = std::chrono::duration_cast<Clock::duration>(
+        o.step_interval * (0.5 + double(RandomU64() >> 11) * 0x1.0p-53));
+    while (!stop->load() && Clock::now() - start < wait) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }
+  AGORA_LOG(INFO, "validator", "stopped");
+  return absl::OkStatus();
+}
+
+}  // namespace agora::validator

@@ -1,0 +1,171 @@
+#include "validator/validator_flags.h"
+
+#include <csignal>
+#include <iostream>
+#include <string>
+
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "cli/config_file.h"
+#include "protocol/task_messages.h"
+
+namespace agora::validator {
+namespace {
+
+std::atomic<bool> g_stop{false};
+void OnSignal(int) { g_stop.store(true); }
+
+std::vector<std::string> List(const std::string& value) {
+  std::vector<std::string> out;
+  for (absl::string_view part : absl::StrSplit(value, ',', absl::SkipWhitespace())) {
+    out.emplace_back(absl::StripAsciiWhitespace(part));
+  }
+  return out;
+}
+
+absl::Status RunFromFlags(const cli::ParsedFlags& given, cli::Context&) {
+  absl::StatusOr<cli::ParsedFlags> flags = cli::WithConfigFile(given, ValidatorFlagSpecs());
+  if (!flags.ok()) return flags.status();
+  absl::StatusOr<ValidatorOptions> o = OptionsFromFlags(*flags);
+  if (!o.ok()) return o.status();
+  std::signal(SIGINT, OnSignal);
+  std::signal(SIGTERM, OnSignal);
+  return Run(*o, &g_stop);
+}
+
+}  // namespace
+
+std::vector<cli::FlagSpec> ValidatorFlagSpecs() {
+  std::vector<cli::FlagSpec> specs = {
+      {"config", "FILE", "TOML file whose keys are these flags (key data_dir = --data-dir)"},
+  };
+  const std::vector<cli::FlagSpec> wallet = cli::DaemonWalletFlagSpecs();
+  specs.insert(specs.end(), wallet.begin(), wallet.end());
+  specs.insert(specs.end(), {
+      {"chain-url", "URL", "the chain, <address>@tcp://host:port"},
+      {"chain-url-file", "FILE", "file holding the chain URL (<chain data dir>/chain.url)"},
+      {"netuid", "N", "subnet to validate (default 1)"},
+      {"data-dir", "DIR", "state and signed score records (required)"},
+      {"holdout", "PATHS", "held-out text files or directories, comma-separated, used in order"},
+      {"challenges", "N", "predict prefixes per step (default 8)"},
+      {"min-prefix", "N", "shortest prefix, tokens (default 32)"},
+      {"max-prefix", "N", "longest prefix, tokens (default 96)"},
+      {"sample-size", "N", "miners asked per step, round-robin (default 0: all)"},
+      {"step-interval-ms", "MS", "time between steps (default 2000)"},
+      {"timeout-ms", "MS", "deadline of each step's answers (default 3000)"},
+      {"generate-every", "N", "a generate challenge every N steps (default 0: none)"},
+      {"generate-tokens", "N", "tokens asked per generate challenge (default 16)"},
+      {"generate-weight", "W", "share of the step score from generate, [0,1] (default 0.2)"},
+      {"reference-model", "DIR", "checkpoint that judges completions"},
+      {"known-models", "DIRS", "checkpoints held for spot checks, comma-separated"},
+      {"spot-tolerance", "X", "largest allowed spot-check difference (default 0.02)"},
+      {"spot-positions", "N", "generate positions spot-checked per answer (default 4)"},
+      {"cpu", "", "models and scoring on the CPU even if CUDA is available"},
+      {"alpha", "A", "moving-average rate of scores, (0,1] (default 0.1)"},
+      {"latency-weight", "W", "score lost for answering at the deadline, [0,1] (default 0.1)"},
+      {"weight-power", "P", "weights proportional to score^P (default 2)"},
+      {"weights-interval", "BLOCKS", "blocks between weight settings (default: the tempo)"},
+      {"gateway-port", "PORT", "serve the HTTP gateway on PORT (0: any free port; default: off)"},
+      {"gateway-host", "HOST", "gateway address (default 127.0.0.1)"},
+      {"api-keys-file", "FILE", "the gateway's API keys (TOML, docs/GATEWAY.md); required with the gateway"},
+      {"gateway-top-k", "N", "miners asked per gateway request (default 3)"},
+      {"gateway-policy", "POLICY", "first (first valid answer, default) or best (judged best)"},
+      {"gateway-timeout-ms", "MS", "deadline of a gateway request (default 10000)"},
+      {"gateway-max-body-bytes", "N", "largest request body (default 65536)"},
+      {"organic-per-step", "N", "gateway answers scored per step (default 8)"},
+      {"gateway-ready-file", "FILE", "write 'http://host:port' to FILE once the gateway serves"},
+      {"chain-stall-ms", "MS", "reconnect to the chain after this long without an answer (default 10000)"},
+      {"warn-steps-left", "N", "warn when the held-out text lasts fewer steps (default 1000)"},
+      {"max-steps", "N", "stop after N steps (default 0: until SIGTERM)"},
+      {"no-curve", "", "no CurveZMQ encryption (miners and chain must match)"},
+      {"ready-file", "FILE", "write 'ready' to FILE after the first step"},
+  });
+  return specs;
+}
+
+absl::StatusOr<ValidatorOptions> OptionsFromFlags(const cli::ParsedFlags& f) {
+  ValidatorOptions o;
+  o.wallet = cli::DaemonWalletFromFlags(f);
+  o.chain_url = f.Get("chain-url");
+  o.chain_url_file = f.Get("chain-url-file");
+  o.data_dir = f.Get("data-dir");
+  o.holdout = List(f.Get("holdout"));
+  o.reference_model = f.Get("reference-model");
+  o.known_models = List(f.Get("known-models"));
+  o.cpu = f.Has("cpu");
+  o.curve = !f.Has("no-curve");
+  o.ready_file = f.Get("ready-file");
+  o.gateway.host = f.Get("gateway-host", o.gateway.host);
+  o.gateway.api_keys_file = f.Get("api-keys-file");
+  o.gateway.policy = f.Get("gateway-policy", o.gateway.policy);
+  o.gateway_ready_file = f.Get("gateway-ready-file");
+  int64_t step_ms = o.step_interval.count(), timeout_ms = o.timeout.count(),
+          stall_ms = o.chain_stall.count(), gateway_timeout_ms = o.gateway.timeout.count();
+  for (absl::Status st : {
+           cli::IntFlag<uint16_t>(f, "netuid", 0, 65535, &o.netuid),
+           cli::IntFlag<size_t>(f, "challenges", 1, protocol::kMaxPrefixes, &o.challenges),
+           cli::IntFlag<uint32_t>(f, "min-prefix", 1, 4096, &o.min_prefix),
+           cli::IntFlag<uint32_t>(f, "max-prefix", 1, 4096, &o.max_prefix),
+           cli::IntFlag<size_t>(f, "sample-size", 0, 65535, &o.sample_size),
+           cli::IntFlag<int64_t>(f, "step-interval-ms", 0, 3'600'000, &step_ms),
+           cli::IntFlag<int64_t>(f, "timeout-ms", 1, 600'000, &timeout_ms),
+           cli::IntFlag<uint32_t>(f, "generate-every", 0, 1'000'000, &o.generate_every),
+           cli::IntFlag<uint32_t>(f, "generate-tokens", 1, protocol::kMaxGenerateTokens, &o.generate_tokens),
+           cli::RealFlag(f, "generate-weight", 0, 1, &o.generate_weight),
+           cli::RealFlag(f, "spot-tolerance", 0, 1e6, &o.spot_tolerance),
+           cli::IntFlag<uint32_t>(f, "spot-positions", 1, 1024, &o.spot_positions),
+           cli::RealFlag(f, "alpha", 1e-6, 1, &o.alpha),
+           cli::RealFlag(f, "latency-weight", 0, 1, &o.latency_weight),
+           cli::RealFlag(f, "weight-power", 0.01, 100, &o.weight_power),
+           cli::IntFlag<uint64_t>(f, "weights-interval", 0, UINT64_MAX, &o.weights_interval),
+           cli::IntFlag<int64_t>(f, "chain-stall-ms", 100, 3'600'000, &stall_ms),
+           cli::RealFlag(f, "warn-steps-left", 0, 1e12, &o.warn_steps_left),
+           cli::IntFlag<uint64_t>(f, "max-steps", 0, UINT64_MAX, &o.max_steps),
+           cli::IntFlag<int>(f, "gateway-port", 0, 65535, &o.gateway.port),
+           cli::IntFlag<size_t>(f, "gateway-top-k", 1, 256, &o.gateway.top_k),
+           cli::IntFlag<int64_t>(f, "gateway-timeout-ms", 1, 600'000, &gateway_timeout_ms),
+           cli::IntFlag<size_t>(f, "gateway-max-body-bytes", 256, 16u << 20, &o.gateway.max_body_bytes),
+           cli::IntFlag<size_t>(f, "organic-per-step", 0, 1024, &o.organic_per_step),
+       }) {
+    if (!st.ok()) return st;
+  }
+  o.step_interval = std::chrono::milliseconds(step_ms);
+  o.timeout = std::chrono::milliseconds(timeout_ms);
+  o.chain_stall = std::chrono::milliseconds(stall_ms);
+  o.gateway.timeout = std::chrono::milliseconds(gateway_timeout_ms);
+  if (o.gateway.policy != "first" && o.gateway.policy != "best") {
+    return cli::UsageError("--gateway-policy: 'first' or 'best'");
+  }
+  if (o.gateway.port >= 0 && o.gateway.api_keys_file.empty()) {
+    return cli::UsageError("--gateway-port needs --api-keys-file");
+  }
+  if (o.min_prefix > o.max_prefix) return cli::UsageError("min_prefix must be <= max_prefix");
+  if (o.data_dir.empty()) return cli::UsageError("set --data-dir");
+  if (o.holdout.empty()) return cli::UsageError("set --holdout (held-out text files or directories)");
+  if (o.chain_url.empty() && o.chain_url_file.empty()) {
+    return cli::UsageError("set --chain-url or --chain-url-file");
+  }
+  if (o.generate_every > 0 && o.reference_model.empty()) {
+    return cli::UsageError("--generate-every needs --reference-model");
+  }
+  return o;
+}
+
+int RunValidatorCommand(int argc, char** argv) {
+  cli::Command cmd{
+      "agora-validator",
+      "validate an Agora subnet: challenge miners, score them, set weights",
+      "Loads the wallet's hotkey (registered on the subnet, with a validator permit\n"
+      "to set weights), asks every serving miner held-out predict challenges each\n"
+      "step (and generate prompts judged by a reference model), keeps a durable\n"
+      "moving average of scores under --data-dir and sets weights on the chain\n"
+      "(commit-reveal when the subnet requires it). Each step writes a signed\n"
+      "score record. SIGTERM stops it after the current step. See docs/VALIDATOR.md.",
+      ValidatorFlagSpecs(),
+      &RunFromFlags,
+      {}};
+  std::vector<std::string> args(argv + 1, argv + argc);
+  return cli::Run(cmd, args, std::cout, std::cerr);
+}
+
+}  // namespace agora::validator
