@@ -45,7 +45,14 @@ absl::StatusOr<ParsedFlags> ParseFlags(const Command& command, const std::vector
   for (size_t i = begin; i < args.size(); ++i) {
     absl::string_view arg = args[i];
     if (!absl::StartsWith(arg, "--") || arg.size() == 2) {
-      return UsageError(absl::StrCat("unexpected argument '", Shown(arg), "'"));
+      const FlagSpec* slot = nullptr;
+      for (const FlagSpec& f : command.flags) {
+        if (f.positional && !seen.count(f.name) && slot == nullptr) slot = &f;
+      }
+      if (slot == nullptr) return UsageError(absl::StrCat("unexpected argument '", Shown(arg), "'"));
+      seen.insert(slot->name);
+      flags.Set(slot->name, std::string(arg));
+      continue;
     }
     arg.remove_prefix(2);
     std::optional<std::string> inline_value;
@@ -74,6 +81,9 @@ absl::StatusOr<ParsedFlags> ParseFlags(const Command& command, const std::vector
     flags.Set(spec->name, *std::move(inline_value));
   }
   for (const FlagSpec& f : command.flags) {
+    if (f.required && !flags.Has(f.name) && f.positional) {
+      return UsageError(absl::StrCat("missing argument ", f.value_name));
+    }
     if (f.required && !flags.Has(f.name)) {
       return UsageError(absl::StrCat("missing required flag --", f.name, " ", f.value_name));
     }
@@ -113,8 +123,12 @@ bool IsUsageError(const absl::Status& status) {
 std::string HelpText(const Command& command, absl::string_view path) {
   std::string out;
   const bool group = !command.subcommands.empty();
+  std::string positional;
+  for (const FlagSpec& f : command.flags) {
+    if (f.positional) absl::StrAppend(&positional, " ", f.value_name);
+  }
   absl::StrAppend(&out, "Usage: ", path, group ? " <command>" : "",
-                  command.flags.empty() ? "" : " [flags]", "\n\n");
+                  command.flags.empty() ? "" : " [flags]", positional, "\n\n");
   absl::StrAppend(&out, command.summary, "\n");
   if (!command.description.empty()) absl::StrAppend(&out, "\n", command.description, "\n");
   if (group) {
@@ -129,6 +143,10 @@ std::string HelpText(const Command& command, absl::string_view path) {
   }
   std::vector<std::pair<std::string, std::string>> rows;
   for (const FlagSpec& f : command.flags) {
+    if (f.positional) {
+      rows.emplace_back(f.value_name, absl::StrCat(f.help, f.required ? " (required)" : ""));
+      continue;
+    }
     rows.emplace_back(absl::StrCat("--", f.name, f.value_name.empty() ? "" : " ", f.value_name),
                       absl::StrCat(f.help, f.required ? " (required)" : ""));
   }

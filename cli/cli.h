@@ -38,6 +38,9 @@ struct FlagSpec {
   std::string value_name;  // e.g. "NAME"; empty for a switch that takes no value
   std::string help;
   bool required = false;
+  // A positional argument instead of a flag ("agora query PROMPT"): filled
+  // by the first bare argument, in the order of the table; read with Get(name).
+  bool positional = false;
 };
 
 // The flags given to one command, already checked against its FlagSpecs.

@@ -8,6 +8,9 @@
 #include "cli/chain_commands.h"
 #include "cli/cli.h"
 #include "cli/wallet_commands.h"
+#ifdef AGORA_WITH_QUERY
+#include "cli/query_command.h"
+#endif
 
 int main(int argc, char** argv) {
   agora::cli::Command root;
@@ -19,6 +22,9 @@ int main(int argc, char** argv) {
   for (agora::cli::Command& c : agora::cli::ChainCommands()) {
     root.subcommands.push_back(std::move(c));
   }
+#ifdef AGORA_WITH_QUERY
+  root.subcommands.push_back(agora::cli::QueryCommand());
+#endif
   const std::vector<std::string> args(argv + 1, argv + argc);
   return agora::cli::Run(root, args, std::cout, std::cerr);
 }

@@ -6,6 +6,7 @@
 #include <toml++/toml.h>
 
 #include "absl/strings/str_cat.h"
+#include "common/address.h"
 #include "common/file_util.h"
 
 namespace agora::validator {
@@ -45,6 +46,9 @@ absl::StatusOr<std::unique_ptr<ApiKeys>> ApiKeys::Parse(const std::string& text,
         std::optional<double> d = v.value<double>();
         ok = d.has_value() && *d >= 0 && *d <= 1e9;
         if (ok) (name == "rate_per_s" ? key.rate_per_s : key.burst) = *d;
+      } else if (name == "account") {
+        ok = v.is_string() && ParseAddress(*v.value<std::string>()).ok();
+        if (ok) key.account = *v.value<std::string>();
       } else if (name == "credit_tokens") {
         std::optional<int64_t> n = v.value_exact<int64_t>();
         ok = n.has_value() && *n >= 0;
@@ -59,7 +63,9 @@ absl::StatusOr<std::unique_ptr<ApiKeys>> ApiKeys::Parse(const std::string& text,
       if (!ok) {
         return absl::InvalidArgumentError(absl::StrCat(
             where, ": bad ", name,
-            name == "key" ? " (a string of at least 16 characters)" : " (wrong type or range)"));
+            name == "key"       ? " (a string of at least 16 characters)"
+            : name == "account" ? " (an Agora address)"
+                                : " (wrong type or range)"));
       }
     }
     if (key.name.empty() || key.key.empty()) {

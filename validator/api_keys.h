@@ -5,8 +5,10 @@
 //   key = "sk-agora-..."        # the bearer token (at least 16 characters)
 //   rate_per_s = 2.0            # requests per second (token bucket); 0: no limit
 //   burst = 10
-//   credit_tokens = 100000      # completion tokens the key may use in all; 0: no limit
+//   credit_tokens = 100000      # free completion tokens; with no price, 0 means no limit
 //   max_tokens = 256            # largest max_tokens one request may ask
+//   account = "ag..."           # chain account whose transfers to the gateway pay for
+//                               # tokens beyond credit_tokens (when a price is set)
 //
 // Unknown keys, duplicate names or tokens and bad values are errors naming
 // the entry. Thread-safe: Admit() may be called from any thread.
@@ -31,6 +33,7 @@ struct ApiKey {
   double burst = 10;
   uint64_t credit_tokens = 0;  // 0: unlimited
   uint32_t max_tokens = 256;
+  std::string account;  // address; "" when the key only has free credit
 };
 
 class ApiKeys {

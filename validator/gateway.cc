@@ -22,6 +22,8 @@
 #include "common/log.h"
 #include "protocol/codec.h"
 #include "validator/api_keys.h"
+#include "validator/completion_request.h"
+#include "validator/deposits.h"
 #include "validator/receipt.h"
 #include "validator/usage_ledger.h"
 
@@ -91,19 +93,6 @@ bool Acceptable(const protocol::GenerateReply& r, uint32_t max_tokens) {
   return !r.tokens.empty() && r.tokens.size() <= max_tokens && r.logprobs.size() == r.tokens.size();
 }
 
-// The request after validation.
-struct Ask {
-  bool chat = false;
-  std::string prompt;
-  uint32_t max_tokens = 16;
-  float temperature = 1.0f;
-  float top_p = 1.0f;
-  uint64_t seed = 0;
-  std::vector<std::string> stop;
-  bool stream = false;
-  std::string model;  // "" or a hex hash
-};
-
 }  // namespace
 
 struct Gateway::Impl {
@@ -129,8 +118,6 @@ struct Gateway::Impl {
     ++responses[status];
   }
   const ApiKey* Authorize(const httplib::Request& req, httplib::Response& res);
-  std::optional<Ask> Parse(const httplib::Request& req, httplib::Response& res, bool chat,
-                           const ApiKey& key);
   void Complete(const httplib::Request& req, httplib::Response& res, bool chat);
   std::string Metrics();
 };
@@ -147,92 +134,6 @@ const ApiKey* Gateway::Impl::Authorize(const httplib::Request& req, httplib::Res
   return key;
 }
 
-std::optional<Ask> Gateway::Impl::Parse(const httplib::Request& req, httplib::Response& res,
-                                        bool chat, const ApiKey& key) {
-  auto bad = [&](const std::string& message) {
-    SendError(res, 400, "invalid_request_error", message);
-    return std::nullopt;
-  };
-  json body = json::parse(req.body, nullptr, /*allow_exceptions=*/false);
-  if (body.is_discarded()) return bad("body is not valid JSON");
-  if (!body.is_object()) return bad("body must be a JSON object");
-  Ask a;
-  a.chat = chat;
-  if (chat) {
-    if (!body.contains("messages") || !body["messages"].is_array() || body["messages"].empty()) {
-      return bad("messages: required, a non-empty array");
-    }
-    for (const json& m : body["messages"]) {
-      if (!m.is_object() || !m.contains("role") || !m["role"].is_string() ||
-          !m.contains("content") || !m["content"].is_string()) {
-        return bad("messages: each needs string role and content");
-      }
-      absl::StrAppend(&a.prompt, m["role"].get<std::string>(), ": ", m["content"].get<std::string>(), "\n");
-    }
-    a.prompt += "assistant:";
-  } else {
-    if (!body.contains("prompt")) return bad("prompt: required");
-    if (!body["prompt"].is_string()) return bad("prompt: must be a string");
-    a.prompt = body["prompt"].get<std::string>();
-  }
-  if (a.prompt.empty()) return bad("prompt: must not be empty");
-  if (a.prompt.size() > protocol::kMaxPromptBytes) {
-    return bad(absl::StrCat("prompt: ", a.prompt.size(), " bytes; limit ", protocol::kMaxPromptBytes));
-  }
-  if (body.contains("max_tokens")) {
-    const json& m = body["max_tokens"];
-    if (!m.is_number_integer() || m.get<int64_t>() < 1 || m.get<int64_t>() > key.max_tokens) {
-      return bad(absl::StrCat("max_tokens: must be an integer in [1, ", key.max_tokens, "]"));
-    }
-    a.max_tokens = static_cast<uint32_t>(m.get<int64_t>());
-  }
-  a.max_tokens = std::min(a.max_tokens, key.max_tokens);
-  if (body.contains("temperature")) {
-    const json& t = body["temperature"];
-    if (!t.is_number() || !(t.get<double>() >= 0 && t.get<double>() <= protocol::kMaxTemperature)) {
-      return bad(absl::StrCat("temperature: must be a number in [0, ", protocol::kMaxTemperature, "]"));
-    }
-    a.temperature = t.get<float>();
-  }
-  if (body.contains("top_p")) {
-    const json& t = body["top_p"];
-    if (!t.is_number() || !(t.get<double>() > 0 && t.get<double>() <= 1)) return bad("top_p: must be in (0, 1]");
-    a.top_p = t.get<float>();
-  }
-  if (body.contains("seed")) {
-    if (!body["seed"].is_number_unsigned()) return bad("seed: must be a non-negative integer");
-    a.seed = body["seed"].get<uint64_t>();
-  }
-  if (body.contains("stop") && !body["stop"].is_null()) {
-    const json& s = body["stop"];
-    if (s.is_string()) {
-      a.stop.push_back(s.get<std::string>());
-    } else if (s.is_array()) {
-      for (const json& x : s) {
-        if (!x.is_string()) return bad("stop: must be a string or an array of strings");
-        a.stop.push_back(x.get<std::string>());
-      }
-    } else {
-      return bad("stop: must be a string or an array of strings");
-    }
-    if (a.stop.size() > protocol::kMaxStopSequences) return bad("stop: too many sequences");
-    for (const std::string& x : a.stop) {
-      if (x.empty() || x.size() > protocol::kMaxStopBytes) return bad("stop: each must be 1..64 bytes");
-    }
-  }
-  if (body.contains("stream")) {
-    if (!body["stream"].is_boolean()) return bad("stream: must be true or false");
-    a.stream = body["stream"].get<bool>();
-  }
-  if (body.contains("model") && body["model"].is_string()) {
-    const std::string m = body["model"].get<std::string>();
-    if (m != "agora" && !m.empty()) a.model = m;
-  } else if (body.contains("model") && !body["model"].is_null()) {
-    return bad("model: must be a string");
-  }
-  return a;
-}
-
 void Gateway::Impl::Complete(const httplib::Request& req, httplib::Response& res, bool chat) {
   const ApiKey* key = Authorize(req, res);
   if (key == nullptr) return;
@@ -242,12 +143,29 @@ void Gateway::Impl::Complete(const httplib::Request& req, httplib::Response& res
                      absl::StrFormat("rate limit of %.3g requests/s exceeded for key '%s'",
                                      key->rate_per_s, key->name));
   }
-  std::optional<Ask> ask = Parse(req, res, chat, *key);
-  if (!ask) return;
-  if (key->credit_tokens > 0 && ledger->Used(key->name) >= key->credit_tokens) {
-    return SendError(res, 402, "insufficient_quota",
-                     absl::StrCat("key '", key->name, "' has used all its ", key->credit_tokens,
-                                  " tokens of credit"));
+  absl::StatusOr<CompletionAsk> ask = ParseCompletionRequest(req.body, chat, key->max_tokens);
+  if (!ask.ok()) return SendError(res, 400, "invalid_request_error", std::string(ask.status().message()));
+  // Credit: free tokens first, then (with a price) the account's deposits.
+  const uint64_t price = options.price_per_token;
+  const uint64_t used = ledger->Used(key->name);
+  const bool unlimited = price == 0 && key->credit_tokens == 0;
+  const uint64_t free_left = unlimited ? UINT64_MAX : key->credit_tokens - std::min(used, key->credit_tokens);
+  if (free_left > 0 && free_left < ask->max_tokens && (price == 0 || key->account.empty())) {
+    ask->max_tokens = static_cast<uint32_t>(free_left);  // what is left is all it can spend
+  }
+  if (free_left < ask->max_tokens) {
+    const uint64_t need = (ask->max_tokens - free_left) * price;
+    const int64_t balance = key->account.empty() ? 0 : ledger->Balance(key->account);
+    if (price == 0 || key->account.empty() || balance < static_cast<int64_t>(need)) {
+      std::string why = absl::StrCat("key '", key->name, "' has ", free_left, " free tokens left");
+      if (price > 0) {
+        absl::StrAppend(&why, key->account.empty() ? " and no paying account"
+                                                   : absl::StrCat(", and its account has ", std::max<int64_t>(balance, 0),
+                                                                  " units; this request may cost ", need),
+                        "; fund it by a transfer to ", options.deposit_address);
+      }
+      return SendError(res, 402, "insufficient_quota", why);
+    }
   }
 
   // Route: the top_k miners by score (serving the requested model, if any).
@@ -372,7 +290,10 @@ void Gateway::Impl::Complete(const httplib::Request& req, httplib::Response& res
   RandomBytes(absl::MakeSpan(id_bytes));
   const std::string id = absl::StrCat(chat ? "chatcmpl-" : "cmpl-", ToHex(id_bytes).substr(0, 24));
   const std::string model = ToHex(answer.model_hash);
-  absl::Status charged = ledger->Record(Charge{id, key->name, answer.tokens.size(), who.uid, model, UnixMillis()});
+  const uint64_t free_part = std::min<uint64_t>(answer.tokens.size(), free_left);
+  const uint64_t paid_units = (answer.tokens.size() - free_part) * price;
+  absl::Status charged = ledger->Record(Charge{id, key->name, answer.tokens.size(), who.uid, model,
+                                               UnixMillis(), key->account, paid_units});
   if (!charged.ok()) {
     AGORA_LOG(ERROR, "gateway", "usage ledger: %s", charged.ToString());
     return SendError(res, 500, "server_error", "could not record the charge; not answered");
@@ -504,6 +425,9 @@ absl::Status Gateway::Start() {
 
   httplib::Server& s = g.server;
   s.set_payload_max_length(g.options.max_body_bytes);
+  // Small JSON answers: without TCP_NODELAY, Nagle's algorithm and delayed
+  // ACKs add ~40 ms to each keep-alive exchange.
+  s.set_tcp_nodelay(true);
   s.set_read_timeout(10, 0);
   s.set_write_timeout(10, 0);
   s.Post("/v1/completions", [&g](const httplib::Request& req, httplib::Response& res) {
@@ -545,8 +469,16 @@ absl::Status Gateway::Start() {
               {"requests", g.ledger->requests(key->name)},
               {"rate_per_s", key->rate_per_s},
               {"max_tokens", key->max_tokens}};
-    j["remaining_tokens"] = key->credit_tokens == 0 ? json(nullptr)
-                                                    : json(key->credit_tokens - std::min(used, key->credit_tokens));
+    const bool unlimited = g.options.price_per_token == 0 && key->credit_tokens == 0;
+    j["remaining_free_tokens"] = unlimited ? json(nullptr)
+                                           : json(key->credit_tokens - std::min(used, key->credit_tokens));
+    j["price_per_token"] = g.options.price_per_token;
+    j["deposit_to"] = g.options.deposit_address;
+    if (!key->account.empty()) {
+      j["account"] = key->account;
+      j["deposited_units"] = g.ledger->Deposited(key->account);
+      j["balance_units"] = g.ledger->Balance(key->account);
+    }
     res.set_content(Dump(j), "application/json");
   });
   s.Get("/metagraph", [&g](const httplib::Request&, httplib::Response& res) {
@@ -589,6 +521,12 @@ void Gateway::Stop() {
 }
 
 int Gateway::port() const { return impl_->port; }
+
+absl::StatusOr<size_t> Gateway::CreditDeposits(chain::ChainClient& chain, const PublicKey& account,
+                                               uint64_t head) {
+  if (!impl_->ledger) return size_t{0};
+  return ScanDeposits(chain, *impl_->ledger, account, head, /*max_blocks=*/500);
+}
 
 void Gateway::SetMiners(std::vector<RankedMiner> ranked, std::string metagraph_json) {
   std::lock_guard<std::mutex> lock(impl_->mu);

@@ -13,7 +13,7 @@
 //
 // Every request but /metrics and /metagraph needs "Authorization: Bearer
 // <key>" (validator/api_keys.h). Errors are JSON {"error": {"message",
-// "type", "code"}} with 400, 401, 402 (credit used up), 404, 413, 429, 503
+// "type", "code"}} with 400, 401, 402 (credit used up, deposits spent), 404, 413, 429, 503
 // (no miner answered). Each answer carries a receipt signed by the miner
 // (validator/receipt.h) and is charged in the durable usage ledger before
 // it is sent (validator/usage_ledger.h).
@@ -35,6 +35,8 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "chain/client.h"
 #include "common/crypto.h"
 #include "protocol/task_messages.h"
 #include "protocol/zmq_client.h"
@@ -52,6 +54,10 @@ struct GatewayOptions {
   size_t max_body_bytes = 64 * 1024;
   std::chrono::milliseconds timeout{10'000};
   size_t organic_queue = 256;     // answers waiting for the scorer; the oldest are dropped
+  // Paid use: tokens beyond a key's free credit cost this many base units
+  // each, paid from its account's transfers to deposit_address. 0: free.
+  uint64_t price_per_token = 0;
+  std::string deposit_address;    // set by the validator: its hotkey's address
 };
 
 // A miner as the validator ranks it.
@@ -91,6 +97,10 @@ class Gateway {
   void SetMiners(std::vector<RankedMiner> ranked, std::string metagraph_json);
   // Up to `max` queued samples, oldest first.
   std::vector<OrganicSample> TakeOrganic(size_t max);
+  // Credits transfers to `account` found in blocks up to `head`
+  // (validator/deposits.h); returns how many. No-op before Start().
+  absl::StatusOr<size_t> CreditDeposits(chain::ChainClient& chain, const PublicKey& account,
+                                        uint64_t head);
   // Extra Prometheus lines appended to /metrics (the validator's own).
   void SetExtraMetrics(std::string text);
 

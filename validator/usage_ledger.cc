@@ -26,7 +26,11 @@ absl::StatusOr<std::unique_ptr<UsageLedger>> UsageLedger::Open(const std::string
   const char* schema =
       "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
       "CREATE TABLE IF NOT EXISTS charges (request_id TEXT PRIMARY KEY, key_name TEXT NOT NULL,"
-      " tokens INTEGER NOT NULL, uid INTEGER NOT NULL, model TEXT NOT NULL, time_ms INTEGER NOT NULL);";
+      " tokens INTEGER NOT NULL, uid INTEGER NOT NULL, model TEXT NOT NULL, time_ms INTEGER NOT NULL,"
+      " account TEXT NOT NULL, paid_units INTEGER NOT NULL);"
+      "CREATE TABLE IF NOT EXISTS deposits (tx_hash TEXT PRIMARY KEY, account TEXT NOT NULL,"
+      " amount INTEGER NOT NULL, block INTEGER NOT NULL);"
+      "CREATE TABLE IF NOT EXISTS scan (id INTEGER PRIMARY KEY CHECK (id = 1), height INTEGER NOT NULL);";
   if (sqlite3_exec(db, schema, nullptr, nullptr, nullptr) != SQLITE_OK) return SqlError(db, "schema");
   sqlite3_stmt* st = nullptr;
   if (sqlite3_prepare_v2(db, "SELECT key_name, SUM(tokens), COUNT(*) FROM charges GROUP BY key_name",
@@ -40,6 +44,21 @@ absl::StatusOr<std::unique_ptr<UsageLedger>> UsageLedger::Open(const std::string
                                          static_cast<uint64_t>(sqlite3_column_int64(st, 2))};
   }
   sqlite3_finalize(st);
+  const char* sums[] = {
+      "SELECT account, SUM(paid_units) FROM charges WHERE account != '' GROUP BY account",
+      "SELECT account, SUM(amount) FROM deposits GROUP BY account",
+      "SELECT '', height FROM scan"};
+  for (int q = 0; q < 3; ++q) {
+    if (sqlite3_prepare_v2(db, sums[q], -1, &st, nullptr) != SQLITE_OK) return SqlError(db, "read sums");
+    while (sqlite3_step(st) == SQLITE_ROW) {
+      const char* a = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
+      const uint64_t v = static_cast<uint64_t>(sqlite3_column_int64(st, 1));
+      if (q == 0) ledger->paid_[a ? a : ""] = v;
+      if (q == 1) ledger->deposited_[a ? a : ""] = v;
+      if (q == 2) ledger->scanned_ = v;
+    }
+    sqlite3_finalize(st);
+  }
   return ledger;
 }
 
@@ -49,8 +68,8 @@ absl::Status UsageLedger::Record(const Charge& c) {
   absl::MutexLock lock(&mu_);
   sqlite3_stmt* st = nullptr;
   if (sqlite3_prepare_v2(db_,
-                         "INSERT INTO charges (request_id, key_name, tokens, uid, model, time_ms)"
-                         " VALUES (?, ?, ?, ?, ?, ?)",
+                         "INSERT INTO charges (request_id, key_name, tokens, uid, model, time_ms,"
+                         " account, paid_units) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                          -1, &st, nullptr) != SQLITE_OK) {
     return SqlError(db_, "prepare");
   }
@@ -60,6 +79,8 @@ absl::Status UsageLedger::Record(const Charge& c) {
   sqlite3_bind_int64(st, 4, c.uid);
   sqlite3_bind_text(st, 5, c.model.data(), static_cast<int>(c.model.size()), SQLITE_TRANSIENT);
   sqlite3_bind_int64(st, 6, static_cast<sqlite3_int64>(c.time_ms));
+  sqlite3_bind_text(st, 7, c.account.data(), static_cast<int>(c.account.size()), SQLITE_TRANSIENT);
+  sqlite3_bind_int64(st, 8, static_cast<sqlite3_int64>(c.paid_units));
   const int rc = sqlite3_step(st);
   sqlite3_finalize(st);
   if (rc == SQLITE_CONSTRAINT) {
@@ -69,7 +90,65 @@ absl::Status UsageLedger::Record(const Charge& c) {
   auto& t = totals_[c.key_name];
   t.first += c.tokens;
   t.second += 1;
+  if (!c.account.empty()) paid_[c.account] += c.paid_units;
   return absl::OkStatus();
+}
+
+uint64_t UsageLedger::scanned_height() const {
+  absl::MutexLock lock(&mu_);
+  return scanned_;
+}
+
+absl::Status UsageLedger::RecordDeposits(const std::vector<Deposit>& deposits, uint64_t height) {
+  absl::MutexLock lock(&mu_);
+  if (sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) != SQLITE_OK) {
+    return SqlError(db_, "begin");
+  }
+  std::map<std::string, uint64_t> added;
+  for (const Deposit& d : deposits) {
+    sqlite3_stmt* st = nullptr;
+    if (sqlite3_prepare_v2(db_, "INSERT OR IGNORE INTO deposits (tx_hash, account, amount, block) VALUES (?, ?, ?, ?)",
+                           -1, &st, nullptr) != SQLITE_OK) {
+      sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+      return SqlError(db_, "prepare deposit");
+    }
+    sqlite3_bind_text(st, 1, d.tx_hash.data(), static_cast<int>(d.tx_hash.size()), SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 2, d.account.data(), static_cast<int>(d.account.size()), SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 3, static_cast<sqlite3_int64>(d.amount));
+    sqlite3_bind_int64(st, 4, static_cast<sqlite3_int64>(d.block));
+    const int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+      sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+      return SqlError(db_, "insert deposit");
+    }
+    if (sqlite3_changes(db_) == 1) added[d.account] += d.amount;
+  }
+  const std::string upsert = absl::StrCat(
+      "INSERT INTO scan (id, height) VALUES (1, ", height, ") ON CONFLICT(id) DO UPDATE SET height = ", height);
+  if (sqlite3_exec(db_, upsert.c_str(), nullptr, nullptr, nullptr) != SQLITE_OK ||
+      sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) {
+    absl::Status s = SqlError(db_, "commit deposits");
+    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    return s;
+  }
+  for (const auto& [a, v] : added) deposited_[a] += v;
+  scanned_ = height;
+  return absl::OkStatus();
+}
+
+int64_t UsageLedger::Balance(const std::string& account) const {
+  absl::MutexLock lock(&mu_);
+  auto d = deposited_.find(account);
+  auto p = paid_.find(account);
+  return static_cast<int64_t>(d == deposited_.end() ? 0 : d->second) -
+         static_cast<int64_t>(p == paid_.end() ? 0 : p->second);
+}
+
+uint64_t UsageLedger::Deposited(const std::string& account) const {
+  absl::MutexLock lock(&mu_);
+  auto d = deposited_.find(account);
+  return d == deposited_.end() ? 0 : d->second;
 }
 
 uint64_t UsageLedger::Used(const std::string& key_name) const {

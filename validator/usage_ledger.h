@@ -3,7 +3,9 @@
 // in SQLite (WAL, synchronous=FULL). A charge is committed before the answer
 // is sent, and a request id is charged at most once, so a restart neither
 // forgets a charge nor charges twice. Per-key totals are kept in memory and
-// rebuilt from the table at open.
+// rebuilt from the table at open. It also holds the deposits that fund
+// paying keys: transfers to the gateway's account found on chain
+// (validator/deposits.h).
 //
 // Thread-safe.
 #ifndef AGORA_VALIDATOR_USAGE_LEDGER_H_
@@ -13,6 +15,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -29,6 +32,16 @@ struct Charge {
   uint16_t uid = 0;
   std::string model;
   uint64_t time_ms = 0;
+  std::string account;      // the key's chain account paying; "" for free tokens only
+  uint64_t paid_units = 0;  // base units taken from the account's deposits
+};
+
+// A transfer to the gateway's account seen on chain.
+struct Deposit {
+  std::string tx_hash;  // hex
+  std::string account;  // the sender's address
+  uint64_t amount = 0;  // base units
+  uint64_t block = 0;
 };
 
 class UsageLedger {
@@ -43,11 +56,24 @@ class UsageLedger {
   uint64_t Used(const std::string& key_name) const;
   uint64_t requests(const std::string& key_name) const;
 
+  // Deposits: credited once per transaction, together with the height the
+  // scan reached, in one SQLite transaction (a crash repeats the scan of
+  // the unsaved blocks, and INSERT OR IGNORE makes that harmless).
+  uint64_t scanned_height() const;
+  absl::Status RecordDeposits(const std::vector<Deposit>& deposits, uint64_t scanned_height);
+  // Deposited minus paid charges, for `account` (may be negative only if
+  // prices changed between checks).
+  int64_t Balance(const std::string& account) const;
+  uint64_t Deposited(const std::string& account) const;
+
  private:
   explicit UsageLedger(sqlite3* db) : db_(db) {}
   sqlite3* db_;
   mutable absl::Mutex mu_;
   std::map<std::string, std::pair<uint64_t, uint64_t>> totals_ ABSL_GUARDED_BY(mu_);  // tokens, requests
+  std::map<std::string, uint64_t> deposited_ ABSL_GUARDED_BY(mu_);  // by account
+  std::map<std::string, uint64_t> paid_ ABSL_GUARDED_BY(mu_);       // by account
+  uint64_t scanned_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace agora::validator

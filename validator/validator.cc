@@ -200,6 +200,7 @@ absl::Status Validator::Init() {
   if (o_.gateway.port >= 0) {
     GatewayOptions go = o_.gateway;
     go.ledger_path = o_.data_dir + "/gateway.db";
+    go.deposit_address = EncodeAddress(me);
     CompletionJudge judge;
     if (reference_ != nullptr) {
       judge = [this](const std::vector<uint32_t>& prompt,
@@ -616,6 +617,13 @@ void Validator::ScoreOrganic(const chain::Metagraph& mg) {
 
 void Validator::PublishToGateway(const chain::Metagraph& mg) {
   if (!gateway_) return;
+  absl::StatusOr<size_t> credited =
+      gateway_->CreditDeposits(*chain_, wallet_.hotkey->public_key(), mg.block);
+  if (!credited.ok()) {
+    AGORA_LOG(WARN, "gateway", "scanning deposits: %s", credited.status().ToString());
+  } else if (*credited > 0) {
+    AGORA_LOG(INFO, "gateway", "credited %d deposits", *credited);
+  }
   std::map<uint16_t, const MinerScore*> by_uid;
   for (const MinerScore& s : state_.scores) by_uid[s.uid] = &s;
   std::vector<RankedMiner> ranked;

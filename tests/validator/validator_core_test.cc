@@ -1,5 +1,6 @@
 // Torch-free parts of the validator: weights from scores, the held-out
 // source, the state file, spot-check gaps and signed score records.
+#include <chrono>
 #include <cmath>
 #include <numeric>
 #include <string>
@@ -8,7 +9,11 @@
 #include "common/file_util.h"
 #include "gtest/gtest.h"
 #include "tests/common/temp_dir.h"
+#include "validator/api_keys.h"
+#include "validator/completion_request.h"
 #include "validator/holdout.h"
+#include "validator/receipt.h"
+#include "validator/usage_ledger.h"
 #include "validator/score_record.h"
 #include "validator/spot_check.h"
 #include "validator/state.h"
@@ -220,6 +225,91 @@ TEST(ScoreRecordTest, SignedRecordsVerifyAndTamperingIsCaught) {
   absl::StatusOr<std::string> file = ReadFile(tmp.Sub("records/step-0000000003.json"), 1 << 20);
   ASSERT_TRUE(file.ok()) << file.status();
   EXPECT_EQ(*file, text);
+}
+
+TEST(ApiKeysTest, ParsesAndRefusesBadFiles) {
+  absl::StatusOr<std::unique_ptr<ApiKeys>> k = ApiKeys::Parse(
+      "[[keys]]\nname = \"a\"\nkey = \"sk-aaaaaaaaaaaaaaaa\"\nrate_per_s = 1.0\nburst = 2\n"
+      "credit_tokens = 10\nmax_tokens = 8\n"
+      "[[keys]]\nname = \"b\"\nkey = \"sk-bbbbbbbbbbbbbbbb\"\n",
+      "keys.toml");
+  ASSERT_TRUE(k.ok()) << k.status();
+  EXPECT_EQ((*k)->size(), 2u);
+  const ApiKey* a = (*k)->Find("sk-aaaaaaaaaaaaaaaa");
+  ASSERT_NE(a, nullptr);
+  EXPECT_EQ(a->name, "a");
+  EXPECT_EQ(a->max_tokens, 8u);
+  EXPECT_EQ((*k)->Find("sk-aaaaaaaaaaaaaaa"), nullptr);  // a prefix is not the key
+  EXPECT_EQ((*k)->Find(""), nullptr);
+  const auto t0 = std::chrono::steady_clock::now();
+  EXPECT_TRUE((*k)->Admit(*a, t0));
+  EXPECT_TRUE((*k)->Admit(*a, t0));
+  EXPECT_FALSE((*k)->Admit(*a, t0));  // burst of 2 spent
+  EXPECT_TRUE((*k)->Admit(*a, t0 + std::chrono::seconds(1)));  // refilled at 1/s
+  for (const char* bad : {"", "[[keys]]\nname = \"a\"\n", "[[keys]]\nname = \"a\"\nkey = \"short\"\n",
+                          "[[keys]]\nname = \"a\"\nkey = \"sk-aaaaaaaaaaaaaaaa\"\nbogus = 1\n",
+                          "[[keys]]\nname = \"a\"\nkey = \"sk-aaaaaaaaaaaaaaaa\"\nmax_tokens = 0\n",
+                          "[[keys]]\nname = \"a\"\nkey = \"sk-aaaaaaaaaaaaaaaa\"\naccount = \"nope\"\n",
+                          "[[keys]]\nname = \"a\"\nkey = \"sk-aaaaaaaaaaaaaaaa\"\n"
+                          "[[keys]]\nname = \"a\"\nkey = \"sk-cccccccccccccccc\"\n",
+                          "other = 1\n", "[[keys\n"}) {
+    EXPECT_FALSE(ApiKeys::Parse(bad, "keys.toml").ok()) << bad;
+  }
+}
+
+TEST(UsageLedgerTest, ChargesOnceAndSurvivesReopen) {
+  testing::TempDir tmp;
+  const std::string path = tmp.Sub("gateway.db");
+  {
+    absl::StatusOr<std::unique_ptr<UsageLedger>> l = UsageLedger::Open(path);
+    ASSERT_TRUE(l.ok()) << l.status();
+    ASSERT_TRUE((*l)->Record(Charge{"r1", "alice", 5, 1, "m", 1, "acct", 500}).ok());
+    ASSERT_TRUE((*l)->Record(Charge{"r2", "alice", 3, 2, "m", 2, "", 0}).ok());
+    EXPECT_TRUE(absl::IsAlreadyExists((*l)->Record(Charge{"r1", "alice", 5, 1, "m", 3, "acct", 500})));
+    EXPECT_EQ((*l)->Used("alice"), 8u);
+    EXPECT_EQ((*l)->requests("alice"), 2u);
+    ASSERT_TRUE((*l)->RecordDeposits({Deposit{"tx1", "acct", 2000, 7}}, 7).ok());
+    ASSERT_TRUE((*l)->RecordDeposits({Deposit{"tx1", "acct", 2000, 7}}, 8).ok());  // rescanned
+    EXPECT_EQ((*l)->Deposited("acct"), 2000u);
+    EXPECT_EQ((*l)->Balance("acct"), 1500);
+    EXPECT_EQ((*l)->scanned_height(), 8u);
+  }
+  absl::StatusOr<std::unique_ptr<UsageLedger>> again = UsageLedger::Open(path);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ((*again)->Used("alice"), 8u);
+  EXPECT_EQ((*again)->Balance("acct"), 1500);
+  EXPECT_EQ((*again)->scanned_height(), 8u);
+  EXPECT_EQ((*again)->Used("nobody"), 0u);
+}
+
+TEST(CompletionRequestTest, ValidatesEveryField) {
+  absl::StatusOr<CompletionAsk> a = ParseCompletionRequest(
+      R"({"prompt": "hi", "max_tokens": 5, "temperature": 0, "top_p": 0.5, "stop": "\n", "stream": true, "seed": 3})",
+      false, 16);
+  ASSERT_TRUE(a.ok()) << a.status();
+  EXPECT_EQ(a->prompt, "hi");
+  EXPECT_EQ(a->max_tokens, 5u);
+  EXPECT_TRUE(a->stream);
+  EXPECT_EQ(a->stop, std::vector<std::string>{"\n"});
+  absl::StatusOr<CompletionAsk> chat = ParseCompletionRequest(
+      R"({"messages": [{"role": "user", "content": "hello"}]})", true, 16);
+  ASSERT_TRUE(chat.ok()) << chat.status();
+  EXPECT_EQ(chat->prompt, "user: hello\nassistant:");
+  for (const char* bad : {"", "[]", "{", R"({"prompt": 3})", R"({"prompt": ""})", R"({"max_tokens": 2})",
+                          R"({"prompt": "x", "max_tokens": 17})", R"({"prompt": "x", "max_tokens": 0})",
+                          R"({"prompt": "x", "max_tokens": 1.5})", R"({"prompt": "x", "temperature": -1})",
+                          R"({"prompt": "x", "top_p": 0})", R"({"prompt": "x", "seed": -1})",
+                          R"({"prompt": "x", "stop": [1]})", R"({"prompt": "x", "stream": "yes"})",
+                          R"({"prompt": "x", "model": 7})"}) {
+    absl::StatusOr<CompletionAsk> r = ParseCompletionRequest(bad, false, 16);
+    EXPECT_TRUE(absl::IsInvalidArgument(r.status())) << bad;
+  }
+  EXPECT_FALSE(ParseCompletionRequest(R"({"messages": [{"role": "user"}]})", true, 16).ok());
+}
+
+TEST(ReceiptTest, MalformedReceiptsAreRefused) {
+  EXPECT_TRUE(absl::IsInvalidArgument(VerifyReceipt(nlohmann::json::object()).status()));
+  EXPECT_FALSE(VerifyReceipt({{"hotkey", "x"}, {"model", ""}, {"envelope", "zz"}}).ok());
 }
 
 }  // namespace

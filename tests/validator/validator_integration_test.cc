@@ -222,15 +222,17 @@ TEST_P(ValidatorIntegrationTest, RanksMinersByQualityAndSurvivesKill9) {
       "challenges = 8\nmin_prefix = 16\nmax_prefix = 48\nstep_interval_ms = 250\n",
       "timeout_ms = 5000\nalpha = 0.3\nweights_interval = 10\ncpu = true\n",
       "gateway_port = 0\napi_keys_file = \"", tmp.Sub("keys.toml"), "\"\n",
-      "gateway_timeout_ms = 4000\ngateway_max_body_bytes = 4096\n",
+      "gateway_timeout_ms = 4000\ngateway_max_body_bytes = 4096\nprice_per_token = 1000\n",
       "gateway_ready_file = \"", tmp.Sub("gateway.url"), "\"\n");
   ASSERT_TRUE(WriteFileAtomic(tmp.Sub("keys.toml"),
                               "[[keys]]\nname = \"alice\"\nkey = \"sk-alice-0123456789abcdef\"\n"
-                              "rate_per_s = 100\nburst = 100\nmax_tokens = 32\n"
+                              "rate_per_s = 100\nburst = 100\nmax_tokens = 32\ncredit_tokens = 100000\n"
                               "[[keys]]\nname = \"slowpoke\"\nkey = \"sk-slow-0123456789abcdef\"\n"
-                              "rate_per_s = 0.001\nburst = 1\n"
+                              "rate_per_s = 0.001\nburst = 1\ncredit_tokens = 1000\n"
                               "[[keys]]\nname = \"poor\"\nkey = \"sk-poor-0123456789abcdef\"\n"
-                              "credit_tokens = 4\n",
+                              "credit_tokens = 4\n"
+                              "[[keys]]\nname = \"payer\"\nkey = \"sk-payer-0123456789abcdef\"\n"
+                              "account = \"" + EncodeAddress(owner->public_key()) + "\"\n",
                               0644).ok());
   ASSERT_TRUE(WriteFileAtomic(tmp.Sub("validator.toml"), config, 0644).ok());
   const std::vector<std::string> vargv = {AGORA_VALIDATOR_BINARY, "--config", tmp.Sub("validator.toml"),
@@ -391,6 +393,43 @@ TEST_P(ValidatorIntegrationTest, RanksMinersByQualityAndSurvivesKill9) {
   EXPECT_TRUE(absl::StrContains(metrics.body, "agora_gateway_miner_latency_seconds_bucket")) << metrics.body;
   EXPECT_TRUE(absl::StrContains(metrics.body, "agora_validator_weights_total{outcome=\"accepted\"}"));
   EXPECT_EQ(Curl(alice + base + "/v1/nothing").status, 404);
+
+  Log("paying by on-chain transfer: 402 before, credited after, debited per token");
+  const std::string payer = "-H 'Authorization: Bearer sk-payer-0123456789abcdef' ";
+  r = post(payer, "/v1/completions", R"({"prompt": "the ", "max_tokens": 8})");
+  EXPECT_EQ(r.status, 402) << r.body;
+  EXPECT_TRUE(absl::StrContains(r.body, EncodeAddress(hot["validator"]))) << "names where to pay: " << r.body;
+  chain::TransferTx pay;
+  pay.to = hot["validator"];
+  pay.amount = 20'000;
+  ASSERT_TRUE((*client)->Send(*owner, chain::kTxTransfer, pay).ok());
+  nlohmann::json payer_account;
+  for (auto until = Clock::now() + std::chrono::seconds(60); Clock::now() < until;) {
+    HttpResult a = Curl(payer + base + "/v1/account");
+    payer_account = nlohmann::json::parse(a.body, nullptr, false);
+    if (payer_account.is_object() && payer_account.value("deposited_units", 0) == 20'000) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));  // polling the gateway
+  }
+  ASSERT_EQ(payer_account.value("deposited_units", 0), 20'000) << payer_account.dump();
+  r = post(payer, "/v1/completions", R"({"prompt": "the ", "max_tokens": 8})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  const int paid_tokens = nlohmann::json::parse(r.body)["usage"]["completion_tokens"].get<int>();
+  payer_account = nlohmann::json::parse(Curl(payer + base + "/v1/account").body);
+  EXPECT_EQ(payer_account["balance_units"].get<int64_t>(), 20'000 - 1000 * paid_tokens) << payer_account.dump();
+
+  Log("agora query prints the answer and verifies its receipt");
+  {
+    FILE* p = popen((std::string(AGORA_CLI_BINARY) + " query 'the miner' --max-tokens 6 --gateway " +
+                     base + " --api-key sk-alice-0123456789abcdef 2>&1").c_str(), "r");
+    ASSERT_NE(p, nullptr);
+    std::string out;
+    char buf[1024];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+    EXPECT_EQ(pclose(p), 0) << out;
+    EXPECT_TRUE(absl::StrContains(out, "receipt: signature verified")) << out;
+    Log("agora query: " + out);
+  }
   EXPECT_EQ(post(alice, "/v1/completions", R"({"prompt": "still serving", "max_tokens": 2})").status, 200);
 
   Log("kill -9 the validator and restart it");
@@ -423,6 +462,10 @@ TEST_P(ValidatorIntegrationTest, RanksMinersByQualityAndSurvivesKill9) {
   account = Curl(poor + base2 + "/v1/account");
   ASSERT_EQ(account.status, 200) << account.body;
   EXPECT_EQ(nlohmann::json::parse(account.body)["used_tokens"].get<int>(), 4) << account.body;
+  std::this_thread::sleep_for(std::chrono::seconds(1));  // a few steps: blocks rescanned if unsaved
+  payer_account = nlohmann::json::parse(Curl(payer + base2 + "/v1/account").body);
+  EXPECT_EQ(payer_account.value("deposited_units", 0), 20'000) << "credited once: " << payer_account.dump();
+  EXPECT_EQ(payer_account["balance_units"].get<int64_t>(), 20'000 - 1000 * paid_tokens);
   for (auto& m : miners) m->Kill();
   r = Curl(alice + json_type + "-X POST --data-binary '{\"prompt\": \"anyone?\"}' " + base2 + "/v1/completions");
   EXPECT_EQ(r.status, 503) << r.body;

@@ -1,0 +1,7 @@
+# bench_gateway: the gateway's added latency over a direct signed miner query,
+# and requests/s through it, in the same run (docs/BENCHMARKS.md "Gateway").
+if(TARGET agora_validator AND TARGET agora_miner)
+  add_executable(bench_gateway ${CMAKE_CURRENT_LIST_DIR}/gateway_bench.cc)
+  target_link_libraries(bench_gateway PRIVATE agora_validator agora_miner agora_miner_model
+                        PkgConfig::HTTPLIB)
+endif()
