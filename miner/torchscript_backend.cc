@@ -29,18 +29,10 @@ class TorchScriptBackend : public ModelBackend {
       const std::vector<std::vector<uint32_t>>& rows) override {
     absl::StatusOr<PaddedBatch> batch = PadRows(rows, vocab_, context_, device_);
     if (!batch.ok()) return batch.status();
-    try {
-      torch::InferenceMode guard;
-      torch::Tensor logits = module_.forward({batch->ids}).toTensor();  // [B, T, V]
-      if (logits.dim() != 3 || logits.size(0) != batch->ids.size(0) ||
-          logits.size(2) != static_cast<int64_t>(vocab_)) {
-        return absl::InternalError("torchscript forward: unexpected output shape");
-      }
+    return Run(*batch, [&](const torch::Tensor& logits) -> absl::StatusOr<Logits> {
       torch::Tensor idx = torch::arange(logits.size(0), batch->last.options());
       return ToLogits(logits.index({idx, batch->last}));
-    } catch (const std::exception& e) {
-      return absl::InternalError(absl::StrCat("torchscript forward: ", e.what()));
-    }
+    });
   }
   absl::StatusOr<std::vector<std::vector<float>>> TokenLogprobs(
       const std::vector<std::vector<uint32_t>>& rows, const std::vector<size_t>& from) override {
@@ -49,17 +41,9 @@ class TorchScriptBackend : public ModelBackend {
     if (!s.ok()) return s;
     absl::StatusOr<PaddedBatch> batch = PadRows(rows, vocab_, context_, device_);
     if (!batch.ok()) return batch.status();
-    try {
-      torch::InferenceMode guard;
-      torch::Tensor logits = module_.forward({batch->ids}).toTensor();  // [B, T, V]
-      if (logits.dim() != 3 || logits.size(0) != batch->ids.size(0) ||
-          logits.size(1) != batch->ids.size(1) || logits.size(2) != static_cast<int64_t>(vocab_)) {
-        return absl::InternalError("torchscript forward: unexpected output shape");
-      }
+    return Run(*batch, [&](const torch::Tensor& logits) -> absl::StatusOr<std::vector<std::vector<float>>> {
       return scoring::SliceTokenLogprobs(scoring::TokenLogprobs(logits, batch->ids), rows, from);
-    } catch (const std::exception& e) {
-      return absl::InternalError(absl::StrCat("torchscript forward: ", e.what()));
-    }
+    });
   }
   uint32_t vocab_size() const override { return vocab_; }
   uint32_t max_context() const override { return context_; }
@@ -71,6 +55,23 @@ class TorchScriptBackend : public ModelBackend {
   }
 
  private:
+  // One forward of the export on `batch`, its output checked to be
+  // [B, T, V], handed to `then`; LibTorch exceptions become Internal.
+  template <typename Then>
+  auto Run(const PaddedBatch& batch, Then then) -> decltype(then(torch::Tensor())) {
+    try {
+      torch::InferenceMode guard;
+      torch::Tensor logits = module_.forward({batch.ids}).toTensor();
+      if (logits.dim() != 3 || logits.size(0) != batch.ids.size(0) ||
+          logits.size(1) != batch.ids.size(1) || logits.size(2) != static_cast<int64_t>(vocab_)) {
+        return absl::InternalError("torchscript forward: unexpected output shape");
+      }
+      return then(logits);
+    } catch (const std::exception& e) {
+      return absl::InternalError(absl::StrCat("torchscript forward: ", e.what()));
+    }
+  }
+
   torch::jit::Module module_;
   Hash256 hash_;
   uint32_t vocab_;
