@@ -111,7 +111,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "%s\n", s.ToString().c_str());
     return 1;
   }
-  gateway.SetMiners({validator::RankedMiner{1, miner_key->public_key(), service.endpoint(), 1.0, ""}}, "{}");
+  gateway.SetMiners({validator::RankedMiner{1, miner_key->public_key(), service.endpoint(), 1.0, "", {}}}, "{}");
 
   protocol::GenerateRequest req;
   req.prompt = "hello";

@@ -24,6 +24,8 @@
 #include "validator/api_keys.h"
 #include "validator/completion_request.h"
 #include "validator/deposits.h"
+#include "validator/fee_forwarder.h"
+#include "common/address.h"
 #include "validator/receipt.h"
 #include "validator/usage_ledger.h"
 
@@ -293,7 +295,8 @@ void Gateway::Impl::Complete(const httplib::Request& req, httplib::Response& res
   const uint64_t free_part = std::min<uint64_t>(answer.tokens.size(), free_left);
   const uint64_t paid_units = (answer.tokens.size() - free_part) * price;
   absl::Status charged = ledger->Record(Charge{id, key->name, answer.tokens.size(), who.uid, model,
-                                               UnixMillis(), key->account, paid_units});
+                                               UnixMillis(), key->account, paid_units,
+                                               paid_units > 0 ? EncodeAddress(who.coldkey) : ""});
   if (!charged.ok()) {
     AGORA_LOG(ERROR, "gateway", "usage ledger: %s", charged.ToString());
     return SendError(res, 500, "server_error", "could not record the charge; not answered");
@@ -357,6 +360,11 @@ void Gateway::Impl::Complete(const httplib::Request& req, httplib::Response& res
         sink.done();
         return true;
       });
+}
+
+absl::StatusOr<size_t> Gateway::ForwardFees(chain::ChainClient& chain, const SigningKey& signer) {
+  if (!impl_->ledger || impl_->options.miner_fee_share <= 0) return size_t{0};
+  return validator::ForwardFees(chain, *impl_->ledger, signer, impl_->options.miner_fee_share);
 }
 
 std::string Gateway::Impl::Metrics() {

@@ -58,6 +58,7 @@ struct GatewayOptions {
   // each, paid from its account's transfers to deposit_address. 0: free.
   uint64_t price_per_token = 0;
   std::string deposit_address;    // set by the validator: its hotkey's address
+  double miner_fee_share = 0.5;   // share of paid units forwarded to the answering miner's coldkey
 };
 
 // A miner as the validator ranks it.
@@ -67,6 +68,7 @@ struct RankedMiner {
   std::string endpoint;
   double score = 0;   // moving average
   std::string model;  // hex content hash it last answered with; may be empty
+  PublicKey coldkey{};  // where its share of paid fees goes
 };
 
 // One organic request and every answer it got, for the scorer.
@@ -101,6 +103,9 @@ class Gateway {
   // (validator/deposits.h); returns how many. No-op before Start().
   absl::StatusOr<size_t> CreditDeposits(chain::ChainClient& chain, const PublicKey& account,
                                         uint64_t head);
+  // Pays miners their share of the fees (validator/fee_forwarder.h), signed
+  // by `signer` (the account deposits went to). No-op before Start().
+  absl::StatusOr<size_t> ForwardFees(chain::ChainClient& chain, const SigningKey& signer);
   // Extra Prometheus lines appended to /metrics (the validator's own).
   void SetExtraMetrics(std::string text);
 

@@ -2,6 +2,8 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 
 namespace agora::validator {
@@ -27,7 +29,10 @@ absl::StatusOr<std::unique_ptr<UsageLedger>> UsageLedger::Open(const std::string
       "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
       "CREATE TABLE IF NOT EXISTS charges (request_id TEXT PRIMARY KEY, key_name TEXT NOT NULL,"
       " tokens INTEGER NOT NULL, uid INTEGER NOT NULL, model TEXT NOT NULL, time_ms INTEGER NOT NULL,"
-      " account TEXT NOT NULL, paid_units INTEGER NOT NULL);"
+      " account TEXT NOT NULL, paid_units INTEGER NOT NULL, payee TEXT NOT NULL);"
+      "CREATE TABLE IF NOT EXISTS forwards (id INTEGER PRIMARY KEY AUTOINCREMENT, payee TEXT NOT NULL,"
+      " amount INTEGER NOT NULL, tx BLOB NOT NULL, tx_hash TEXT NOT NULL, state TEXT NOT NULL);"
+      "CREATE TABLE IF NOT EXISTS forward_mark (id INTEGER PRIMARY KEY CHECK (id = 1), upto INTEGER NOT NULL);"
       "CREATE TABLE IF NOT EXISTS deposits (tx_hash TEXT PRIMARY KEY, account TEXT NOT NULL,"
       " amount INTEGER NOT NULL, block INTEGER NOT NULL);"
       "CREATE TABLE IF NOT EXISTS scan (id INTEGER PRIMARY KEY CHECK (id = 1), height INTEGER NOT NULL);";
@@ -69,7 +74,7 @@ absl::Status UsageLedger::Record(const Charge& c) {
   sqlite3_stmt* st = nullptr;
   if (sqlite3_prepare_v2(db_,
                          "INSERT INTO charges (request_id, key_name, tokens, uid, model, time_ms,"
-                         " account, paid_units) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                         " account, paid_units, payee) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                          -1, &st, nullptr) != SQLITE_OK) {
     return SqlError(db_, "prepare");
   }
@@ -81,6 +86,7 @@ absl::Status UsageLedger::Record(const Charge& c) {
   sqlite3_bind_int64(st, 6, static_cast<sqlite3_int64>(c.time_ms));
   sqlite3_bind_text(st, 7, c.account.data(), static_cast<int>(c.account.size()), SQLITE_TRANSIENT);
   sqlite3_bind_int64(st, 8, static_cast<sqlite3_int64>(c.paid_units));
+  sqlite3_bind_text(st, 9, c.payee.data(), static_cast<int>(c.payee.size()), SQLITE_TRANSIENT);
   const int rc = sqlite3_step(st);
   sqlite3_finalize(st);
   if (rc == SQLITE_CONSTRAINT) {
@@ -143,6 +149,111 @@ int64_t UsageLedger::Balance(const std::string& account) const {
   auto p = paid_.find(account);
   return static_cast<int64_t>(d == deposited_.end() ? 0 : d->second) -
          static_cast<int64_t>(p == paid_.end() ? 0 : p->second);
+}
+
+std::vector<Forward> UsageLedger::OwedFees(double share, int64_t* upto) const {
+  absl::MutexLock lock(&mu_);
+  std::vector<Forward> out;
+  *upto = 0;
+  sqlite3_stmt* st = nullptr;
+  const char* q =
+      "SELECT payee, SUM(paid_units), MAX(rowid) FROM charges WHERE paid_units > 0 AND payee != ''"
+      " AND rowid > COALESCE((SELECT upto FROM forward_mark WHERE id = 1), 0) GROUP BY payee";
+  if (sqlite3_prepare_v2(db_, q, -1, &st, nullptr) != SQLITE_OK) return out;
+  while (sqlite3_step(st) == SQLITE_ROW) {
+    Forward f;
+    const char* p = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
+    f.payee = p ? p : "";
+    f.amount = static_cast<uint64_t>(share * double(sqlite3_column_int64(st, 1)));
+    *upto = std::max<int64_t>(*upto, sqlite3_column_int64(st, 2));
+    if (f.amount > 0) out.push_back(std::move(f));
+  }
+  sqlite3_finalize(st);
+  return out;
+}
+
+absl::Status UsageLedger::AddForwards(const std::vector<Forward>& batch, int64_t upto) {
+  absl::MutexLock lock(&mu_);
+  if (sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) != SQLITE_OK) return SqlError(db_, "begin");
+  for (const Forward& f : batch) {
+    sqlite3_stmt* st = nullptr;
+    if (sqlite3_prepare_v2(db_, "INSERT INTO forwards (payee, amount, tx, tx_hash, state) VALUES (?, ?, ?, ?, 'pending')",
+                           -1, &st, nullptr) != SQLITE_OK) {
+      sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+      return SqlError(db_, "prepare forward");
+    }
+    sqlite3_bind_text(st, 1, f.payee.data(), static_cast<int>(f.payee.size()), SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 2, static_cast<sqlite3_int64>(f.amount));
+    sqlite3_bind_blob(st, 3, f.tx.data(), static_cast<int>(f.tx.size()), SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 4, f.tx_hash.data(), static_cast<int>(f.tx_hash.size()), SQLITE_TRANSIENT);
+    const int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+      sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+      return SqlError(db_, "insert forward");
+    }
+  }
+  const std::string mark = absl::StrCat(
+      "INSERT INTO forward_mark (id, upto) VALUES (1, ", upto, ") ON CONFLICT(id) DO UPDATE SET upto = ", upto);
+  if (sqlite3_exec(db_, mark.c_str(), nullptr, nullptr, nullptr) != SQLITE_OK ||
+      sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) {
+    absl::Status s = SqlError(db_, "commit forwards");
+    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    return s;
+  }
+  return absl::OkStatus();
+}
+
+std::vector<Forward> UsageLedger::PendingForwards() const {
+  absl::MutexLock lock(&mu_);
+  std::vector<Forward> out;
+  sqlite3_stmt* st = nullptr;
+  if (sqlite3_prepare_v2(db_, "SELECT id, payee, amount, tx, tx_hash, state FROM forwards WHERE state = 'pending' ORDER BY id",
+                         -1, &st, nullptr) != SQLITE_OK) {
+    return out;
+  }
+  while (sqlite3_step(st) == SQLITE_ROW) {
+    Forward f;
+    f.id = sqlite3_column_int64(st, 0);
+    f.payee = reinterpret_cast<const char*>(sqlite3_column_text(st, 1));
+    f.amount = static_cast<uint64_t>(sqlite3_column_int64(st, 2));
+    f.tx.assign(static_cast<const char*>(sqlite3_column_blob(st, 3)), sqlite3_column_bytes(st, 3));
+    f.tx_hash = reinterpret_cast<const char*>(sqlite3_column_text(st, 4));
+    f.state = reinterpret_cast<const char*>(sqlite3_column_text(st, 5));
+    out.push_back(std::move(f));
+  }
+  sqlite3_finalize(st);
+  return out;
+}
+
+absl::Status UsageLedger::UpdateForward(const Forward& f) {
+  absl::MutexLock lock(&mu_);
+  sqlite3_stmt* st = nullptr;
+  if (sqlite3_prepare_v2(db_, "UPDATE forwards SET tx = ?, tx_hash = ?, state = ? WHERE id = ?", -1, &st,
+                         nullptr) != SQLITE_OK) {
+    return SqlError(db_, "prepare update");
+  }
+  sqlite3_bind_blob(st, 1, f.tx.data(), static_cast<int>(f.tx.size()), SQLITE_TRANSIENT);
+  sqlite3_bind_text(st, 2, f.tx_hash.data(), static_cast<int>(f.tx_hash.size()), SQLITE_TRANSIENT);
+  sqlite3_bind_text(st, 3, f.state.data(), static_cast<int>(f.state.size()), SQLITE_TRANSIENT);
+  sqlite3_bind_int64(st, 4, f.id);
+  const int rc = sqlite3_step(st);
+  sqlite3_finalize(st);
+  return rc == SQLITE_DONE ? absl::OkStatus() : SqlError(db_, "update forward");
+}
+
+uint64_t UsageLedger::Forwarded(const std::string& payee) const {
+  absl::MutexLock lock(&mu_);
+  sqlite3_stmt* st = nullptr;
+  uint64_t total = 0;
+  if (sqlite3_prepare_v2(db_, "SELECT COALESCE(SUM(amount), 0) FROM forwards WHERE state = 'done' AND payee = ?",
+                         -1, &st, nullptr) != SQLITE_OK) {
+    return 0;
+  }
+  sqlite3_bind_text(st, 1, payee.data(), static_cast<int>(payee.size()), SQLITE_TRANSIENT);
+  if (sqlite3_step(st) == SQLITE_ROW) total = static_cast<uint64_t>(sqlite3_column_int64(st, 0));
+  sqlite3_finalize(st);
+  return total;
 }
 
 uint64_t UsageLedger::Deposited(const std::string& account) const {

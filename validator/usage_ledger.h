@@ -34,6 +34,18 @@ struct Charge {
   uint64_t time_ms = 0;
   std::string account;      // the key's chain account paying; "" for free tokens only
   uint64_t paid_units = 0;  // base units taken from the account's deposits
+  std::string payee;        // the answering miner's coldkey address (its share of the fee)
+};
+
+// A fee share owed to a miner's coldkey, and the transfer that pays it.
+// state: "pending" (signed, maybe sent), "done" (on chain), "failed" (refused).
+struct Forward {
+  int64_t id = 0;
+  std::string payee;
+  uint64_t amount = 0;
+  std::string tx;       // SignedTx bytes
+  std::string tx_hash;  // hex
+  std::string state;
 };
 
 // A transfer to the gateway's account seen on chain.
@@ -65,6 +77,16 @@ class UsageLedger {
   // prices changed between checks).
   int64_t Balance(const std::string& account) const;
   uint64_t Deposited(const std::string& account) const;
+
+  // Fee forwarding (validator/fee_forwarder.h). Owed: floor(share * paid
+  // units) per payee over the charges not yet covered by a batch; *upto is
+  // the last charge covered. AddForwards stores a batch's signed transfers
+  // as pending and moves the mark, in one transaction, before any is sent.
+  std::vector<Forward> OwedFees(double share, int64_t* upto) const;
+  absl::Status AddForwards(const std::vector<Forward>& batch, int64_t upto);
+  std::vector<Forward> PendingForwards() const;
+  absl::Status UpdateForward(const Forward& f);
+  uint64_t Forwarded(const std::string& payee) const;  // done transfers, base units
 
  private:
   explicit UsageLedger(sqlite3* db) : db_(db) {}

@@ -624,6 +624,10 @@ void Validator::PublishToGateway(const chain::Metagraph& mg) {
   } else if (*credited > 0) {
     AGORA_LOG(INFO, "gateway", "credited %d deposits", *credited);
   }
+  if (o_.fee_forward_interval > 0 && state_.step % o_.fee_forward_interval == 0) {
+    absl::StatusOr<size_t> paid = gateway_->ForwardFees(*chain_, *wallet_.hotkey);
+    if (!paid.ok()) AGORA_LOG(WARN, "gateway", "forwarding fees: %s", paid.status().ToString());
+  }
   std::map<uint16_t, const MinerScore*> by_uid;
   for (const MinerScore& s : state_.scores) by_uid[s.uid] = &s;
   std::vector<RankedMiner> ranked;
@@ -634,7 +638,7 @@ void Validator::PublishToGateway(const chain::Metagraph& mg) {
     const bool zeroed = s != nullptr && mg.epoch_index < s->zeroed_until_epoch;
     const std::string model = models_seen_.count(n.uid) ? models_seen_[n.uid] : "";
     if (n.uid != self_uid_ && !n.axon_endpoint.empty() && s != nullptr && !zeroed && s->ema > 0) {
-      ranked.push_back(RankedMiner{n.uid, n.hotkey, n.axon_endpoint, s->ema, model});
+      ranked.push_back(RankedMiner{n.uid, n.hotkey, n.axon_endpoint, s->ema, model, n.coldkey});
     }
     neurons.push_back({{"uid", n.uid},
                        {"hotkey", EncodeAddress(n.hotkey)},

@@ -70,6 +70,7 @@ struct ValidatorOptions {
   // Its usage ledger lives at <data_dir>/gateway.db.
   GatewayOptions gateway;
   size_t organic_per_step = 8;   // gateway answers scored per step
+  uint64_t fee_forward_interval = 10;  // steps between fee-forwarding batches; 0: never
   std::string gateway_ready_file;  // written with "http://host:port\n" once it serves
   // Operation.
   bool curve = true;

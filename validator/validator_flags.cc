@@ -73,6 +73,8 @@ std::vector<cli::FlagSpec> ValidatorFlagSpecs() {
       {"gateway-timeout-ms", "MS", "deadline of a gateway request (default 10000)"},
       {"gateway-max-body-bytes", "N", "largest request body (default 65536)"},
       {"price-per-token", "UNITS", "base units per completion token beyond a key's free credit (default 0: free)"},
+      {"miner-fee-share", "S", "share of paid fees forwarded to answering miners' coldkeys, [0,1] (default 0.5)"},
+      {"fee-forward-interval", "STEPS", "steps between fee-forwarding batches (default 10; 0: never)"},
       {"organic-per-step", "N", "gateway answers scored per step (default 8)"},
       {"gateway-ready-file", "FILE", "write 'http://host:port' to FILE once the gateway serves"},
       {"chain-stall-ms", "MS", "reconnect to the chain after this long without an answer (default 10000)"},
@@ -127,6 +129,8 @@ absl::StatusOr<ValidatorOptions> OptionsFromFlags(const cli::ParsedFlags& f) {
            cli::IntFlag<int64_t>(f, "gateway-timeout-ms", 1, 600'000, &gateway_timeout_ms),
            cli::IntFlag<size_t>(f, "gateway-max-body-bytes", 256, 16u << 20, &o.gateway.max_body_bytes),
            cli::IntFlag<size_t>(f, "organic-per-step", 0, 1024, &o.organic_per_step),
+           cli::RealFlag(f, "miner-fee-share", 0, 1, &o.gateway.miner_fee_share),
+           cli::IntFlag<uint64_t>(f, "fee-forward-interval", 0, 1'000'000, &o.fee_forward_interval),
            cli::IntFlag<uint64_t>(f, "price-per-token", 0, uint64_t{1} << 40, &o.gateway.price_per_token),
        }) {
     if (!st.ok()) return st;

@@ -263,9 +263,9 @@ TEST(UsageLedgerTest, ChargesOnceAndSurvivesReopen) {
   {
     absl::StatusOr<std::unique_ptr<UsageLedger>> l = UsageLedger::Open(path);
     ASSERT_TRUE(l.ok()) << l.status();
-    ASSERT_TRUE((*l)->Record(Charge{"r1", "alice", 5, 1, "m", 1, "acct", 500}).ok());
-    ASSERT_TRUE((*l)->Record(Charge{"r2", "alice", 3, 2, "m", 2, "", 0}).ok());
-    EXPECT_TRUE(absl::IsAlreadyExists((*l)->Record(Charge{"r1", "alice", 5, 1, "m", 3, "acct", 500})));
+    ASSERT_TRUE((*l)->Record(Charge{"r1", "alice", 5, 1, "m", 1, "acct", 500, "payee1"}).ok());
+    ASSERT_TRUE((*l)->Record(Charge{"r2", "alice", 3, 2, "m", 2, "", 0, ""}).ok());
+    EXPECT_TRUE(absl::IsAlreadyExists((*l)->Record(Charge{"r1", "alice", 5, 1, "m", 3, "acct", 500, "payee1"})));
     EXPECT_EQ((*l)->Used("alice"), 8u);
     EXPECT_EQ((*l)->requests("alice"), 2u);
     ASSERT_TRUE((*l)->RecordDeposits({Deposit{"tx1", "acct", 2000, 7}}, 7).ok());
@@ -273,6 +273,23 @@ TEST(UsageLedgerTest, ChargesOnceAndSurvivesReopen) {
     EXPECT_EQ((*l)->Deposited("acct"), 2000u);
     EXPECT_EQ((*l)->Balance("acct"), 1500);
     EXPECT_EQ((*l)->scanned_height(), 8u);
+    // Fee shares: planned once per charge, kept pending until resolved.
+    int64_t upto = 0;
+    std::vector<Forward> owed = (*l)->OwedFees(0.5, &upto);
+    ASSERT_EQ(owed.size(), 1u);
+    EXPECT_EQ(owed[0].payee, "payee1");
+    EXPECT_EQ(owed[0].amount, 250u);
+    owed[0].tx = "signed";
+    owed[0].tx_hash = "h1";
+    ASSERT_TRUE((*l)->AddForwards(owed, upto).ok());
+    EXPECT_TRUE((*l)->OwedFees(0.5, &upto).empty());
+    std::vector<Forward> pending = (*l)->PendingForwards();
+    ASSERT_EQ(pending.size(), 1u);
+    EXPECT_EQ(pending[0].tx, "signed");
+    pending[0].state = "done";
+    ASSERT_TRUE((*l)->UpdateForward(pending[0]).ok());
+    EXPECT_TRUE((*l)->PendingForwards().empty());
+    EXPECT_EQ((*l)->Forwarded("payee1"), 250u);
   }
   absl::StatusOr<std::unique_ptr<UsageLedger>> again = UsageLedger::Open(path);
   ASSERT_TRUE(again.ok()) << again.status();

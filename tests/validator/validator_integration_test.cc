@@ -222,7 +222,7 @@ TEST_P(ValidatorIntegrationTest, RanksMinersByQualityAndSurvivesKill9) {
       "challenges = 8\nmin_prefix = 16\nmax_prefix = 48\nstep_interval_ms = 250\n",
       "timeout_ms = 5000\nalpha = 0.3\nweights_interval = 10\ncpu = true\n",
       "gateway_port = 0\napi_keys_file = \"", tmp.Sub("keys.toml"), "\"\n",
-      "gateway_timeout_ms = 4000\ngateway_max_body_bytes = 4096\nprice_per_token = 1000\n",
+      "gateway_timeout_ms = 4000\ngateway_max_body_bytes = 4096\nprice_per_token = 1000\nfee_forward_interval = 2\n",
       "gateway_ready_file = \"", tmp.Sub("gateway.url"), "\"\n");
   ASSERT_TRUE(WriteFileAtomic(tmp.Sub("keys.toml"),
                               "[[keys]]\nname = \"alice\"\nkey = \"sk-alice-0123456789abcdef\"\n"
@@ -411,11 +411,31 @@ TEST_P(ValidatorIntegrationTest, RanksMinersByQualityAndSurvivesKill9) {
     std::this_thread::sleep_for(std::chrono::milliseconds(200));  // polling the gateway
   }
   ASSERT_EQ(payer_account.value("deposited_units", 0), 20'000) << payer_account.dump();
+  std::map<std::string, uint64_t> cold_before;
+  for (const char* n : {"good", "weak"}) {
+    absl::StatusOr<chain::AccountInfo> acct = (*client)->Account(cold[n]);
+    ASSERT_TRUE(acct.ok());
+    cold_before[n] = acct->balance;
+  }
   r = post(payer, "/v1/completions", R"({"prompt": "the ", "max_tokens": 8})");
   ASSERT_EQ(r.status, 200) << r.body;
-  const int paid_tokens = nlohmann::json::parse(r.body)["usage"]["completion_tokens"].get<int>();
+  const nlohmann::json paid_answer = nlohmann::json::parse(r.body);
+  const int paid_tokens = paid_answer["usage"]["completion_tokens"].get<int>();
+  const std::string earner =
+      paid_answer["agora_receipt"]["hotkey"] == EncodeAddress(hot["good"]) ? "good" : "weak";
   payer_account = nlohmann::json::parse(Curl(payer + base + "/v1/account").body);
   EXPECT_EQ(payer_account["balance_units"].get<int64_t>(), 20'000 - 1000 * paid_tokens) << payer_account.dump();
+
+  Log("half the fee reaches the answering miner's coldkey on chain");
+  const uint64_t share = 1000 * static_cast<uint64_t>(paid_tokens) / 2;
+  uint64_t got = 0;
+  for (auto until = Clock::now() + std::chrono::seconds(60); Clock::now() < until;) {
+    absl::StatusOr<chain::AccountInfo> acct = (*client)->Account(cold[earner]);
+    if (acct.ok()) got = acct->balance - cold_before[earner];
+    if (got >= share) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));  // polling the chain
+  }
+  EXPECT_EQ(got, share) << validator->LogText();
 
   Log("agora query prints the answer and verifies its receipt");
   {
