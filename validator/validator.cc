@@ -47,6 +47,26 @@ uint64_t RandomU64() {
   return v;
 }
 
+// Teacher forcing of completions under `model`: each row is the prompt
+// followed by the completion, cut at the front to the model's context; the
+// result holds each completion's per-token log-probabilities (all of them
+// unless the completion alone exceeds the context).
+absl::StatusOr<std::vector<std::vector<float>>> CompletionLogprobs(
+    miner::ModelBackend& model, const std::vector<uint32_t>& prompt,
+    const std::vector<const protocol::GenerateReply*>& completions) {
+  const size_t ctx = model.max_context();
+  std::vector<std::vector<uint32_t>> rows;
+  std::vector<size_t> from;
+  for (const protocol::GenerateReply* c : completions) {
+    std::vector<uint32_t> row = prompt;
+    row.insert(row.end(), c->tokens.begin(), c->tokens.end());
+    if (row.size() > ctx) row.erase(row.begin(), row.end() - ctx);
+    from.push_back(row.size() - std::min(c->tokens.size(), row.size() - 1));
+    rows.push_back(std::move(row));
+  }
+  return model.TokenLogprobs(rows, from);
+}
+
 // A miner asked in this step.
 struct Target {
   uint16_t uid = 0;
@@ -391,21 +411,11 @@ void Validator::ScoreGenerateStep(const Challenge& prompt, uint32_t max_tokens, 
   }
   if (valid.empty()) return;
   // One teacher-forced pass of the reference model over every completion.
-  auto rows_for = [&](const miner::ModelBackend& model, std::vector<size_t>& idx,
-                      std::vector<std::vector<uint32_t>>& rows, std::vector<size_t>& from) {
-    for (size_t m : idx) {
-      std::vector<uint32_t> row = prompt.prefix;
-      row.insert(row.end(), decoded[m].tokens.begin(), decoded[m].tokens.end());
-      if (row.size() > model.max_context()) row.erase(row.begin(), row.end() - model.max_context());
-      from.push_back(row.size() - decoded[m].tokens.size());
-      rows.push_back(std::move(row));
-    }
-  };
   {
-    std::vector<std::vector<uint32_t>> rows;
-    std::vector<size_t> from;
-    rows_for(*reference_, valid, rows, from);
-    absl::StatusOr<std::vector<std::vector<float>>> lp = reference_->TokenLogprobs(rows, from);
+    std::vector<const protocol::GenerateReply*> completions;
+    for (size_t m : valid) completions.push_back(&decoded[m]);
+    absl::StatusOr<std::vector<std::vector<float>>> lp =
+        CompletionLogprobs(*reference_, prompt.prefix, completions);
     if (!lp.ok()) {
       AGORA_LOG(WARN, "validator", "reference model: %s", lp.status().ToString());
       return;
@@ -419,10 +429,10 @@ void Validator::ScoreGenerateStep(const Challenge& prompt, uint32_t max_tokens, 
   }
   for (auto& [hash, idx] : by_model) {
     miner::ModelBackend* model = Known(hash);
-    std::vector<std::vector<uint32_t>> rows;
-    std::vector<size_t> from;
-    rows_for(*model, idx, rows, from);
-    absl::StatusOr<std::vector<std::vector<float>>> lp = model->TokenLogprobs(rows, from);
+    std::vector<const protocol::GenerateReply*> completions;
+    for (size_t m : idx) completions.push_back(&decoded[m]);
+    absl::StatusOr<std::vector<std::vector<float>>> lp =
+        CompletionLogprobs(*model, prompt.prefix, completions);
     if (!lp.ok()) continue;
     for (size_t k = 0; k < idx.size(); ++k) {
       const protocol::GenerateReply& rep = decoded[idx[k]];
@@ -570,18 +580,9 @@ std::optional<nlohmann::json> Validator::MaybeSetWeights(const chain::Metagraph&
 std::vector<double> Validator::Judge(const std::vector<uint32_t>& prompt,
                                      const std::vector<const protocol::GenerateReply*>& completions) {
   std::vector<double> out(completions.size(), 0.0);
-  std::vector<std::vector<uint32_t>> rows;
-  std::vector<size_t> from;
   std::lock_guard<std::mutex> lock(models_mu_);
-  const size_t ctx = reference_->max_context();
-  for (const protocol::GenerateReply* c : completions) {
-    std::vector<uint32_t> row = prompt;
-    row.insert(row.end(), c->tokens.begin(), c->tokens.end());
-    if (row.size() > ctx) row.erase(row.begin(), row.end() - ctx);
-    from.push_back(row.size() - std::min(c->tokens.size(), row.size() - 1));
-    rows.push_back(std::move(row));
-  }
-  absl::StatusOr<std::vector<std::vector<float>>> lp = reference_->TokenLogprobs(rows, from);
+  absl::StatusOr<std::vector<std::vector<float>>> lp =
+      CompletionLogprobs(*reference_, prompt, completions);
   if (!lp.ok()) return out;
   for (size_t k = 0; k < out.size(); ++k) out[k] = scoring::CompletionScore((*lp)[k]);
   return out;
