@@ -3,6 +3,7 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <functional>
 
 #include "absl/strings/str_cat.h"
 
@@ -11,6 +12,41 @@ namespace {
 
 absl::Status SqlError(sqlite3* db, const char* what) {
   return absl::InternalError(absl::StrCat("usage ledger: ", what, ": ", sqlite3_errmsg(db)));
+}
+
+void BindText(sqlite3_stmt* st, int i, const std::string& v) {
+  sqlite3_bind_text(st, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+}
+
+void BindBlob(sqlite3_stmt* st, int i, const std::string& v) {
+  sqlite3_bind_blob(st, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+}
+
+// Prepares `sql`, lets `bind` set its parameters and steps it once; the
+// SQLite result code (SQLITE_DONE on success).
+int StepOnce(sqlite3* db, const char* sql, const std::function<void(sqlite3_stmt*)>& bind) {
+  sqlite3_stmt* st = nullptr;
+  if (sqlite3_prepare_v2(db, sql, -1, &st, nullptr) != SQLITE_OK) return SQLITE_ERROR;
+  bind(st);
+  const int rc = sqlite3_step(st);
+  sqlite3_finalize(st);
+  return rc;
+}
+
+// Runs `body` and then `mark_sql` (the upsert of a progress mark) in one
+// transaction: all of it is durable, or none of it.
+absl::Status Transaction(sqlite3* db, const char* what, const std::function<absl::Status()>& body,
+                         const std::string& mark_sql) {
+  if (sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) != SQLITE_OK) {
+    return SqlError(db, "begin");
+  }
+  absl::Status s = body();
+  if (s.ok() && (sqlite3_exec(db, mark_sql.c_str(), nullptr, nullptr, nullptr) != SQLITE_OK ||
+                 sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK)) {
+    s = SqlError(db, what);
+  }
+  if (!s.ok()) sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+  return s;
 }
 
 }  // namespace
@@ -71,24 +107,20 @@ UsageLedger::~UsageLedger() { sqlite3_close(db_); }
 
 absl::Status UsageLedger::Record(const Charge& c) {
   absl::MutexLock lock(&mu_);
-  sqlite3_stmt* st = nullptr;
-  if (sqlite3_prepare_v2(db_,
-                         "INSERT INTO charges (request_id, key_name, tokens, uid, model, time_ms,"
-                         " account, paid_units, payee) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                         -1, &st, nullptr) != SQLITE_OK) {
-    return SqlError(db_, "prepare");
-  }
-  sqlite3_bind_text(st, 1, c.request_id.data(), static_cast<int>(c.request_id.size()), SQLITE_TRANSIENT);
-  sqlite3_bind_text(st, 2, c.key_name.data(), static_cast<int>(c.key_name.size()), SQLITE_TRANSIENT);
-  sqlite3_bind_int64(st, 3, static_cast<sqlite3_int64>(c.tokens));
-  sqlite3_bind_int64(st, 4, c.uid);
-  sqlite3_bind_text(st, 5, c.model.data(), static_cast<int>(c.model.size()), SQLITE_TRANSIENT);
-  sqlite3_bind_int64(st, 6, static_cast<sqlite3_int64>(c.time_ms));
-  sqlite3_bind_text(st, 7, c.account.data(), static_cast<int>(c.account.size()), SQLITE_TRANSIENT);
-  sqlite3_bind_int64(st, 8, static_cast<sqlite3_int64>(c.paid_units));
-  sqlite3_bind_text(st, 9, c.payee.data(), static_cast<int>(c.payee.size()), SQLITE_TRANSIENT);
-  const int rc = sqlite3_step(st);
-  sqlite3_finalize(st);
+  const int rc = StepOnce(db_,
+                          "INSERT INTO charges (request_id, key_name, tokens, uid, model, time_ms,"
+                          " account, paid_units, payee) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                          [&](sqlite3_stmt* st) {
+                            BindText(st, 1, c.request_id);
+                            BindText(st, 2, c.key_name);
+                            sqlite3_bind_int64(st, 3, static_cast<sqlite3_int64>(c.tokens));
+                            sqlite3_bind_int64(st, 4, c.uid);
+                            BindText(st, 5, c.model);
+                            sqlite3_bind_int64(st, 6, static_cast<sqlite3_int64>(c.time_ms));
+                            BindText(st, 7, c.account);
+                            sqlite3_bind_int64(st, 8, static_cast<sqlite3_int64>(c.paid_units));
+                            BindText(st, 9, c.payee);
+                          });
   if (rc == SQLITE_CONSTRAINT) {
     return absl::AlreadyExistsError(absl::StrCat("request ", c.request_id, " was already charged"));
   }
@@ -107,37 +139,27 @@ uint64_t UsageLedger::scanned_height() const {
 
 absl::Status UsageLedger::RecordDeposits(const std::vector<Deposit>& deposits, uint64_t height) {
   absl::MutexLock lock(&mu_);
-  if (sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) != SQLITE_OK) {
-    return SqlError(db_, "begin");
-  }
   std::map<std::string, uint64_t> added;
-  for (const Deposit& d : deposits) {
-    sqlite3_stmt* st = nullptr;
-    if (sqlite3_prepare_v2(db_, "INSERT OR IGNORE INTO deposits (tx_hash, account, amount, block) VALUES (?, ?, ?, ?)",
-                           -1, &st, nullptr) != SQLITE_OK) {
-      sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-      return SqlError(db_, "prepare deposit");
-    }
-    sqlite3_bind_text(st, 1, d.tx_hash.data(), static_cast<int>(d.tx_hash.size()), SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 2, d.account.data(), static_cast<int>(d.account.size()), SQLITE_TRANSIENT);
-    sqlite3_bind_int64(st, 3, static_cast<sqlite3_int64>(d.amount));
-    sqlite3_bind_int64(st, 4, static_cast<sqlite3_int64>(d.block));
-    const int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) {
-      sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-      return SqlError(db_, "insert deposit");
-    }
-    if (sqlite3_changes(db_) == 1) added[d.account] += d.amount;
-  }
-  const std::string upsert = absl::StrCat(
-      "INSERT INTO scan (id, height) VALUES (1, ", height, ") ON CONFLICT(id) DO UPDATE SET height = ", height);
-  if (sqlite3_exec(db_, upsert.c_str(), nullptr, nullptr, nullptr) != SQLITE_OK ||
-      sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) {
-    absl::Status s = SqlError(db_, "commit deposits");
-    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-    return s;
-  }
+  absl::Status s = Transaction(
+      db_, "commit deposits",
+      [&]() -> absl::Status {
+        for (const Deposit& d : deposits) {
+          const int rc = StepOnce(
+              db_, "INSERT OR IGNORE INTO deposits (tx_hash, account, amount, block) VALUES (?, ?, ?, ?)",
+              [&](sqlite3_stmt* st) {
+                BindText(st, 1, d.tx_hash);
+                BindText(st, 2, d.account);
+                sqlite3_bind_int64(st, 3, static_cast<sqlite3_int64>(d.amount));
+                sqlite3_bind_int64(st, 4, static_cast<sqlite3_int64>(d.block));
+              });
+          if (rc != SQLITE_DONE) return SqlError(db_, "insert deposit");
+          if (sqlite3_changes(db_) == 1) added[d.account] += d.amount;
+        }
+        return absl::OkStatus();
+      },
+      absl::StrCat("INSERT INTO scan (id, height) VALUES (1, ", height,
+                   ") ON CONFLICT(id) DO UPDATE SET height = ", height));
+  if (!s.ok()) return s;
   for (const auto& [a, v] : added) deposited_[a] += v;
   scanned_ = height;
   return absl::OkStatus();
@@ -174,34 +196,24 @@ std::vector<Forward> UsageLedger::OwedFees(double share, int64_t* upto) const {
 
 absl::Status UsageLedger::AddForwards(const std::vector<Forward>& batch, int64_t upto) {
   absl::MutexLock lock(&mu_);
-  if (sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) != SQLITE_OK) return SqlError(db_, "begin");
-  for (const Forward& f : batch) {
-    sqlite3_stmt* st = nullptr;
-    if (sqlite3_prepare_v2(db_, "INSERT INTO forwards (payee, amount, tx, tx_hash, state) VALUES (?, ?, ?, ?, 'pending')",
-                           -1, &st, nullptr) != SQLITE_OK) {
-      sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-      return SqlError(db_, "prepare forward");
-    }
-    sqlite3_bind_text(st, 1, f.payee.data(), static_cast<int>(f.payee.size()), SQLITE_TRANSIENT);
-    sqlite3_bind_int64(st, 2, static_cast<sqlite3_int64>(f.amount));
-    sqlite3_bind_blob(st, 3, f.tx.data(), static_cast<int>(f.tx.size()), SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 4, f.tx_hash.data(), static_cast<int>(f.tx_hash.size()), SQLITE_TRANSIENT);
-    const int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) {
-      sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-      return SqlError(db_, "insert forward");
-    }
-  }
-  const std::string mark = absl::StrCat(
-      "INSERT INTO forward_mark (id, upto) VALUES (1, ", upto, ") ON CONFLICT(id) DO UPDATE SET upto = ", upto);
-  if (sqlite3_exec(db_, mark.c_str(), nullptr, nullptr, nullptr) != SQLITE_OK ||
-      sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) {
-    absl::Status s = SqlError(db_, "commit forwards");
-    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-    return s;
-  }
-  return absl::OkStatus();
+  return Transaction(
+      db_, "commit forwards",
+      [&]() -> absl::Status {
+        for (const Forward& f : batch) {
+          const int rc = StepOnce(
+              db_, "INSERT INTO forwards (payee, amount, tx, tx_hash, state) VALUES (?, ?, ?, ?, 'pending')",
+              [&](sqlite3_stmt* st) {
+                BindText(st, 1, f.payee);
+                sqlite3_bind_int64(st, 2, static_cast<sqlite3_int64>(f.amount));
+                BindBlob(st, 3, f.tx);
+                BindText(st, 4, f.tx_hash);
+              });
+          if (rc != SQLITE_DONE) return SqlError(db_, "insert forward");
+        }
+        return absl::OkStatus();
+      },
+      absl::StrCat("INSERT INTO forward_mark (id, upto) VALUES (1, ", upto,
+                   ") ON CONFLICT(id) DO UPDATE SET upto = ", upto));
 }
 
 std::vector<Forward> UsageLedger::PendingForwards() const {
@@ -228,17 +240,13 @@ std::vector<Forward> UsageLedger::PendingForwards() const {
 
 absl::Status UsageLedger::UpdateForward(const Forward& f) {
   absl::MutexLock lock(&mu_);
-  sqlite3_stmt* st = nullptr;
-  if (sqlite3_prepare_v2(db_, "UPDATE forwards SET tx = ?, tx_hash = ?, state = ? WHERE id = ?", -1, &st,
-                         nullptr) != SQLITE_OK) {
-    return SqlError(db_, "prepare update");
-  }
-  sqlite3_bind_blob(st, 1, f.tx.data(), static_cast<int>(f.tx.size()), SQLITE_TRANSIENT);
-  sqlite3_bind_text(st, 2, f.tx_hash.data(), static_cast<int>(f.tx_hash.size()), SQLITE_TRANSIENT);
-  sqlite3_bind_text(st, 3, f.state.data(), static_cast<int>(f.state.size()), SQLITE_TRANSIENT);
-  sqlite3_bind_int64(st, 4, f.id);
-  const int rc = sqlite3_step(st);
-  sqlite3_finalize(st);
+  const int rc = StepOnce(db_, "UPDATE forwards SET tx = ?, tx_hash = ?, state = ? WHERE id = ?",
+                          [&](sqlite3_stmt* st) {
+                            BindBlob(st, 1, f.tx);
+                            BindText(st, 2, f.tx_hash);
+                            BindText(st, 3, f.state);
+                            sqlite3_bind_int64(st, 4, f.id);
+                          });
   return rc == SQLITE_DONE ? absl::OkStatus() : SqlError(db_, "update forward");
 }
 
@@ -250,7 +258,7 @@ uint64_t UsageLedger::Forwarded(const std::string& payee) const {
                          -1, &st, nullptr) != SQLITE_OK) {
     return 0;
   }
-  sqlite3_bind_text(st, 1, payee.data(), static_cast<int>(payee.size()), SQLITE_TRANSIENT);
+  BindText(st, 1, payee);
   if (sqlite3_step(st) == SQLITE_ROW) total = static_cast<uint64_t>(sqlite3_column_int64(st, 0));
   sqlite3_finalize(st);
   return total;
