@@ -28,12 +28,14 @@ target_link_libraries(agora_cli_chain
 add_executable(agora ${CMAKE_CURRENT_SOURCE_DIR}/main.cc)
 target_link_libraries(agora PRIVATE agora_cli agora_cli_chain)
 
-# agora_cli_query: `agora query`, an HTTP client of the validator's gateway
-# (needs LibTorch's build only through agora_validator_core's target, which
-# exists when the validator is built).
+# agora_cli_query: `agora query` and `agora summary`, HTTP clients of the
+# validator's gateway (built when the validator is: agora_validator_core's
+# target exists only with LibTorch).
 if(TARGET agora_validator_core)
-  add_library(agora_cli_query STATIC ${CMAKE_CURRENT_SOURCE_DIR}/query_command.cc)
-  target_link_libraries(agora_cli_query PUBLIC agora_cli PRIVATE agora_validator_core PkgConfig::HTTPLIB)
+  add_library(agora_cli_query STATIC ${CMAKE_CURRENT_SOURCE_DIR}/query_command.cc
+                                     ${CMAKE_CURRENT_SOURCE_DIR}/summary_command.cc)
+  target_link_libraries(agora_cli_query PUBLIC agora_cli agora_cli_chain
+                        PRIVATE agora_validator_core PkgConfig::HTTPLIB absl::str_format)
   target_link_libraries(agora PRIVATE agora_cli_query)
   target_compile_definitions(agora PRIVATE AGORA_WITH_QUERY=1)
 endif()

@@ -10,6 +10,7 @@
 #include "cli/wallet_commands.h"
 #ifdef AGORA_WITH_QUERY
 #include "cli/query_command.h"
+#include "cli/summary_command.h"
 #endif
 
 int main(int argc, char** argv) {
@@ -24,6 +25,7 @@ int main(int argc, char** argv) {
   }
 #ifdef AGORA_WITH_QUERY
   root.subcommands.push_back(agora::cli::QueryCommand());
+  root.subcommands.push_back(agora::cli::SummaryCommand());
 #endif
   const std::vector<std::string> args(argv + 1, argv + argc);
   return agora::cli::Run(root, args, std::cout, std::cerr);

@@ -42,6 +42,16 @@ void Admission::Update(const std::vector<Member>& members) {
   members_ = std::move(next);
 }
 
+bool Admission::Prescreen(const PublicKey& claimed_sender) {
+  if (options_.open) return true;
+  absl::MutexLock lock(&mu_);
+  auto it = members_.find(claimed_sender);
+  const bool may = it != members_.end() && it->second.member.stake >= options_.min_stake &&
+                   (!options_.require_permit || it->second.member.validator_permit);
+  if (!may) ++stats_.unregistered;
+  return may;
+}
+
 absl::Status Admission::Admit(const PublicKey& sender, std::chrono::steady_clock::time_point now) {
   absl::MutexLock lock(&mu_);
   auto it = members_.find(sender);

@@ -61,6 +61,13 @@ class Admission {
   // min_stake", "no validator permit") or kRateLimited.
   absl::Status Admit(const PublicKey& sender, std::chrono::steady_clock::time_point now);
 
+  // The server's prescreen (protocol/zmq_server.h), on the sender a request
+  // claims before it is verified: false when Admit would refuse that hotkey
+  // whatever its rate (not registered, stake below min_stake, no permit);
+  // counted as unregistered then. Buckets are left alone: the claim is not
+  // verified yet, and Admit runs for what passes.
+  bool Prescreen(const PublicKey& claimed_sender);
+
   // The sender's stake (its queue priority); 0 if unknown.
   uint64_t Priority(const PublicKey& sender) const;
 

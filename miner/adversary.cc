@@ -1,5 +1,6 @@
 #include "miner/adversary.h"
 
+#include <algorithm>
 #include <cmath>
 #include <thread>
 #include <utility>
@@ -31,6 +32,17 @@ class Wrapper : public ModelBackend {
   std::unique_ptr<ModelBackend> inner_;
 };
 
+// What a model without knowledge says of any text: log(1 / vocab) per token.
+std::vector<std::vector<float>> UniformLogprobs(const std::vector<std::vector<uint32_t>>& rows,
+                                                const std::vector<size_t>& from, uint32_t vocab) {
+  std::vector<std::vector<float>> out;
+  for (size_t i = 0; i < rows.size() && i < from.size(); ++i) {
+    out.emplace_back(rows[i].size() - std::min(from[i], rows[i].size()),
+                     -std::log(static_cast<float>(vocab)));
+  }
+  return out;
+}
+
 class RandomModel : public Wrapper {
  public:
   RandomModel(std::unique_ptr<ModelBackend> inner, uint64_t seed) : Wrapper(std::move(inner)), state_(seed) {}
@@ -45,12 +57,7 @@ class RandomModel : public Wrapper {
   }
   absl::StatusOr<std::vector<std::vector<float>>> TokenLogprobs(
       const std::vector<std::vector<uint32_t>>& rows, const std::vector<size_t>& from) override {
-    std::vector<std::vector<float>> out;
-    for (size_t i = 0; i < rows.size() && i < from.size(); ++i) {
-      out.emplace_back(rows[i].size() - std::min(from[i], rows[i].size()),
-                       -std::log(static_cast<float>(vocab_size())));
-    }
-    return out;
+    return UniformLogprobs(rows, from, vocab_size());
   }
   std::string Describe() const override { return "random logits over " + inner_->Describe(); }
 
@@ -91,29 +98,82 @@ class SlowModel : public Wrapper {
   std::chrono::milliseconds delay_;
 };
 
+// Pseudo-random numbers as a function of their inputs (SplitMix64's
+// finalizer), so the memorizer's answer to a prefix needs no storage to be
+// the same every time.
+uint64_t Mix(uint64_t z) {
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
 class MemorizerModel : public Wrapper {
  public:
-  using Wrapper::Wrapper;
+  MemorizerModel(std::unique_ptr<ModelBackend> inner, uint64_t seed)
+      : Wrapper(std::move(inner)), seed_(Mix(seed)) {}
+
   absl::StatusOr<Logits> NextTokenLogits(const std::vector<std::vector<uint32_t>>& rows) override {
-    absl::StatusOr<Logits> fresh = inner_->NextTokenLogits(rows);
-    if (!fresh.ok()) return fresh;
+    if (rows.empty()) return absl::InvalidArgumentError("empty batch");
+    const uint32_t vocab = vocab_size();
     for (size_t i = 0; i < rows.size(); ++i) {
-      const std::string key(reinterpret_cast<const char*>(rows[i].data()), rows[i].size() * 4);
-      auto it = cache_.find(key);
-      if (it != cache_.end()) {
-        std::copy(it->second.begin(), it->second.end(), fresh->data.begin() + i * fresh->vocab);
-      } else if (cache_.size() < kMaxEntries) {
-        auto row = fresh->Row(i);
-        cache_.emplace(key, std::vector<float>(row.begin(), row.end()));
+      if (rows[i].empty()) return absl::InvalidArgumentError(absl::StrCat("rows[", i, "]: empty"));
+      for (uint32_t t : rows[i]) {
+        if (t >= vocab) return absl::InvalidArgumentError(absl::StrCat("rows[", i, "]: token ", t));
       }
     }
-    return fresh;
+    // Learn first: every row reveals, for each of its proper prefixes, the
+    // token that followed it; a batch's rows may reveal each other's.
+    std::vector<uint64_t> keys(rows.size());
+    for (size_t i = 0; i < rows.size(); ++i) {
+      uint64_t key = kEmptyKey;
+      for (size_t t = 0; t < rows[i].size(); ++t) {
+        if (t > 0) Learn(key, rows[i][t]);
+        key = Extend(key, rows[i][t]);
+      }
+      keys[i] = key;
+    }
+    Logits out;
+    out.rows = rows.size();
+    out.vocab = vocab;
+    out.data.resize(out.rows * out.vocab);
+    for (size_t i = 0; i < rows.size(); ++i) {
+      float* row = &out.data[i * vocab];
+      auto it = next_.find(keys[i]);
+      if (it != next_.end()) {
+        std::fill(row, row + vocab, 0.0f);
+        row[it->second] = kSure;
+        continue;
+      }
+      const uint64_t base = Mix(seed_ ^ keys[i]);
+      for (uint32_t v = 0; v < vocab; ++v) {
+        row[v] = static_cast<float>(3.0 * (double(Mix(base + v) >> 11) * 0x1.0p-53 - 0.5));
+      }
+    }
+    return out;
   }
-  std::string Describe() const override { return "memorizer over " + inner_->Describe(); }
+  absl::StatusOr<std::vector<std::vector<float>>> TokenLogprobs(
+      const std::vector<std::vector<uint32_t>>& rows, const std::vector<size_t>& from) override {
+    return UniformLogprobs(rows, from, vocab_size());
+  }
+  std::string Describe() const override { return "memorizer (no model) claiming " + inner_->Describe(); }
 
  private:
-  static constexpr size_t kMaxEntries = 100'000;
-  absl::flat_hash_map<std::string, std::vector<float>> cache_;
+  // Keys are hashes of whole prefixes, from their first token: only the
+  // very same prefix is recognised. (Keys of the last few tokens would make
+  // it an n-gram model learning from the challenges, not a memorizer.)
+  static constexpr uint64_t kEmptyKey = 0x6A09E667F3BCC908ull;
+  static uint64_t Extend(uint64_t key, uint32_t token) {
+    return Mix(key ^ (uint64_t{token} * 0x9E3779B97F4A7C15ull));
+  }
+  void Learn(uint64_t key, uint32_t token) {
+    if (next_.size() >= kMaxEntries && !next_.contains(key)) return;  // bounded memory
+    next_[key] = token;
+  }
+  // The logit of a remembered token (the others are 0): p ~ 0.998 over 256 tokens.
+  static constexpr float kSure = 12.0f;
+  static constexpr size_t kMaxEntries = 1 << 20;
+  uint64_t seed_;
+  absl::flat_hash_map<uint64_t, uint32_t> next_;  // prefix key -> the token that followed it
 };
 
 }  // namespace
@@ -123,13 +183,16 @@ absl::StatusOr<std::unique_ptr<ModelBackend>> MakeAdversary(std::unique_ptr<Mode
   if (o.mode == "honest") return honest;
   if (o.mode == "random") return std::unique_ptr<ModelBackend>(new RandomModel(std::move(honest), o.seed));
   if (o.mode == "slow") return std::unique_ptr<ModelBackend>(new SlowModel(std::move(honest), o.delay));
-  if (o.mode == "memorizer") return std::unique_ptr<ModelBackend>(new MemorizerModel(std::move(honest)));
+  if (o.mode == "memorizer") return std::unique_ptr<ModelBackend>(new MemorizerModel(std::move(honest), o.seed));
+  if (o.mode == "copycat") {
+    return absl::InvalidArgumentError("mode copycat serves no model of its own (see MakeCopycat)");
+  }
   if (o.mode == "liar") {
     if (o.claim_model == Hash256{}) return absl::InvalidArgumentError("mode liar needs claim_model");
     return std::unique_ptr<ModelBackend>(new LiarModel(std::move(honest), o.claim_model));
   }
   return absl::InvalidArgumentError(
-      absl::StrCat("mode '", o.mode, "': expected honest, random, liar, slow or memorizer"));
+      absl::StrCat("mode '", o.mode, "': expected honest, random, liar, slow, memorizer or copycat"));
 }
 
 }  // namespace agora::miner

@@ -13,6 +13,8 @@
 #include "common/file_util.h"
 #include "common/log.h"
 #include "common/daemon_wallet.h"
+#include "miner/copy_source.h"
+#include "miner/copycat.h"
 #include "protocol/messages.h"
 #include "protocol/task_messages.h"
 
@@ -65,6 +67,9 @@ absl::Status MinerService::Start() {
   so.admission = [this](const protocol::EnvelopeHeader& h) {
     return admission_.Admit(h.sender, Clock::now());
   };
+  // Unknown senders are refused on the I/O thread, before they queue or
+  // cost a signature check: a flood of them leaves members' requests alone.
+  so.prescreen = [this](const PublicKey& claimed) { return admission_.Prescreen(claimed); };
   server_ = std::make_unique<protocol::Server>(key_, so);
   server_->Handle<protocol::PredictRequest, protocol::PredictReply>(
       MessageKind::kPredictRequest, MessageKind::kPredictReply,
@@ -181,6 +186,46 @@ absl::Status Register(chain::ChainClient& chain, const MinerOptions& o, const Da
   return absl::OkStatus();
 }
 
+// What a copycat keeps besides its model: the client it relays through and
+// where the copied miner is.
+struct Copying {
+  std::unique_ptr<protocol::Client> client;
+  std::unique_ptr<CopySource> source;
+  bool found = true;  // whether the last metagraph had the copied miner's endpoint
+};
+
+// The copycat's model, once the copied miner answers a probe: it may not be
+// registered, announced or admitting us yet, so every failure but copying
+// itself is retried each metagraph refresh until *stop.
+absl::StatusOr<std::unique_ptr<ModelBackend>> ConnectCopycat(
+    const MinerOptions& o, std::shared_ptr<const SigningKey> key, chain::ChainClient& chain,
+    chain::Metagraph mg, const std::atomic<bool>* stop, Copying* c) {
+  c->source = std::make_unique<CopySource>(o.adversary.copy, key->public_key());
+  protocol::ClientOptions co;
+  co.curve = o.service.curve;
+  absl::StatusOr<std::unique_ptr<protocol::Client>> client = protocol::Client::Create(key, co);
+  if (!client.ok()) return client.status();
+  c->client = std::move(*client);
+  for (;;) {
+    absl::Status s = c->source->Update(mg);
+    if (absl::IsFailedPrecondition(s)) return s;
+    if (s.ok()) {
+      absl::StatusOr<std::unique_ptr<ModelBackend>> model = MakeCopycat(
+          MakeClientRelay(c->client.get(), c->source.get(), o.adversary.copy_timeout),
+          c->source->name());
+      if (model.ok()) return model;
+      s = model.status();
+    }
+    AGORA_LOG(WARN, "miner", "copycat: waiting for %s: %s", c->source->name(), s.message());
+    for (auto until = Clock::now() + o.metagraph_refresh; Clock::now() < until;) {
+      if (stop->load()) return absl::CancelledError("stopped while waiting for the copied miner");
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    absl::StatusOr<chain::Metagraph> fresh = chain.GetMetagraph(o.netuid);
+    if (fresh.ok()) mg = std::move(*fresh);
+  }
+}
+
 }  // namespace
 
 absl::Status Run(const MinerOptions& o, const std::atomic<bool>* stop) {
@@ -216,10 +261,17 @@ absl::Status Run(const MinerOptions& o, const std::atomic<bool>* stop) {
     }
   }
 
-  // 3. Model.
-  absl::StatusOr<std::unique_ptr<ModelBackend>> model = LoadModel(o.model);
-  if (!model.ok()) return model.status();
-  model = MakeAdversary(std::move(*model), o.adversary);
+  // 3. Model: loaded, or (copycat) a relay to the copied miner. The relay's
+  // client is declared before the service, so it outlives the service's use.
+  Copying copying;
+  absl::StatusOr<std::unique_ptr<ModelBackend>> model = absl::UnknownError("no model");
+  if (o.adversary.mode == "copycat") {
+    model = ConnectCopycat(o, key, **chain, *mg, stop, &copying);
+    if (!model.ok() && stop->load()) return absl::OkStatus();  // stopped while waiting
+  } else {
+    model = LoadModel(o.model);
+    if (model.ok()) model = MakeAdversary(std::move(*model), o.adversary);
+  }
   if (!model.ok()) return model.status();
   AGORA_LOG(INFO, "miner", "model: %s", (*model)->Describe());
   std::unique_ptr<Tokenizer> tokenizer;
@@ -265,6 +317,13 @@ absl::Status Run(const MinerOptions& o, const std::atomic<bool>* stop) {
     absl::StatusOr<chain::Metagraph> fresh = (*chain)->GetMetagraph(o.netuid);
     if (fresh.ok()) {
       service.admission().Update(Members(*fresh));
+      if (copying.source) {
+        const absl::Status moved = copying.source->Update(*fresh);
+        if (moved.ok() != copying.found) {
+          copying.found = moved.ok();
+          AGORA_LOG(WARN, "miner", "copycat: %s", moved.ok() ? "the copied miner is back" : moved.ToString());
+        }
+      }
     } else {
       AGORA_LOG(WARN, "miner", "metagraph refresh: %s (keeping the last one)", fresh.status().ToString());
     }

@@ -6,7 +6,8 @@
 //                 with no wallet or chain: benchmarks and tests drive it
 //                 directly (admission is fed through admission().Update()).
 //   Run()         the whole miner: loads the hotkey from the wallet and the
-//                 model, checks the hotkey is registered on the subnet (or
+//                 model (a copycat has none: it relays the miner it copies,
+//                 miner/copycat.h, once that miner answers), checks the hotkey is registered on the subnet (or
 //                 registers it with --register, saying what it burns),
 //                 announces the endpoint (serve_axon), keeps admission in
 //                 step with the metagraph, serves until *stop, then drains.

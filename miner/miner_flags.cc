@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "cli/config_file.h"
+#include "common/address.h"
 
 namespace agora::miner {
 namespace {
@@ -23,6 +24,43 @@ absl::Status RunFromFlags(const cli::ParsedFlags& given, cli::Context& ctx) {
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
   return Run(*o, &g_stop);
+}
+
+// The mode's own flags. A copycat serves no model (it relays the miner at
+// --copy-uid or --copy-hotkey); every other mode serves exactly one.
+absl::Status AdversaryFromFlags(const cli::ParsedFlags& f, MinerOptions& o) {
+  static const char* kModes[] = {"honest", "random", "liar", "slow", "memorizer", "copycat"};
+  if (std::find(std::begin(kModes), std::end(kModes), o.adversary.mode) == std::end(kModes)) {
+    return cli::UsageError(absl::StrCat(
+        "--mode ", o.adversary.mode, ": expected honest, random, liar, slow, memorizer or copycat"));
+  }
+  const bool has_model = !o.model.checkpoint_dir.empty() || !o.model.torchscript_path.empty();
+  if (o.adversary.mode != "copycat") {
+    if (f.Has("copy-uid") || f.Has("copy-hotkey")) {
+      return cli::UsageError("--copy-uid and --copy-hotkey are for --mode copycat");
+    }
+    if (o.model.checkpoint_dir.empty() == o.model.torchscript_path.empty()) {
+      return cli::UsageError("set exactly one of --checkpoint and --torchscript");
+    }
+    return absl::OkStatus();
+  }
+  if (has_model) {
+    return cli::UsageError("--mode copycat serves no model of its own: drop --checkpoint/--torchscript");
+  }
+  if (f.Has("copy-uid") == f.Has("copy-hotkey")) {
+    return cli::UsageError("--mode copycat: set exactly one of --copy-uid and --copy-hotkey");
+  }
+  if (f.Has("copy-uid")) {
+    uint16_t uid = 0;
+    absl::Status s = cli::IntFlag<uint16_t>(f, "copy-uid", 0, 65535, &uid);
+    if (!s.ok()) return s;
+    o.adversary.copy.uid = uid;
+  } else {
+    absl::StatusOr<PublicKey> hotkey = ParseAddress(f.Get("copy-hotkey"));
+    if (!hotkey.ok()) return cli::UsageError(absl::StrCat("--copy-hotkey: ", hotkey.status().message()));
+    o.adversary.copy.hotkey = *hotkey;
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -60,9 +98,13 @@ std::vector<cli::FlagSpec> MinerFlagSpecs() {
       {"metrics-port", "PORT", "serve /metrics on PORT (0: any; default: off)"},
       {"metagraph-refresh-ms", "MS", "how often to re-read the metagraph (default 2000)"},
       {"no-curve", "", "no CurveZMQ encryption (clients and chain must match)"},
-      {"mode", "MODE", "honest (default), or an adversary for tests: random, liar, slow, memorizer"},
+      {"mode", "MODE",
+       "honest (default), or an adversary for tests: random, liar, slow, memorizer, copycat "
+       "(docs/MINER.md)"},
       {"claim-model", "HASH", "liar mode: the model hash to claim (hex)"},
       {"delay-ms", "MS", "slow mode: delay added to each forward pass"},
+      {"copy-uid", "UID", "copycat mode: relay the answers of the miner at this uid"},
+      {"copy-hotkey", "ADDRESS", "copycat mode: relay the answers of the miner with this hotkey"},
       {"ready-file", "FILE", "write '<address>@<endpoint>\\n<metrics port>\\n' once serving"},
   });
   return specs;
@@ -119,9 +161,8 @@ absl::StatusOr<MinerOptions> OptionsFromFlags(const cli::ParsedFlags& f) {
   s.request_timeout = std::chrono::milliseconds(timeout_ms);
   o.metagraph_refresh = std::chrono::milliseconds(refresh_ms);
   o.adversary.delay = std::chrono::milliseconds(delay_ms);
-  if (o.model.checkpoint_dir.empty() == o.model.torchscript_path.empty()) {
-    return cli::UsageError("set exactly one of --checkpoint and --torchscript");
-  }
+  absl::Status mode = AdversaryFromFlags(f, o);
+  if (!mode.ok()) return mode;
   if (o.chain_url.empty() && o.chain_url_file.empty()) {
     return cli::UsageError("set --chain-url or --chain-url-file");
   }
@@ -135,7 +176,13 @@ int RunMinerCommand(int argc, char** argv) {
       "Loads the wallet's hotkey and the model, checks that the hotkey is registered\n"
       "on the subnet (or registers it with --register), announces the endpoint\n"
       "(serve_axon) and answers predict and generate requests until SIGTERM, then\n"
-      "drains in-flight work and exits 0. See docs/MINER.md.",
+      "drains in-flight work and exits 0. See docs/MINER.md.\n"
+      "\n"
+      "--mode runs an adversary for tests and the devnet: random logits, a liar\n"
+      "claiming --claim-model, a slow one (--delay-ms), a memorizer (never runs\n"
+      "its model: it knows only prefixes whose continuation it has been shown), or\n"
+      "a copycat (no model at all: it relays the answers of the miner at --copy-uid\n"
+      "or --copy-hotkey, found through the metagraph, signed with its own hotkey).",
       MinerFlagSpecs(),
       &RunFromFlags,
       {}};

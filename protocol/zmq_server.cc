@@ -104,7 +104,10 @@ class Server::Impl {
   void IoLoop();
   void ReadRequests();
   void FlushOutbox();
-  void RefuseOverloaded(Work& work);
+  // A refusal decided on the I/O thread without opening the request
+  // ("overloaded", or "unregistered" by the prescreen): signed within the
+  // overload budget, else dropped.
+  void RefuseUnopened(Work& work, const absl::Status& why);
   void WorkerLoop();
   // The reply bytes for one request (a reply or a signed refusal), or empty
   // when nothing should be sent.
@@ -281,12 +284,20 @@ void Server::Impl::ReadRequests() {
     }
     Work work{std::move(identity), std::move(payload), UnixMillis()};
     const size_t bytes = work.payload.size();
-    if (!queue_.TryPush(work, bytes)) RefuseOverloaded(work);
+    if (options_.prescreen) {
+      absl::StatusOr<EnvelopeHeader> claimed =
+          PeekHeader(absl::string_view(work.payload.data<char>(), bytes));
+      if (claimed.ok() && !options_.prescreen(claimed->sender)) {
+        RefuseUnopened(work, Refuse(Reason::kUnregistered, "hotkey is not registered on this subnet"));
+        continue;
+      }
+    }
+    if (!queue_.TryPush(work, bytes)) RefuseUnopened(work, Refuse(Reason::kOverloaded, "work queue full"));
   }
 }
 
-void Server::Impl::RefuseOverloaded(Work& work) {
-  CountRefusal(Reason::kOverloaded);
+void Server::Impl::RefuseUnopened(Work& work, const absl::Status& why) {
+  CountRefusal(RefusalReasonFor(why));
   const absl::string_view bytes(work.payload.data<char>(), work.payload.size());
   if (bytes.size() > kMaxOverloadReplyFrame || !overload_bucket_.Take(work.received_ms)) {
     dropped_.fetch_add(1, std::memory_order_relaxed);
@@ -294,8 +305,7 @@ void Server::Impl::RefuseOverloaded(Work& work) {
   }
   absl::StatusOr<EnvelopeHeader> header = PeekHeader(bytes);
   const PublicKey receiver = header.ok() ? header->sender : PublicKey{};
-  std::string reply = SealRefusal(*key_, *nonces_, receiver, EnvelopeHash(bytes),
-                                  Refuse(Reason::kOverloaded, "work queue full"), UnixMillis());
+  std::string reply = SealRefusal(*key_, *nonces_, receiver, EnvelopeHash(bytes), why, UnixMillis());
   try {
     router_->send(work.identity, zmq::send_flags::sndmore | zmq::send_flags::dontwait);
     router_->send(zmq::buffer(reply), zmq::send_flags::dontwait);

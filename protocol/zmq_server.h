@@ -24,10 +24,11 @@
 // with that hash and drops it; a debugging one learns "bad-length"). Frames
 // over max_envelope_bytes never reach us: libzmq drops them and closes that
 // connection (maxmsgsize). When the work queue is full the request is refused
-// as "overloaded" by the I/O thread itself, without opening it; those replies
-// are rate-limited (overload_replies_per_s) so a flood cannot turn the I/O
-// thread into a signing thread, and frames over 64 KiB are not hashed for
-// one. Lines a peer can trigger are logged at DEBUG only.
+// as "overloaded" by the I/O thread itself, without opening it, and so is a
+// request whose claimed sender the prescreen hook rejects ("unregistered");
+// those replies are rate-limited (overload_replies_per_s) so a flood cannot
+// turn the I/O thread into a signing thread, and frames over 64 KiB are not
+// hashed for one. Lines a peer can trigger are logged at DEBUG only.
 //
 // Lifetime: construct, register handlers, Start(), ..., Stop() (or destroy).
 // Handle() and options are fixed once Start() has been called.
@@ -84,14 +85,23 @@ struct ServerOptions {
   // registration, rate limits). A non-OK status refuses the request with
   // RefusalReasonFor(status) (protocol/error_reply.h). Called on worker threads.
   std::function<absl::Status(const EnvelopeHeader&)> admission;
+  // Run on the I/O thread before a request is queued, with the sender its
+  // header claims (not yet verified): false refuses it there and then as
+  // "unregistered", without opening it, so a flood of unknown senders never
+  // queues ahead of members' requests nor costs a signature check each.
+  // Those refusals share the overload replies' signing budget
+  // (overload_replies_per_s); past it they are dropped. A forged claim of a
+  // member's key passes here and fails verification on a worker. Must be
+  // cheap and never block. Null: every request is queued.
+  std::function<bool(const PublicKey& claimed_sender)> prescreen;
   // CurveZMQ encryption with the server key derived from the hotkey
   // (SigningKey::CurveSecretKey). Clients must use curve too, or their
   // handshake fails and their requests time out.
   bool curve = true;
   // Per-connection high-water mark, in messages, each way.
   int hwm = 1000;
-  // Most "overloaded" replies signed per second (with a burst of a tenth of
-  // that); the rest are dropped and counted.
+  // Most "overloaded" (and prescreen) replies signed per second, with a
+  // burst of a tenth of that; the rest are dropped and counted.
   uint32_t overload_replies_per_s = 2000;
   // How long Stop() lets queued replies drain to peers before closing.
   int stop_linger_ms = 100;

@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 devnet=$1
-bin="$(pwd)/build/bin"
+bin=${AGORA_DEVNET_BIN:-"$(pwd)/build/bin"}
 models="$devnet/models"
 
 for _ in $(seq 6000); do [ -f "$models/m3/.done" ] && break; sleep 0.1; done
@@ -42,7 +42,7 @@ child=$!
 for _ in $(seq 600); do [ -s "$devnet/validator.ready" ] && break; sleep 0.1; done
 if [ -s "$devnet/validator.ready" ]; then
   echo "devnet: validator scoring miners (log: $devnet/logs/validator.log, records: $devnet/validator/records)"
-  echo "devnet: gateway at $(cat "$devnet/gateway.url"); try:"
+  echo "devnet: gateway at $(cat "$devnet/gateway.url"), dashboard at $(cat "$devnet/gateway.url")/dashboard; try:"
   api_key=$(sed -n 's/^key = "\(.*\)"$/\1/p' "$keys")
   echo "  AGORA_GATEWAY_URL=$(cat "$devnet/gateway.url") AGORA_API_KEY=$api_key build/bin/agora query 'And God said'"
 else

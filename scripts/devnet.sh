@@ -11,21 +11,34 @@
 #   AGORA_WALLET_PASSWORD  password of the devnet wallets (default: a fixed
 #                          devnet-only password; these keys hold devnet tokens only)
 #   AGORA_DEVNET_BLOCKS    stop after this many blocks (default: run until Ctrl-C)
+#   AGORA_DEVNET_EPOCHS    stop after this many epochs with the validator's
+#                          gateway up (default: run until Ctrl-C); each
+#                          epoch's summary goes to <dir>/summary.json (the
+#                          latest) and <dir>/epochs.jsonl (all of them)
+#   AGORA_DEVNET_MODELS    the honest models to train, "name layers dim heads
+#                          steps" separated by ';' (default in devnet-miners.sh)
+#   AGORA_DEVNET_BIN       use the binaries in this directory as they are
+#                          (no package install, no build): for tests
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
-bash scripts/install-deps.sh
-echo "devnet: building (first build takes a few minutes)..."
-targets=(agora agora-chain)
-if grep -q '^Torch_DIR:.*-NOTFOUND' build/CMakeCache.txt 2>/dev/null; then :; else targets+=(agora-miner agora-train agora-validator); fi
-bash scripts/build.sh "${targets[@]}" > build-devnet.log 2>&1 || { tail -40 build-devnet.log; exit 1; }
+if [ -n "${AGORA_DEVNET_BIN:-}" ]; then
+  bin=$(cd "$AGORA_DEVNET_BIN" && pwd)
+else
+  bash scripts/install-deps.sh
+  echo "devnet: building (first build takes a few minutes)..."
+  targets=(agora agora-chain)
+  if grep -q '^Torch_DIR:.*-NOTFOUND' build/CMakeCache.txt 2>/dev/null; then :; else targets+=(agora-miner agora-train agora-validator); fi
+  bash scripts/build.sh "${targets[@]}" > build-devnet.log 2>&1 || { tail -40 build-devnet.log; exit 1; }
+  bin="$root/build/bin"
+fi
+export AGORA_DEVNET_BIN=$bin  # for devnet-miners.sh and devnet-validator.sh
 
 devnet=${AGORA_DEVNET_DIR:-.devnet}
 mkdir -p "$devnet/logs" "$devnet/chain"
 devnet=$(cd "$devnet" && pwd)
 export AGORA_WALLET_PASSWORD=${AGORA_WALLET_PASSWORD:-agora-devnet-only-password}
-bin="$root/build/bin"
 wallets=(--wallet-dir "$devnet/wallets")
 
 pids=()
@@ -40,9 +53,11 @@ cleanup() {
 trap cleanup INT TERM EXIT
 
 address_of() {  # address_of WALLET [HOTKEY]: the coldkey (or named hotkey) address
+  # In `wallet show --json` each key's "address" comes before its "name"; the
+  # coldkey is listed first.
   "$bin/agora" wallet show --name "$1" "${wallets[@]}" --json |
-    sed -n "$( [ -n "${2:-}" ] && echo "/\"name\": \"$2\"/,/address/{/address/p}" || echo '/"coldkey"/,/address/{/address/p}')" |
-    head -1 | sed 's/.*"address": *"\([^"]*\)".*/\1/'
+    if [ -n "${2:-}" ]; then sed -n "/\"address\"/h; /\"name\": \"$2\"/{x;p;q}"; else sed -n '/"address"/{p;q}'; fi |
+    sed 's/.*"address": *"\([^"]*\)".*/\1/'
 }
 
 # 1. Wallets and genesis, once.
@@ -82,7 +97,7 @@ if [ ! -f "$devnet/.registered" ]; then
   "$bin/agora" stake add --name validator --amount 10000 "${wallets[@]}" | head -1
   touch "$devnet/.registered"
 fi
-for h in a1 a2 a3 a4; do
+for h in a1 a2 a3 a4 a5; do
   [ -f "$devnet/.registered-$h" ] && continue
   [ -f "$devnet/wallets/miners/hotkeys/$h" ] ||
     "$bin/agora" wallet new-hotkey --name miners --hotkey "$h" "${wallets[@]}" > /dev/null
@@ -100,15 +115,56 @@ if [ -x "$bin/agora-validator" ]; then
   pids+=($!)
 fi
 
-# 5. A metagraph table every epoch.
+# 5. A summary table every epoch: each uid's role, the model it serves, its
+# held-out loss and score as the validator sees them, and what it earned.
+labels="$devnet/labels.txt"
+write_labels() {  # hotkey addresses and model hashes -> names, for agora summary
+  label() { if [ -n "$1" ]; then echo "$1 $2"; fi; }
+  {
+    echo "# written by scripts/devnet.sh: KEY LABEL"
+    label "$(address_of validator default)" validator
+    for spec in "m1 honest" "m2 honest" "m3 honest" "a1 random" "a2 liar" "a3 slow" \
+                "a4 memorizer" "a5 copycat"; do
+      read -r h role <<< "$spec"
+      if [ -f "$devnet/wallets/miners/hotkeys/$h" ]; then label "$(address_of miners "$h")" "$role ($h)"; fi
+    done
+    for cfg in "$devnet"/models/*/config.json; do
+      [ -f "$cfg" ] || continue
+      label "$(sed -n 's/.*"content_hash": *"\([0-9a-f]*\)".*/\1/p' "$cfg")" "$(basename "$(dirname "$cfg")")"
+    done
+  } > "$labels.tmp"
+  mv "$labels.tmp" "$labels"
+}
+height_of() { "$bin/agora" chain status --json | sed -n 's/.*"height": *\([0-9]*\).*/\1/p'; }
+summary() {  # agora summary needs the LibTorch build; the metagraph otherwise
+  if ! "$bin/agora" summary --help > /dev/null 2>&1; then "$bin/agora" metagraph --netuid 1; return; fi
+  local gw=()
+  [ -s "$devnet/gateway.url" ] && gw=(--gateway "$(cat "$devnet/gateway.url")")
+  "$bin/agora" summary --netuid 1 --labels "$labels" "${gw[@]}" "$@"
+}
+
 echo "devnet: running; Ctrl-C stops everything"
 blocks=${AGORA_DEVNET_BLOCKS:-0}
-start=$("$bin/agora" chain status --json | sed -n 's/.*"height": *\([0-9]*\).*/\1/p')
+epochs=${AGORA_DEVNET_EPOCHS:-0}
+start=$(height_of)
+last_epoch=
+gateway_epochs=0
 while true; do
-  sleep 10
-  "$bin/agora" metagraph --netuid 1 || true
-  if [ "$blocks" -gt 0 ]; then
-    h=$("$bin/agora" chain status --json | sed -n 's/.*"height": *\([0-9]*\).*/\1/p')
-    [ "$((h - start))" -ge "$blocks" ] && break
+  sleep 1
+  epoch=$("$bin/agora" metagraph --netuid 1 --json 2>/dev/null | sed -n 's/^  "epoch_index": *\([0-9]*\).*/\1/p')
+  [ -n "$epoch" ] && [ "$epoch" != "$last_epoch" ] || continue
+  last_epoch=$epoch
+  write_labels
+  echo
+  summary || true
+  if [ -s "$devnet/gateway.url" ]; then
+    # Every epoch's summary, one JSON object a line, for reports and charts.
+    if summary --json > "$devnet/summary.json.tmp" 2>/dev/null; then
+      mv "$devnet/summary.json.tmp" "$devnet/summary.json"
+      tr -d '\n' < "$devnet/summary.json" >> "$devnet/epochs.jsonl" && echo >> "$devnet/epochs.jsonl"
+    fi
+    gateway_epochs=$((gateway_epochs + 1))
+    [ "$epochs" -gt 0 ] && [ "$gateway_epochs" -gt "$epochs" ] && break
   fi
+  if [ "$blocks" -gt 0 ] && [ "$(( $(height_of) - start ))" -ge "$blocks" ]; then break; fi
 done

@@ -12,6 +12,7 @@ packages=(
   clang                 # libFuzzer builds of tests/fuzz (optional for the gcc build)
   bible-kjv             # the devnet's training text (public domain King James Bible)
   curl procps
+  chromium              # headless browser for the gateway dashboard's test
 )
 
 missing=()

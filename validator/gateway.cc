@@ -6,6 +6,7 @@
 #include <cmath>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -23,6 +24,8 @@
 #include "protocol/codec.h"
 #include "validator/api_keys.h"
 #include "validator/completion_request.h"
+#include "validator/credit.h"
+#include "validator/dashboard_assets.h"
 #include "validator/deposits.h"
 #include "validator/fee_forwarder.h"
 #include "common/address.h"
@@ -108,12 +111,18 @@ struct Gateway::Impl {
   int port = -1;
   std::shared_ptr<OrganicQueue> organic = std::make_shared<OrganicQueue>();
   std::shared_ptr<MinerStats> stats = std::make_shared<MinerStats>();
+  // Credit held by requests in flight; the lock also spans reading the
+  // ledger's totals and recording a charge.
+  std::mutex credit_mu;
+  CreditHolds holds;
 
   std::mutex mu;  // guards the fields below
   std::vector<RankedMiner> ranked;
   std::string metagraph_json = "{}";
   std::string extra_metrics;
   std::map<int, uint64_t> responses;  // by HTTP status
+  History history;                            // sized by the constructor
+  LatencyWindow request_latency;              // answered completions since the last history point
 
   void Count(int status) {
     std::lock_guard<std::mutex> lock(mu);
@@ -137,6 +146,7 @@ const ApiKey* Gateway::Impl::Authorize(const httplib::Request& req, httplib::Res
 }
 
 void Gateway::Impl::Complete(const httplib::Request& req, httplib::Response& res, bool chat) {
+  const auto received = SteadyClock::now();
   const ApiKey* key = Authorize(req, res);
   if (key == nullptr) return;
   if (!keys->Admit(*key, SteadyClock::now())) {
@@ -147,28 +157,45 @@ void Gateway::Impl::Complete(const httplib::Request& req, httplib::Response& res
   }
   absl::StatusOr<CompletionAsk> ask = ParseCompletionRequest(req.body, chat, key->max_tokens);
   if (!ask.ok()) return SendError(res, 400, "invalid_request_error", std::string(ask.status().message()));
-  // Credit: free tokens first, then (with a price) the account's deposits.
+  // Credit: free tokens first, then (with a price) the account's deposits,
+  // net of what requests in flight hold; held until this one is charged.
   const uint64_t price = options.price_per_token;
-  const uint64_t used = ledger->Used(key->name);
-  const bool unlimited = price == 0 && key->credit_tokens == 0;
-  const uint64_t free_left = unlimited ? UINT64_MAX : key->credit_tokens - std::min(used, key->credit_tokens);
-  if (free_left > 0 && free_left < ask->max_tokens && (price == 0 || key->account.empty())) {
-    ask->max_tokens = static_cast<uint32_t>(free_left);  // what is left is all it can spend
-  }
-  if (free_left < ask->max_tokens) {
-    const uint64_t need = (ask->max_tokens - free_left) * price;
-    const int64_t balance = key->account.empty() ? 0 : ledger->Balance(key->account);
-    if (price == 0 || key->account.empty() || balance < static_cast<int64_t>(need)) {
-      std::string why = absl::StrCat("key '", key->name, "' has ", free_left, " free tokens left");
-      if (price > 0) {
-        absl::StrAppend(&why, key->account.empty() ? " and no paying account"
-                                                   : absl::StrCat(", and its account has ", std::max<int64_t>(balance, 0),
-                                                                  " units; this request may cost ", need),
-                        "; fund it by a transfer to ", options.deposit_address);
-      }
+  CreditGrant grant;
+  {
+    std::lock_guard<std::mutex> lock(credit_mu);
+    CreditState state;
+    state.credit_tokens = key->credit_tokens;
+    state.used_tokens = ledger->Used(key->name) + holds.free_tokens(key->name);
+    state.price = price;
+    state.has_account = !key->account.empty();
+    if (state.has_account) {
+      state.balance = ledger->Balance(key->account) - static_cast<int64_t>(holds.units(key->account));
+    }
+    absl::StatusOr<CreditGrant> g = DecideCredit(state, ask->max_tokens);
+    if (!g.ok()) {
+      std::string why = absl::StrCat("key '", key->name, "' has ", g.status().message());
+      if (price > 0) absl::StrAppend(&why, "; fund it by a transfer to ", options.deposit_address);
       return SendError(res, 402, "insufficient_quota", why);
     }
+    grant = *g;
+    holds.Add(key->name, key->account, grant);
   }
+  ask->max_tokens = grant.max_tokens;
+  // Released on every way out; a charged request releases under the same
+  // lock as its charge is recorded (below), so no reader sees neither.
+  bool released = false;
+  auto release = [&] {
+    if (!released) holds.Release(key->name, key->account, grant);
+    released = true;
+  };
+  struct ReleaseOnExit {
+    std::mutex& mu;
+    std::function<void()> f;
+    ~ReleaseOnExit() {
+      std::lock_guard<std::mutex> lock(mu);
+      f();
+    }
+  } release_on_exit{credit_mu, release};
 
   // Route: the top_k miners by score (serving the requested model, if any).
   std::vector<RankedMiner> chosen;
@@ -292,14 +319,24 @@ void Gateway::Impl::Complete(const httplib::Request& req, httplib::Response& res
   RandomBytes(absl::MakeSpan(id_bytes));
   const std::string id = absl::StrCat(chat ? "chatcmpl-" : "cmpl-", ToHex(id_bytes).substr(0, 24));
   const std::string model = ToHex(answer.model_hash);
-  const uint64_t free_part = std::min<uint64_t>(answer.tokens.size(), free_left);
+  const uint64_t free_part = std::min<uint64_t>(answer.tokens.size(), grant.free_tokens);
   const uint64_t paid_units = (answer.tokens.size() - free_part) * price;
-  absl::Status charged = ledger->Record(Charge{id, key->name, answer.tokens.size(), who.uid, model,
-                                               UnixMillis(), key->account, paid_units,
-                                               paid_units > 0 ? EncodeAddress(who.coldkey) : ""});
+  absl::Status charged;
+  {
+    std::lock_guard<std::mutex> lock(credit_mu);
+    charged = ledger->Record(Charge{id, key->name, answer.tokens.size(), who.uid, model,
+                                    UnixMillis(), key->account, paid_units,
+                                    paid_units > 0 ? EncodeAddress(who.coldkey) : ""});
+    release();
+  }
   if (!charged.ok()) {
     AGORA_LOG(ERROR, "gateway", "usage ledger: %s", charged.ToString());
     return SendError(res, 500, "server_error", "could not record the charge; not answered");
+  }
+  {
+    // The dashboard's latency: from the request to its chosen answer.
+    std::lock_guard<std::mutex> lock(mu);
+    request_latency.Add(std::chrono::duration<double, std::milli>(SteadyClock::now() - received).count());
   }
   const json receipt = MakeReceipt(who.uid, who.hotkey, envelope);
   const json usage = {{"prompt_tokens", answer.prompt_tokens},
@@ -409,6 +446,7 @@ Gateway::Gateway(GatewayOptions options, protocol::Client* client, CompletionJud
   impl_->client = client;
   impl_->judge = std::move(judge);
   impl_->organic->capacity = impl_->options.organic_queue;
+  impl_->history = History(impl_->options.history_points);
 }
 
 Gateway::~Gateway() { Stop(); }
@@ -496,6 +534,31 @@ absl::Status Gateway::Start() {
   s.Get("/metrics", [&g](const httplib::Request&, httplib::Response& res) {
     res.set_content(g.Metrics(), "text/plain; version=0.0.4");
   });
+  s.Get("/history", [&g](const httplib::Request&, httplib::Response& res) {
+    std::lock_guard<std::mutex> lock(g.mu);
+    res.set_content(g.history.Json(), "application/json");
+  });
+  // The dashboard: only the embedded files, by exact name; anything else
+  // under /dashboard/ is a 404 like any unknown path.
+  auto dashboard_file = [](const std::string& name, httplib::Response& res) {
+    const EmbeddedFile* f = FindDashboardFile(name);
+    if (f == nullptr) {
+      res.status = 404;
+      return;
+    }
+    res.set_header("Cache-Control", "no-cache");
+    res.set_header("X-Content-Type-Options", "nosniff");
+    // Its own scripts and fetches only: the page needs nothing from elsewhere.
+    res.set_header("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'");
+    res.set_content(f->data.data(), f->data.size(), std::string(DashboardContentType(name)));
+  };
+  s.Get("/dashboard/?", [dashboard_file](const httplib::Request&, httplib::Response& res) {
+    dashboard_file("index.html", res);
+  });
+  s.Get(R"(/dashboard/([A-Za-z0-9_.-]{1,64}))",
+        [dashboard_file](const httplib::Request& req, httplib::Response& res) {
+          dashboard_file(req.matches[1].str(), res);
+        });
   // Every response is counted; errors httplib makes itself (404 for an
   // unknown path, 413 for an oversize body, 400 for a malformed request)
   // get the same JSON shape as ours.
@@ -550,6 +613,15 @@ std::vector<OrganicSample> Gateway::TakeOrganic(size_t max) {
     impl_->organic->samples.pop_front();
   }
   return out;
+}
+
+void Gateway::RecordHistory(HistoryPoint point) {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  // Same block: nothing on chain changed; the latencies wait for the next point.
+  if (impl_->history.last_block() == point.block) return;
+  point.time_ms = UnixMillis();
+  point.latency = impl_->request_latency.Take();
+  impl_->history.Add(point);
 }
 
 void Gateway::SetExtraMetrics(std::string text) {

@@ -10,9 +10,13 @@
 //   GET  /v1/account            the caller's credit and use
 //   GET  /metagraph             the validator's view of the subnet (JSON)
 //   GET  /metrics               Prometheus text
+//   GET  /history               metagraph snapshots and request latency over
+//                               time (validator/gateway_history.h)
+//   GET  /dashboard             a page of the above: table and charts
+//                               (validator/dashboard/, embedded)
 //
-// Every request but /metrics and /metagraph needs "Authorization: Bearer
-// <key>" (validator/api_keys.h). Errors are JSON {"error": {"message",
+// Every request but /metrics, /metagraph, /history and /dashboard needs
+// "Authorization: Bearer <key>" (validator/api_keys.h). Errors are JSON {"error": {"message",
 // "type", "code"}} with 400, 401, 402 (credit used up, deposits spent), 404, 413, 429, 503
 // (no miner answered). Each answer carries a receipt signed by the miner
 // (validator/receipt.h) and is charged in the durable usage ledger before
@@ -41,6 +45,7 @@
 #include "protocol/task_messages.h"
 #include "protocol/zmq_client.h"
 #include "validator/fan_out.h"
+#include "validator/gateway_history.h"
 
 namespace agora::validator {
 
@@ -59,6 +64,7 @@ struct GatewayOptions {
   uint64_t price_per_token = 0;
   std::string deposit_address;    // set by the validator: its hotkey's address
   double miner_fee_share = 0.5;   // share of paid units forwarded to the answering miner's coldkey
+  size_t history_points = 300;    // points kept for GET /history (one per block the validator saw)
 };
 
 // A miner as the validator ranks it.
@@ -97,6 +103,10 @@ class Gateway {
   int port() const;
 
   void SetMiners(std::vector<RankedMiner> ranked, std::string metagraph_json);
+  // Adds a point to the dashboard's history (skipped when its block is the
+  // last point's); the gateway fills in time_ms and the latency of the
+  // completions it answered since the previous point.
+  void RecordHistory(HistoryPoint point);
   // Up to `max` queued samples, oldest first.
   std::vector<OrganicSample> TakeOrganic(size_t max);
   // Credits transfers to `account` found in blocks up to `head`

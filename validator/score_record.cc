@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -17,6 +18,11 @@ std::string Canonical(const nlohmann::json& j) {
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
+// Records nest a few levels; a hostile file nested millions deep would
+// overflow the stack of the recursive dump() that checks the signature, so
+// such values are dropped while parsing, before they are built.
+constexpr int kMaxDepth = 32;
+
 }  // namespace
 
 std::string SignRecord(const nlohmann::json& record, const SigningKey& key) {
@@ -29,8 +35,16 @@ std::string SignRecord(const nlohmann::json& record, const SigningKey& key) {
   return out.dump(1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
-absl::StatusOr<nlohmann::json> VerifyRecord(const std::string& text) {
-  nlohmann::json doc = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+absl::StatusOr<VerifiedRecord> VerifySignedRecord(const std::string& text) {
+  bool too_deep = false;
+  nlohmann::json doc = nlohmann::json::parse(
+      text,
+      [&too_deep](int depth, nlohmann::json::parse_event_t, nlohmann::json&) {
+        if (depth > kMaxDepth) too_deep = true;
+        return !too_deep;
+      },
+      /*allow_exceptions=*/false);
+  if (too_deep) return absl::InvalidArgumentError("score record: JSON nested too deeply");
   if (doc.is_discarded() || !doc.is_object()) {
     return absl::InvalidArgumentError("score record: not a JSON object");
   }
@@ -52,7 +66,13 @@ absl::StatusOr<nlohmann::json> VerifyRecord(const std::string& text) {
                        signature)) {
     return absl::UnauthenticatedError("score record: signature does not verify");
   }
-  return doc["record"];
+  return VerifiedRecord{std::move(doc["record"]), EncodeAddress(*signer)};
+}
+
+absl::StatusOr<nlohmann::json> VerifyRecord(const std::string& text) {
+  absl::StatusOr<VerifiedRecord> v = VerifySignedRecord(text);
+  if (!v.ok()) return v.status();
+  return std::move(v->record);
 }
 
 absl::Status WriteRecord(const std::string& dir, uint64_t step, const std::string& signed_text) {

@@ -25,8 +25,17 @@ namespace agora::validator {
 
 // The signed file text of `record`.
 std::string SignRecord(const nlohmann::json& record, const SigningKey& key);
-// Checks a signed file text and returns its record. InvalidArgument for bad
-// JSON or fields, Unauthenticated for a signature that does not verify.
+// A record whose signature verified, and who signed it.
+struct VerifiedRecord {
+  nlohmann::json record;
+  std::string signer;  // the signing hotkey's address (common/address.h)
+};
+// Checks a signed file text and returns its record and signer.
+// InvalidArgument for bad JSON or fields (also JSON nested deeper than any
+// record is, refused before it is built), Unauthenticated for a signature
+// that does not verify.
+absl::StatusOr<VerifiedRecord> VerifySignedRecord(const std::string& text);
+// VerifySignedRecord's record alone.
 absl::StatusOr<nlohmann::json> VerifyRecord(const std::string& text);
 // Writes the signed record of step `step` under `dir` (created if needed).
 absl::Status WriteRecord(const std::string& dir, uint64_t step, const std::string& signed_text);

@@ -10,9 +10,14 @@
 
 namespace agora::validator {
 
-// The largest |claimed - truth| over the tokens the distribution lists (all
-// of them in the full form; the listed ones in the top-k form). `truth` is
-// the model's full distribution. Infinity for a malformed distribution (a
+// The total variation distance between the claimed distribution and
+// `truth` (the model's full distribution): half the sum of |claimed - truth|
+// over every token in the full form; in the top-k form over the listed
+// tokens plus the claimed `rest` against the true mass of the others (a
+// lower bound of the full distance). A sum, not the largest single gap: a
+// distribution wrong by a little on every token of a large vocabulary (a
+// random miner claiming a near-uniform model) is far from the truth even
+// though no single probability is. Infinity for a malformed distribution (a
 // token id out of range, the wrong length, a non-finite value).
 double DistributionGap(const protocol::TokenDistribution& claimed, const std::vector<float>& truth);
 

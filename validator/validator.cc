@@ -27,9 +27,11 @@
 #include "protocol/task_messages.h"
 #include "scoring/completion_scoring.h"
 #include "scoring/predict_scoring.h"
+#include "validator/duplicates.h"
 #include "validator/fan_out.h"
 #include "validator/gateway.h"
 #include "validator/holdout.h"
+#include "validator/record_audit.h"
 #include "validator/score_record.h"
 #include "validator/spot_check.h"
 #include "validator/state.h"
@@ -87,6 +89,53 @@ struct MinerOutcome {
   double step_score = 0;
 };
 
+// The duplicate rule (validator/duplicates.h) over a step's answers: of the
+// miners `eligible` says answered validly, one whose answer is the same as
+// another's that answers first (by `races`, which learns from this step) is
+// handed to `mark` with the uid it duplicates. Miners with spot-check
+// evidence may not lead.
+template <typename Reply, typename Eligible, typename Mark>
+void MarkDuplicates(const std::vector<Reply>& decoded, const std::vector<TimedReply>& replies,
+                    DuplicateHistory& races, std::vector<MinerOutcome>& out, Eligible eligible,
+                    Mark mark) {
+  std::vector<Response<Reply>> responses(out.size());
+  for (size_t m = 0; m < out.size(); ++m) {
+    if (!eligible(out[m])) continue;
+    responses[m] = {&decoded[m], out[m].target.uid, out[m].target.hotkey,
+                    replies[m].latency.count() / 1000.0, out[m].evidence.empty()};
+  }
+  const DuplicateResult dup = FindDuplicates(responses, races);
+  races.Add(dup.races);
+  for (size_t m = 0; m < out.size(); ++m) {
+    if (dup.duplicate_of[m]) mark(out[m], out[*dup.duplicate_of[m]].target.uid);
+  }
+}
+
+// A duplicate predict answer is invalid (loss and score 0), with the reason.
+void MarkPredictDuplicates(const std::vector<protocol::PredictReply>& decoded,
+                           const std::vector<TimedReply>& replies, DuplicateHistory& races,
+                           std::vector<MinerOutcome>& out) {
+  MarkDuplicates(
+      decoded, replies, races, out, [](const MinerOutcome& o) { return o.predict.valid; },
+      [](MinerOutcome& o, uint16_t leader) {
+        o.predict = scoring::PredictScore{};
+        o.predict.reason = absl::StrCat("duplicate of uid ", leader, "'s answer");
+      });
+}
+
+// A duplicate judged completion's generate score is 0.
+void MarkGenerateDuplicates(const std::vector<protocol::GenerateReply>& decoded,
+                            const std::vector<TimedReply>& replies, DuplicateHistory& races,
+                            std::vector<MinerOutcome>& out) {
+  MarkDuplicates(
+      decoded, replies, races, out,
+      [](const MinerOutcome& o) { return o.generate.has_value() && o.generate_reason.empty(); },
+      [](MinerOutcome& o, uint16_t leader) {
+        o.generate = 0.0;
+        o.generate_reason = absl::StrCat("duplicate of uid ", leader, "'s completion");
+      });
+}
+
 class Validator {
  public:
   Validator(const ValidatorOptions& o, const std::atomic<bool>* stop) : o_(o), stop_(stop) {}
@@ -128,11 +177,16 @@ class Validator {
   std::mutex models_mu_;
   std::unique_ptr<Gateway> gateway_;  // after client_: stopped before it
   std::map<uint16_t, std::string> models_seen_;  // uid -> model hash it last answered with
+  // Who answered first among miners that gave the same answer (in memory:
+  // after a restart each step's fastest leads until races accumulate).
+  DuplicateHistory predict_races_, generate_races_;
   uint64_t weights_ok_ = 0, weights_refused_ = 0;
+  nlohmann::json organic_ = nlohmann::json::array();  // ScoreOrganic's updates, for the next record
   ValidatorState state_;
   uint16_t self_uid_ = 0;
   size_t rotation_ = 0;  // round-robin position when sampling
   bool warned_holdout_ = false;
+  Clock::time_point last_holdout_error_{};  // the used-up error, at most once a minute
 };
 
 absl::Status Validator::Init() {
@@ -370,6 +424,8 @@ void Validator::ScorePredictStep(const std::vector<Challenge>& challenges, uint6
           out[m].model, gap, o_.spot_tolerance);
     }
   }
+  // After the spot checks: a miner caught by one may not lead (duplicates.h).
+  MarkPredictDuplicates(decoded, replies, predict_races_, out);
 }
 
 void Validator::ScoreGenerateStep(const Challenge& prompt, uint32_t max_tokens, uint64_t seed,
@@ -446,6 +502,7 @@ void Validator::ScoreGenerateStep(const Challenge& prompt, uint32_t max_tokens, 
       }
     }
   }
+  MarkGenerateDuplicates(decoded, replies, generate_races_, out);
 }
 
 void Validator::UpdateScores(const chain::Metagraph& mg, std::vector<MinerOutcome>& out) {
@@ -573,7 +630,9 @@ std::optional<nlohmann::json> Validator::MaybeSetWeights(const chain::Metagraph&
   std::string line;
   for (size_t k = 0; k < w.uids.size(); ++k) absl::StrAppend(&line, " ", w.uids[k], ":", w.weights[k]);
   AGORA_LOG(INFO, "validator", "%s in block %d:%s", what, r->block, line);
-  done[what] = {{"block", r->block}, {"uids", w.uids}, {"weights", w.weights}};
+  // With what ComputeWeights was given, so anyone can recompute the vector.
+  done[what] = {{"block", r->block}, {"uids", w.uids}, {"weights", w.weights},
+                {"inputs", WeightInputsJson(uids, scores, rules)}};
   return done;
 }
 
@@ -611,6 +670,11 @@ void Validator::ScoreOrganic(const chain::Metagraph& mg) {
                     r.target.uid, r.evidence);
         }
         if (r.generate) s.ema += o_.alpha * o_.generate_weight * (*r.generate - s.ema);
+        // Recorded in the order applied, so the moving average can be audited.
+        nlohmann::json u = {{"uid", s.uid}, {"hotkey", EncodeAddress(s.hotkey)}};
+        if (r.generate) u["generate_score"] = *r.generate;
+        if (!r.evidence.empty()) u["evidence"] = r.evidence;
+        if (r.generate || !r.evidence.empty()) organic_.push_back(std::move(u));
       }
     }
   }
@@ -633,6 +697,10 @@ void Validator::PublishToGateway(const chain::Metagraph& mg) {
   for (const MinerScore& s : state_.scores) by_uid[s.uid] = &s;
   std::vector<RankedMiner> ranked;
   nlohmann::json neurons = nlohmann::json::array();
+  HistoryPoint point;  // the dashboard's history (validator/gateway_history.h)
+  point.block = mg.block;
+  point.epoch = mg.epoch_index;
+  point.step = state_.step;
   for (const chain::NeuronInfo& n : mg.neurons) {
     auto it = by_uid.find(n.uid);
     const MinerScore* s = it != by_uid.end() && it->second->hotkey == n.hotkey ? it->second : nullptr;
@@ -647,13 +715,19 @@ void Validator::PublishToGateway(const chain::Metagraph& mg) {
                        {"validator_permit", n.validator_permit},
                        {"incentive", n.incentive / 65535.0},
                        {"dividends", n.dividends / 65535.0},
+                       {"consensus", n.consensus / 65535.0},
+                       {"validator_trust", n.validator_trust / 65535.0},
+                       {"active", n.active},
                        {"emission", n.emission},
                        {"endpoint", n.axon_endpoint},
                        {"model", model},
                        {"score", s ? s->ema : 0.0},
                        {"heldout_loss", s ? s->last_loss : 0.0},
                        {"zeroed", zeroed}});
+    point.neurons.push_back(HistoryNeuron{n.uid, n.incentive / 65535.0, n.emission, n.validator_permit,
+                                          n.validator_trust / 65535.0});
   }
+  gateway_->RecordHistory(std::move(point));
   nlohmann::json mgj = {{"netuid", mg.netuid}, {"block", mg.block}, {"epoch", mg.epoch_index},
                         {"validator_uid", self_uid_}, {"step", state_.step}, {"neurons", neurons}};
   gateway_->SetMiners(std::move(ranked), mgj.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
@@ -686,24 +760,38 @@ absl::Status Validator::Step() {
     std::vector<Challenge> p = holdout_->Cut(next, 1, o_.min_prefix, o_.max_prefix, seed + 1, &next);
     if (!p.empty()) prompt = std::move(p[0]);
   }
+  // Out of held-out text, the validator asks nothing (a reused prefix could
+  // be memorized) but keeps everything else going: organic traffic is still
+  // judged, weights are still set from the moving averages, the gateway
+  // still serves and credits deposits.
   if (challenges.empty()) {
-    AGORA_LOG(ERROR, "validator", "held-out text is used up (%d bytes): configure more sources",
-              holdout_->size());
-    return absl::OkStatus();
+    prompt.reset();
+    if (Clock::now() - last_holdout_error_ > std::chrono::minutes(1)) {
+      last_holdout_error_ = Clock::now();
+      AGORA_LOG(ERROR, "validator",
+                "held-out text is used up (%d bytes): no challenges until more sources are configured",
+                holdout_->size());
+    }
+  } else {
+    state_.holdout_cursor = next;
   }
-  state_.holdout_cursor = next;
   absl::Status s = Save();
   if (!s.ok()) return s;
-  const double steps_left = StepsLeft(holdout_->size(), next, o_.challenges, o_.min_prefix, o_.max_prefix);
+  const double steps_left = StepsLeft(holdout_->size(), state_.holdout_cursor, o_.challenges,
+                                      o_.min_prefix, o_.max_prefix);
   if (steps_left < o_.warn_steps_left && !warned_holdout_) {
     warned_holdout_ = true;
     AGORA_LOG(WARN, "validator", "held-out text lasts only ~%.0f more steps: add sources", steps_left);
   }
 
-  std::vector<MinerOutcome> out(targets.size());
-  for (size_t m = 0; m < targets.size(); ++m) out[m].target = targets[m];
+  std::vector<MinerOutcome> out;
   std::vector<protocol::Peer> peers;
-  for (const Target& t : targets) peers.push_back(t.peer);
+  if (!challenges.empty()) {
+    for (const Target& t : targets) {
+      out.emplace_back().target = t;
+      peers.push_back(t.peer);
+    }
+  }
   if (!peers.empty()) {
     protocol::PredictRequest req;
     for (const Challenge& c : challenges) req.prefixes.push_back(c.prefix);
@@ -773,6 +861,12 @@ absl::Status Validator::Step() {
     }
   }
   rec["miners"] = miners;
+  // What an audit needs to recompute every moving average from the previous
+  // record's (validator/record_audit.h).
+  rec["alpha"] = o_.alpha;
+  rec["generate_weight"] = o_.generate_weight;
+  rec["organic"] = std::exchange(organic_, nlohmann::json::array());
+  rec["emas"] = EmaTableJson(state_.scores);
   if (weights) rec["weights"] = *weights;
   s = WriteRecord(o_.data_dir + "/records", state_.step, SignRecord(rec, *wallet_.hotkey));
   PublishToGateway(*mg);

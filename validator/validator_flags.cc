@@ -8,6 +8,7 @@
 #include "absl/strings/strip.h"
 #include "cli/config_file.h"
 #include "protocol/task_messages.h"
+#include "validator/audit_command.h"
 
 namespace agora::validator {
 namespace {
@@ -58,7 +59,7 @@ std::vector<cli::FlagSpec> ValidatorFlagSpecs() {
       {"generate-weight", "W", "share of the step score from generate, [0,1] (default 0.2)"},
       {"reference-model", "DIR", "checkpoint that judges completions"},
       {"known-models", "DIRS", "checkpoints held for spot checks, comma-separated"},
-      {"spot-tolerance", "X", "largest allowed spot-check difference (default 0.02)"},
+      {"spot-tolerance", "X", "largest allowed spot-check difference: total variation for a distribution, absolute for a log-probability (default 0.02)"},
       {"spot-positions", "N", "generate positions spot-checked per answer (default 4)"},
       {"cpu", "", "models and scoring on the CPU even if CUDA is available"},
       {"alpha", "A", "moving-average rate of scores, (0,1] (default 0.1)"},
@@ -166,11 +167,19 @@ int RunValidatorCommand(int argc, char** argv) {
       "step (and generate prompts judged by a reference model), keeps a durable\n"
       "moving average of scores under --data-dir and sets weights on the chain\n"
       "(commit-reveal when the subnet requires it). Each step writes a signed\n"
-      "score record. SIGTERM stops it after the current step. See docs/VALIDATOR.md.",
+      "score record. SIGTERM stops it after the current step. See docs/VALIDATOR.md.\n\n"
+      "agora-validator audit --records DIR checks a directory of score records\n"
+      "(agora-validator audit --help).",
       ValidatorFlagSpecs(),
       &RunFromFlags,
       {}};
   std::vector<std::string> args(argv + 1, argv + argc);
+  // "audit" is the only subcommand; everything else is the validator's own
+  // command line, unchanged (a cli group would make "--config" a usage error).
+  if (!args.empty() && args[0] == "audit") {
+    return cli::Run(AuditCommand(), std::vector<std::string>(args.begin() + 1, args.end()), std::cout,
+                    std::cerr);
+  }
   return cli::Run(cmd, args, std::cout, std::cerr);
 }
 

@@ -229,6 +229,37 @@ TEST(TransportFailureTest, AdmissionHookRefusesBeforeTheHandler) {
   EXPECT_EQ(server.Stats().refused_for(Reason::kUnregistered), 1u);
 }
 
+TEST(TransportFailureTest, PrescreenRefusesUnknownSendersWithoutQueueingThem) {
+  auto member = NewKey();
+  std::atomic<int> handled{0}, screened{0};
+  protocol::ServerOptions options = TestServerOptions(true);
+  options.prescreen = [&screened, m = member->public_key()](const PublicKey& claimed) {
+    ++screened;
+    return claimed == m;
+  };
+  protocol::Server server(NewKey(), options);
+  server.Handle<Ping, Pong>(
+      MessageKind::kPing, MessageKind::kPong,
+      [&](const protocol::RequestContext&, const Ping& p) -> absl::StatusOr<Pong> {
+        ++handled;
+        return Pong{p.seq, p.payload};
+      });
+  ASSERT_TRUE(server.Start().ok());
+  auto stranger = NewClient(NewKey(), true);
+  auto known = NewClient(member, true);
+  absl::StatusOr<protocol::Reply> r =
+      stranger->Call(PeerOf(server), MessageKind::kPing, PingBody(1), DeadlineAfter(5s));
+  EXPECT_EQ(protocol::ReasonOf(r.status()), Reason::kUnregistered) << r.status();
+  EXPECT_EQ(r.status().message(), "unregistered: hotkey is not registered on this subnet");
+  EXPECT_EQ(handled.load(), 0);
+  EXPECT_TRUE(known->Call(PeerOf(server), MessageKind::kPing, PingBody(2), DeadlineAfter(5s)).ok());
+  EXPECT_EQ(handled.load(), 1);
+  EXPECT_EQ(screened.load(), 2);
+  const protocol::ServerStats stats = server.Stats();
+  EXPECT_EQ(stats.refused_for(Reason::kUnregistered), 1u);
+  EXPECT_EQ(stats.replied, 1u);
+}
+
 TEST(TransportFailureTest, ReplyFromAnotherKeyIsUnauthenticated) {
   auto server = StartEchoServer(NewKey(), TestServerOptions(false));
   ASSERT_NE(server, nullptr);

@@ -301,6 +301,33 @@ TEST(AdmissionTest, RegistrationStakePermitAndRateLimit) {
   EXPECT_EQ(s.unregistered, 1u);
 }
 
+TEST(AdmissionTest, PrescreenPassesOnlyWhomAdmitCouldAdmit) {
+  AdmissionOptions o;
+  o.min_stake = 10;
+  o.require_permit = true;
+  o.rate_per_s = 1;
+  o.burst = 1;
+  Admission a(o);
+  PublicKey validator{}, poor{}, miner{}, stranger{};
+  validator[0] = 1;
+  poor[0] = 2;
+  miner[0] = 3;
+  stranger[0] = 4;
+  a.Update({{validator, 100, true}, {poor, 5, true}, {miner, 100, false}});
+  EXPECT_TRUE(a.Prescreen(validator));
+  EXPECT_FALSE(a.Prescreen(poor));      // stake below min_stake
+  EXPECT_FALSE(a.Prescreen(miner));     // no validator permit
+  EXPECT_FALSE(a.Prescreen(stranger));  // not registered
+  EXPECT_EQ(a.Stats().unregistered, 3u);
+  // The prescreen takes no token: the one Admit after it still has its burst.
+  EXPECT_TRUE(a.Prescreen(validator));
+  EXPECT_TRUE(a.Admit(validator, Clock::now()).ok());
+
+  AdmissionOptions open;
+  open.open = true;
+  EXPECT_TRUE(Admission(open).Prescreen(stranger));
+}
+
 TEST(TokenizerTest, ByteAndVocabulary) {
   ByteTokenizer bytes;
   auto ids = bytes.Encode("hé");

@@ -1,12 +1,15 @@
 // Tests of the LibTorch parts of the miner: the GPT (shapes, causal masking,
 // batched == unbatched with padding), checkpoints and their content hash,
 // reproducible training, the TorchScript backend (with a module built here in
-// C++, so no Python is needed), and the miner service answering real signed
-// requests over loopback. Few cases on purpose: each is a torch process.
+// C++, so no Python is needed), the miner service answering real signed
+// requests over loopback (and a copycat relaying it), and the flags. Few
+// cases on purpose: each is a torch process.
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -14,7 +17,10 @@
 #include <torch/script.h>
 #include <torch/torch.h>
 
+#include "common/address.h"
 #include "common/file_util.h"
+#include "miner/copy_source.h"
+#include "miner/copycat.h"
 #include "miner/gpt.h"
 #include "miner/miner.h"
 #include "cli/config_file.h"
@@ -333,6 +339,137 @@ TEST(MinerFlagsTest, ConfigKeysAreFlagsAndFlagsWin) {
   EXPECT_FALSE(OptionsFromFlags(bad).ok());
   bad.Set("max-batch", "nan");
   EXPECT_FALSE(OptionsFromFlags(bad).ok());
+}
+
+TEST(MinerFlagsTest, AdversaryModesAndTheirFlags) {
+  cli::ParsedFlags base;
+  base.Set("chain-url-file", "c.url");
+  auto options = [&](std::map<std::string, std::string> set) {
+    cli::ParsedFlags f = base;
+    for (const auto& [k, v] : set) f.Set(k, v);
+    return OptionsFromFlags(f);
+  };
+  const std::string hotkey = EncodeAddress(SigningKey::FromSeed(Blake2b256("copied"))->public_key());
+  absl::StatusOr<MinerOptions> o = options({{"mode", "copycat"}, {"copy-uid", "3"}});
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_EQ(o->adversary.copy.uid, std::optional<uint16_t>(3));
+  EXPECT_FALSE(o->adversary.copy.hotkey.has_value());
+  o = options({{"mode", "copycat"}, {"copy-hotkey", hotkey}});
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_EQ(EncodeAddress(*o->adversary.copy.hotkey), hotkey);
+  EXPECT_TRUE(options({{"mode", "memorizer"}, {"checkpoint", "ckpt"}}).ok());
+  for (const auto& bad : std::vector<std::map<std::string, std::string>>{
+           {{"mode", "copycat"}},                                          // whom?
+           {{"mode", "copycat"}, {"copy-uid", "3"}, {"copy-hotkey", hotkey}},
+           {{"mode", "copycat"}, {"copy-uid", "3"}, {"checkpoint", "ckpt"}},  // it has no model
+           {{"mode", "copycat"}, {"copy-uid", "70000"}},
+           {{"mode", "copycat"}, {"copy-hotkey", "not-an-address"}},
+           {{"checkpoint", "ckpt"}, {"copy-uid", "3"}},                    // not a copycat
+           {{"mode", "plagiarist"}, {"checkpoint", "ckpt"}},
+           {{"mode", "random"}},                                           // no model
+       }) {
+    absl::StatusOr<MinerOptions> r = options(bad);
+    EXPECT_FALSE(r.ok()) << bad.begin()->second;
+    EXPECT_TRUE(cli::IsUsageError(r.status())) << r.status();
+  }
+}
+
+// A copycat miner relaying a real one over the wire: a validator gets the
+// source's answers from it, signed by the copycat's hotkey and claiming the
+// source's model; when the source goes away the copycat refuses, naming it,
+// and keeps serving.
+TEST(MinerServiceTest, CopycatRelaysAnotherMinerOverTheWire) {
+  auto source_key = std::make_shared<const SigningKey>(SigningKey::Generate());
+  auto copycat_key = std::make_shared<const SigningKey>(SigningKey::Generate());
+  auto validator_key = std::make_shared<const SigningKey>(SigningKey::Generate());
+  ServiceOptions so;
+  so.endpoint = "tcp://127.0.0.1:*";
+  so.workers = 4;
+  so.curve = false;
+  torch::manual_seed(2);
+  LoadedGpt loaded;
+  loaded.model = Gpt(TinyConfig());
+  loaded.hash = GptContentHash(loaded.model);
+  auto source = std::make_unique<MinerService>(MakeGptBackend(std::move(loaded), torch::kCPU),
+                                               std::make_unique<ByteTokenizer>(), source_key, so);
+  source->admission().Update({{validator_key->public_key(), 1000, true},
+                              {copycat_key->public_key(), 0, false}});
+  ASSERT_TRUE(source->Start().ok());
+
+  CopyTarget target;
+  target.uid = 3;
+  CopySource where(target, copycat_key->public_key());
+  chain::Metagraph mg;
+  mg.netuid = 1;
+  EXPECT_TRUE(absl::IsNotFound(where.Update(mg)));
+  mg.neurons.push_back(chain::NeuronInfo{});
+  mg.neurons[0].uid = 3;
+  mg.neurons[0].hotkey = copycat_key->public_key();
+  EXPECT_TRUE(absl::IsFailedPrecondition(where.Update(mg))) << "not itself";
+  mg.neurons[0].hotkey = source_key->public_key();
+  EXPECT_TRUE(absl::IsNotFound(where.Update(mg))) << "no endpoint yet";
+  EXPECT_FALSE(where.peer().has_value());
+  mg.neurons[0].axon_endpoint = source->endpoint();
+  ASSERT_TRUE(where.Update(mg).ok());
+
+  protocol::ClientOptions co;
+  co.curve = false;
+  auto relay_client = protocol::Client::Create(copycat_key, co);
+  ASSERT_TRUE(relay_client.ok());
+  absl::StatusOr<std::unique_ptr<ModelBackend>> copy = MakeCopycat(
+      MakeClientRelay(relay_client->get(), &where, std::chrono::milliseconds(1000)), where.name());
+  ASSERT_TRUE(copy.ok()) << copy.status();
+  MinerService copycat(std::move(*copy), std::make_unique<ByteTokenizer>(), copycat_key, so);
+  copycat.admission().Update({{validator_key->public_key(), 1000, true}});
+  ASSERT_TRUE(copycat.Start().ok());
+
+  auto client = protocol::Client::Create(validator_key, co);
+  ASSERT_TRUE(client.ok());
+  auto deadline = [] { return protocol::DeadlineAfter(std::chrono::seconds(20)); };
+  using protocol::MessageKind;
+  const protocol::Peer source_peer{source->endpoint(), source_key->public_key()};
+  const protocol::Peer copycat_peer{copycat.endpoint(), copycat_key->public_key()};
+  protocol::PredictRequest pr;
+  pr.prefixes = {{104, 105}, {1, 2, 3, 4, 5, 6}};
+  auto predict = [&](const protocol::Peer& peer) {
+    return (*client)->CallTyped<protocol::PredictRequest, protocol::PredictReply>(
+        peer, MessageKind::kPredictRequest, MessageKind::kPredictReply, pr, deadline());
+  };
+  auto original = predict(source_peer);
+  auto relayed = predict(copycat_peer);  // verified: signed by the copycat's hotkey
+  ASSERT_TRUE(original.ok()) << original.status();
+  ASSERT_TRUE(relayed.ok()) << relayed.status();
+  EXPECT_EQ(relayed->model_hash, original->model_hash);
+  ASSERT_EQ(relayed->distributions.size(), 2u);
+  for (size_t i = 0; i < 2; ++i) {
+    EXPECT_LT(MaxAbsDiff(relayed->distributions[i].probs, original->distributions[i].probs), 1e-6f);
+  }
+  protocol::GenerateRequest gr;
+  gr.prompt = "hello";
+  gr.max_tokens = 6;
+  gr.seed = 9;
+  auto generate = [&](const protocol::Peer& peer) {
+    return (*client)->CallTyped<protocol::GenerateRequest, protocol::GenerateReply>(
+        peer, MessageKind::kGenerateRequest, MessageKind::kGenerateReply, gr, deadline());
+  };
+  auto g_original = generate(source_peer);
+  auto g_relayed = generate(copycat_peer);
+  ASSERT_TRUE(g_original.ok() && g_relayed.ok()) << g_original.status() << g_relayed.status();
+  EXPECT_EQ(g_relayed->tokens, g_original->tokens);
+
+  source->Stop();
+  source.reset();
+  absl::StatusOr<protocol::Reply> refused =
+      (*client)->Call(copycat_peer, MessageKind::kPredictRequest, protocol::Encode(pr), deadline());
+  ASSERT_FALSE(refused.ok());
+  EXPECT_TRUE(protocol::ReasonOf(refused.status()).has_value()) << "a signed refusal: " << refused.status();
+  EXPECT_NE(refused.status().message().find("copied miner uid 3"), std::string::npos) << refused.status();
+  auto info = (*client)->CallTyped<protocol::InfoRequest, protocol::InfoReply>(
+      copycat_peer, MessageKind::kInfoRequest, MessageKind::kInfoReply, protocol::InfoRequest{},
+      deadline());
+  ASSERT_TRUE(info.ok()) << "still serving: " << info.status();
+  EXPECT_EQ(info->model, ToHex(original->model_hash));
+  copycat.Stop();
 }
 
 }  // namespace

@@ -205,6 +205,21 @@ TEST(SpotCheckTest, GapOfFullAndTopKForms) {
   EXPECT_TRUE(std::isinf(DistributionGap(full, truth)));
   full.probs = {NAN, 0.25f, 0.25f, 0.25f};
   EXPECT_TRUE(std::isinf(DistributionGap(full, truth)));
+  topk.tokens = {3, 0};
+  topk.rest = 0.3f;  // the other two hold 0.5, not 0.3
+  EXPECT_NEAR(DistributionGap(topk, truth), 0.1, 1e-6);
+}
+
+TEST(SpotCheckTest, SmallErrorsOnEveryTokenAddUp) {
+  // A near-uniform model over 256 tokens, and an answer off by 0.002 on
+  // every token: no single probability is 0.02 away, the distribution is.
+  std::vector<float> truth(256, 1.0f / 256);
+  protocol::TokenDistribution claimed;
+  for (size_t i = 0; i < truth.size(); ++i) claimed.probs.push_back(truth[i] + (i % 2 ? 0.002f : -0.002f));
+  EXPECT_NEAR(DistributionGap(claimed, truth), 0.256, 1e-4);
+  // Float noise of an honest recomputation stays far below the tolerance.
+  for (size_t i = 0; i < truth.size(); ++i) claimed.probs[i] = truth[i] * (1 + (i % 2 ? 1e-5f : -1e-5f));
+  EXPECT_LT(DistributionGap(claimed, truth), 1e-4);
 }
 
 TEST(ScoreRecordTest, SignedRecordsVerifyAndTamperingIsCaught) {

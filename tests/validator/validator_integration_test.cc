@@ -1,10 +1,11 @@
 // validator_integration_test: the whole loop with real processes on loopback.
 // A chain; two honest miners of clearly different quality (trained here by
-// agora-train: one long, one barely), a random miner and a liar (serves the
-// weak model, claims the good one's hash); agora-validator over the good
-// model's held-out text, holding both models for spot checks. After a few
-// steps the validator's weights on chain rank good > weak, and the random
-// miner and the liar get (almost) nothing. Then kill -9 and restart the
+// agora-train: one long, one barely), a random miner, a liar (serves a
+// small model of its own, claims the good one's hash) and a copycat (relays
+// the good miner's answers); agora-validator over the good model's held-out
+// text, holding both honest models for spot checks. After a few steps the
+// validator's weights on chain rank good > weak, and the random miner, the
+// liar and the copycat get (almost) nothing. Then kill -9 and restart the
 // validator: it resumes its step count and never reuses held-out text.
 // Runs twice: with set_weights and with commit-reveal.
 #include <algorithm>
@@ -53,7 +54,7 @@ std::string Corpus() {
                                  "those", "who",    "serve",  "well",    "chain",  "keeps"};
   uint64_t x = 12345;
   std::string out;
-  for (int line = 0; line < 2500; ++line) {
+  for (int line = 0; line < 6000; ++line) {  // ~77 KB held out: minutes of steps
     const int n = 5 + static_cast<int>((x >> 33) % 6);
     for (int w = 0; w < n; ++w) {
       x = x * 6364136223846793005ull + 1442695040888963407ull;
@@ -110,9 +111,9 @@ TEST_P(ValidatorIntegrationTest, RanksMinersByQualityAndSurvivesKill9) {
   SecretBytes pw(password.size());
   std::memcpy(pw.data(), password.data(), password.size());
 
-  Log("wallets: validator, good, weak, random, liar");
+  Log("wallets: validator, good, weak, random, liar, copycat");
   const WalletStore store(tmp.Sub("wallets"));
-  const std::vector<std::string> names = {"validator", "good", "weak", "random", "liar"};
+  const std::vector<std::string> names = {"validator", "good", "weak", "random", "liar", "copycat"};
   std::map<std::string, PublicKey> cold, hot;
   for (const std::string& n : names) {
     absl::StatusOr<WalletInfo> w = store.Create(n, "default", pw, kMinKdfParams);
@@ -165,7 +166,7 @@ TEST_P(ValidatorIntegrationTest, RanksMinersByQualityAndSurvivesKill9) {
   absl::StatusOr<chain::TxReceiptMsg> staked = (*client)->Send(*vcold, chain::kTxAddStake, stake);
   ASSERT_TRUE(staked.ok()) << staked.status();
 
-  Log("training a good and a weak model");
+  Log("training a good and a weak model, and the liar's own");
   ASSERT_TRUE(WriteFileAtomic(tmp.Sub("corpus.txt"), Corpus(), 0644).ok());
   auto train = [&](const std::string& name, const std::vector<std::string>& extra) {
     std::vector<std::string> argv = {AGORA_TRAIN_BINARY, "--corpus", tmp.Sub("corpus.txt"),
@@ -178,10 +179,16 @@ TEST_P(ValidatorIntegrationTest, RanksMinersByQualityAndSurvivesKill9) {
                                       "200", "--batch", "8", "--lr", "0.01"});
   Process weak_train = train("weak", {"--layers", "1", "--dim", "16", "--heads", "2", "--steps",
                                       "3", "--batch", "2"});
+  // The liar serves weights no honest miner serves: with the weak miner's,
+  // its answers would be duplicates of the weak miner's (validator/duplicates.h).
+  Process liar_train = train("liar-model", {"--layers", "1", "--dim", "24", "--heads", "2",
+                                            "--steps", "3", "--batch", "2"});
   good_train.Start();
   weak_train.Start();
+  liar_train.Start();
   ASSERT_EQ(good_train.Wait(std::chrono::seconds(240)), 0) << good_train.LogText();
   ASSERT_EQ(weak_train.Wait(std::chrono::seconds(120)), 0) << weak_train.LogText();
+  ASSERT_EQ(liar_train.Wait(std::chrono::seconds(120)), 0) << liar_train.LogText();
   Log("good: " + good_train.LogText());
   Log("weak: " + weak_train.LogText());
   absl::StatusOr<std::string> good_config = ReadFile(tmp.Sub("good/config.json"), 1 << 20);
@@ -189,15 +196,16 @@ TEST_P(ValidatorIntegrationTest, RanksMinersByQualityAndSurvivesKill9) {
   const std::string good_hash =
       nlohmann::json::parse(*good_config).at("content_hash").get<std::string>();
 
-  Log("starting four miners");
+  Log("starting five miners");
   std::vector<std::unique_ptr<Process>> miners;
   auto start_miner = [&](const std::string& name, const std::string& ckpt,
                          const std::vector<std::string>& extra) {
     std::vector<std::string> argv = {
         AGORA_MINER_BINARY, "--wallet-dir", tmp.Sub("wallets"), "--wallet", name,
         "--password-file", tmp.Sub("password"), "--chain-url", url, "--netuid", "1", "--register",
-        "--endpoint", "tcp://127.0.0.1:*", "--checkpoint", tmp.Sub(ckpt), "--cpu",
+        "--endpoint", "tcp://127.0.0.1:*", "--cpu",
         "--metagraph-refresh-ms", "300", "--ready-file", tmp.Sub(name + ".ready")};
+    if (!ckpt.empty()) argv.insert(argv.end(), {"--checkpoint", tmp.Sub(ckpt)});  // a copycat has none
     argv.insert(argv.end(), extra.begin(), extra.end());
     miners.push_back(std::make_unique<Process>(argv, tmp.Sub(name + ".log")));
     miners.back()->Start();
@@ -205,7 +213,8 @@ TEST_P(ValidatorIntegrationTest, RanksMinersByQualityAndSurvivesKill9) {
   start_miner("good", "good", {});
   start_miner("weak", "weak", {});
   start_miner("random", "weak", {"--mode", "random"});
-  start_miner("liar", "weak", {"--mode", "liar", "--claim-model", good_hash});
+  start_miner("liar", "liar-model", {"--mode", "liar", "--claim-model", good_hash});
+  start_miner("copycat", "", {"--mode", "copycat", "--copy-hotkey", EncodeAddress(hot["good"])});
   for (size_t i = 0; i < miners.size(); ++i) {
     absl::StatusOr<std::string> r =
         WaitForFile(tmp.Sub(names[i + 1] + ".ready"), *miners[i], std::chrono::seconds(90));
@@ -285,22 +294,31 @@ TEST_P(ValidatorIntegrationTest, RanksMinersByQualityAndSurvivesKill9) {
   EXPECT_GT(w[uid["good"]], w[uid["weak"]]) << shown;
   EXPECT_LE(w[uid["random"]], w[uid["good"]] / 50) << shown;
   EXPECT_LE(w[uid["liar"]], w[uid["good"]] / 50) << shown;
+  EXPECT_LE(w[uid["copycat"]], w[uid["good"]] / 50) << shown;
   EXPECT_TRUE(absl::StrContains(validator->LogText(), "failed a spot check")) << validator->LogText();
 
   Log("score records are signed and name every miner");
   std::vector<std::string> files = RecordFiles(tmp.Sub("vali/records"));
   ASSERT_GE(files.size(), 12u);
   uint64_t last_offset = 0;
+  size_t copies_caught = 0;  // the copycat's answers scored as duplicates of the good miner's
   for (const std::string& f : files) {
     absl::StatusOr<std::string> text = ReadFile(f, 1 << 22);
     ASSERT_TRUE(text.ok());
     absl::StatusOr<nlohmann::json> rec = validator::VerifyRecord(*text);
     ASSERT_TRUE(rec.ok()) << f << ": " << rec.status();
-    EXPECT_EQ((*rec)["miners"].size(), 4u);
+    EXPECT_EQ((*rec)["miners"].size(), 5u);
+    for (const auto& m : (*rec)["miners"]) {
+      if (m["uid"] != uid["copycat"] || m["reason"] == "") continue;
+      EXPECT_EQ(m["reason"], absl::StrCat("duplicate of uid ", uid["good"], "'s answer")) << m.dump();
+      EXPECT_EQ(m["model"], good_hash) << "it claims the copied model";
+      ++copies_caught;
+    }
     for (const auto& c : (*rec)["challenges"]) {
       last_offset = std::max<uint64_t>(last_offset, c["offset"].get<uint64_t>());
     }
   }
+  EXPECT_GE(copies_caught, files.size() / 2) << "the copycat answers, as a duplicate";
   const size_t before = files.size();
 
   Log("the gateway: completions, receipts, errors");
@@ -386,13 +404,83 @@ TEST_P(ValidatorIntegrationTest, RanksMinersByQualityAndSurvivesKill9) {
   EXPECT_EQ(nlohmann::json::parse(models.body)["data"][0]["id"], good_hash) << models.body;
   HttpResult metagraph = Curl(base + "/metagraph");
   ASSERT_EQ(metagraph.status, 200);
-  EXPECT_EQ(nlohmann::json::parse(metagraph.body)["neurons"].size(), 5u);
+  EXPECT_EQ(nlohmann::json::parse(metagraph.body)["neurons"].size(), 6u);
   HttpResult metrics = Curl(base + "/metrics");
   ASSERT_EQ(metrics.status, 200);
   EXPECT_TRUE(absl::StrContains(metrics.body, "agora_gateway_responses_total{code=\"429\"} 1")) << metrics.body;
   EXPECT_TRUE(absl::StrContains(metrics.body, "agora_gateway_miner_latency_seconds_bucket")) << metrics.body;
   EXPECT_TRUE(absl::StrContains(metrics.body, "agora_validator_weights_total{outcome=\"accepted\"}"));
   EXPECT_EQ(Curl(alice + base + "/v1/nothing").status, 404);
+
+  Log("the dashboard: its files, /history, and what headless Chromium draws from them");
+  {
+    // No key needed; each file with its type (-D -: headers into the body).
+    const std::pair<std::string, std::string> files[] = {
+        {"/dashboard", "text/html"}, {"/dashboard/", "text/html"},
+        {"/dashboard/app.js", "text/javascript"}, {"/dashboard/style.css", "text/css"}};
+    for (const auto& [path, type] : files) {
+      HttpResult f = Curl("-D - " + base + path);
+      EXPECT_EQ(f.status, 200) << path;
+      EXPECT_TRUE(absl::StrContains(f.body, "Content-Type: " + type)) << path << ": " << f.body.substr(0, 300);
+    }
+    EXPECT_TRUE(absl::StrContains(Curl(base + "/dashboard").body, "id=\"chart-latency\""));
+    // Only the embedded files: a source file beside them, a path, or a
+    // near-miss name is a 404 like any unknown path.
+    for (const char* path : {"/dashboard/embed.cmake", "/dashboard/x/app.js", "/dashboard/..%2Fgateway.cc",
+                             "/dashboardx", "/historyx"}) {
+      EXPECT_EQ(Curl(base + path).status, 404) << path;
+    }
+    // Read-only: a POST is refused and a query (even a long one) is ignored.
+    EXPECT_NE(Curl("-X POST --data-binary " + Quote(std::string(1000, 'x')) + " " + base + "/history").status, 200);
+    HttpResult history = Curl(Quote(base + "/history?since=0&q=" + std::string(2000, 'q')));
+    ASSERT_EQ(history.status, 200) << history.body;
+    const nlohmann::json h = nlohmann::json::parse(history.body, nullptr, false);
+    ASSERT_TRUE(h.is_object() && h["points"].is_array()) << history.body.substr(0, 500);
+    const size_t capacity = h["capacity"].get<size_t>();
+    EXPECT_GE(h["points"].size(), 10u);  // one per block the validator stepped on
+    EXPECT_LE(h["points"].size(), capacity);
+    uint64_t last_block = 0;
+    bool latency_seen = false, validator_seen = false;
+    for (const nlohmann::json& p : h["points"]) {
+      EXPECT_GT(p["block"].get<uint64_t>(), last_block);  // oldest first, one per block
+      last_block = p["block"].get<uint64_t>();
+      EXPECT_EQ(p["uids"].size(), names.size());  // the validator and every miner
+      EXPECT_EQ(p["incentive"].size(), names.size());
+      EXPECT_EQ(p["emission"].size(), names.size());
+      if (p["latency"]["count"].get<uint64_t>() > 0) {
+        latency_seen = true;
+        EXPECT_GT(p["latency"]["p50_ms"].get<double>(), 0);
+        EXPECT_GE(p["latency"]["p99_ms"].get<double>(), p["latency"]["p50_ms"].get<double>());
+      }
+      for (const nlohmann::json& v : p["validators"]) {
+        if (v["uid"] == uid["validator"]) validator_seen = true;
+      }
+    }
+    EXPECT_TRUE(latency_seen) << "no point has the latency of the completions answered above";
+    EXPECT_TRUE(validator_seen) << "the validator's trust is in no point";
+
+    // Headless Chromium loads the page against this devnet: one row per
+    // neuron with real numbers, and charts with data points
+    // (tests/validator/dashboard_check.sh; a missing Chromium fails it).
+    FILE* p = popen((std::string("bash ") + AGORA_DASHBOARD_CHECK + " " + base + " 2>&1").c_str(), "r");
+    ASSERT_NE(p, nullptr);
+    std::string seen;
+    char buf[1024];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, p)) > 0) seen.append(buf, n);
+    EXPECT_EQ(pclose(p), 0) << seen;
+    Log("dashboard_check:\n" + seen);
+    // The good miner's row: "row uid=N incentive=X score=Y heldout_loss=Z ...".
+    const std::string row = absl::StrCat("row uid=", uid["good"], " ");
+    const size_t at = seen.rfind(row);
+    ASSERT_NE(at, std::string::npos) << seen;
+    double incentive = 0, score = 0, loss = 0;
+    ASSERT_EQ(std::sscanf(seen.c_str() + at + row.size(), "incentive=%lf score=%lf heldout_loss=%lf", &incentive,
+                          &score, &loss), 3) << seen;
+    EXPECT_GT(incentive, 0) << seen;
+    EXPECT_GT(score, 0) << seen;
+    EXPECT_GT(loss, 0) << seen;
+  }
 
   Log("paying by on-chain transfer: 402 before, credited after, debited per token");
   const std::string payer = "-H 'Authorization: Bearer sk-payer-0123456789abcdef' ";
@@ -411,18 +499,22 @@ TEST_P(ValidatorIntegrationTest, RanksMinersByQualityAndSurvivesKill9) {
     std::this_thread::sleep_for(std::chrono::milliseconds(200));  // polling the gateway
   }
   ASSERT_EQ(payer_account.value("deposited_units", 0), 20'000) << payer_account.dump();
-  std::map<std::string, uint64_t> cold_before;
-  for (const char* n : {"good", "weak"}) {
-    absl::StatusOr<chain::AccountInfo> acct = (*client)->Account(cold[n]);
+  std::map<std::string, uint64_t> cold_before;  // any miner the gateway routes to may answer
+  for (size_t i = 1; i < names.size(); ++i) {
+    absl::StatusOr<chain::AccountInfo> acct = (*client)->Account(cold[names[i]]);
     ASSERT_TRUE(acct.ok());
-    cold_before[n] = acct->balance;
+    cold_before[names[i]] = acct->balance;
   }
   r = post(payer, "/v1/completions", R"({"prompt": "the ", "max_tokens": 8})");
   ASSERT_EQ(r.status, 200) << r.body;
   const nlohmann::json paid_answer = nlohmann::json::parse(r.body);
   const int paid_tokens = paid_answer["usage"]["completion_tokens"].get<int>();
-  const std::string earner =
-      paid_answer["agora_receipt"]["hotkey"] == EncodeAddress(hot["good"]) ? "good" : "weak";
+  std::string earner;
+  for (size_t i = 1; i < names.size(); ++i) {
+    if (paid_answer["agora_receipt"]["hotkey"] == EncodeAddress(hot[names[i]])) earner = names[i];
+  }
+  ASSERT_FALSE(earner.empty()) << "answered by no miner of this test: " << r.body;
+  Log("the paid answer came from " + earner);
   payer_account = nlohmann::json::parse(Curl(payer + base + "/v1/account").body);
   EXPECT_EQ(payer_account["balance_units"].get<int64_t>(), 20'000 - 1000 * paid_tokens) << payer_account.dump();
 
@@ -451,6 +543,28 @@ TEST_P(ValidatorIntegrationTest, RanksMinersByQualityAndSurvivesKill9) {
     Log("agora query: " + out);
   }
   EXPECT_EQ(post(alice, "/v1/completions", R"({"prompt": "still serving", "max_tokens": 2})").status, 200);
+
+  // Before the kill -9: a kill between a step's state and its record loses
+  // that record, which the audit rightly reports as a missing step.
+  Log("agora-validator audit: the records recompute to the same averages and weights");
+  {
+    FILE* p = popen((std::string(AGORA_VALIDATOR_BINARY) + " audit --json --records " +
+                     Quote(tmp.Sub("vali/records"))).c_str(), "r");
+    ASSERT_NE(p, nullptr);
+    std::string out;
+    char buf[4096];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+    EXPECT_EQ(pclose(p), 0) << out;
+    const nlohmann::json audit = nlohmann::json::parse(out, nullptr, false);
+    ASSERT_TRUE(audit.is_object()) << out;
+    EXPECT_EQ(audit["ok"], true) << out;
+    EXPECT_GT(audit["emas_checked"].get<uint64_t>(), 0u) << out;
+    EXPECT_GT(audit["weights_checked"].get<uint64_t>(), 0u) << out;
+    Log(absl::StrCat("audit: ", audit["records"].dump(), " records, ", audit["emas_checked"].dump(),
+                     " moving-average steps and ", audit["weights_checked"].dump(),
+                     " weight vectors recomputed"));
+  }
 
   Log("kill -9 the validator and restart it");
   validator->Kill();

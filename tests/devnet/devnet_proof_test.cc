@@ -1,0 +1,147 @@
+// The devnet's proof of incentive integrity, on the real thing: runs
+// scripts/devnet.sh (the README's main command: chain, honest miners trained
+// here, adversarial miners, a validator and its gateway, all separate
+// processes on loopback) for a fixed number of epochs with small models,
+// then reads the summary it wrote at the end (`agora summary --json`) and
+// checks that
+//   - the honest miners' emission is ordered like their models' true
+//     held-out quality (Spearman >= 0.95; the loss agora-train measured on
+//     text no model trained on), and
+//   - the adversaries (random, liar, slow, memorizer, copycat) together
+//     earned under 2% of what the miners earned in the last epoch.
+#include <signal.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "common/file_util.h"
+#include "gtest/gtest.h"
+#include "tests/common/child_process.h"
+#include "tests/common/temp_dir.h"
+
+namespace agora {
+namespace {
+
+using testing::Process;
+using testing::TempDir;
+
+// Three honest models of clearly different quality that train in about a
+// minute on one core: "name layers dim heads steps".
+constexpr char kModels[] = "m1 1 16 2 15;m2 1 32 2 60;m3 2 48 2 200";
+constexpr int kEpochs = 12;  // with the gateway up: ~60 validator steps
+
+// Ranks with ties sharing their mean rank (1-based).
+std::vector<double> Ranks(const std::vector<double>& x) {
+  std::vector<size_t> order(x.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return x[a] < x[b]; });
+  std::vector<double> rank(x.size());
+  for (size_t i = 0; i < order.size();) {
+    size_t j = i;
+    while (j + 1 < order.size() && x[order[j + 1]] == x[order[i]]) ++j;
+    for (size_t k = i; k <= j; ++k) rank[order[k]] = (i + j) / 2.0 + 1;
+    i = j + 1;
+  }
+  return rank;
+}
+
+// Spearman's rank correlation: Pearson's over the ranks (handles ties).
+double Spearman(const std::vector<double>& a, const std::vector<double>& b) {
+  const std::vector<double> ra = Ranks(a), rb = Ranks(b);
+  const double n = static_cast<double>(a.size());
+  double ma = 0, mb = 0;
+  for (size_t i = 0; i < a.size(); ++i) ma += ra[i] / n, mb += rb[i] / n;
+  double cov = 0, va = 0, vb = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    cov += (ra[i] - ma) * (rb[i] - mb);
+    va += (ra[i] - ma) * (ra[i] - ma);
+    vb += (rb[i] - mb) * (rb[i] - mb);
+  }
+  return va == 0 || vb == 0 ? 0.0 : cov / std::sqrt(va * vb);
+}
+
+TEST(SpearmanTest, OrdersTiesAndReversals) {
+  EXPECT_DOUBLE_EQ(Spearman({1, 2, 3}, {10, 20, 30}), 1.0);
+  EXPECT_DOUBLE_EQ(Spearman({1, 2, 3}, {30, 20, 10}), -1.0);
+  EXPECT_DOUBLE_EQ(Spearman({1, 2, 3}, {10, 30, 20}), 0.5);
+  EXPECT_NEAR(Spearman({1, 2, 3, 4}, {1, 1, 2, 3}), 0.9487, 1e-4);
+}
+
+std::string Tail(const std::string& text, size_t n = 6000) {
+  return text.size() <= n ? text : text.substr(text.size() - n);
+}
+
+TEST(DevnetProof, HonestEmissionFollowsQualityAndAdversariesEarnLittle) {
+  TempDir tmp;
+  const std::string dir = tmp.Sub("devnet");
+  setenv("AGORA_DEVNET_DIR", dir.c_str(), 1);
+  setenv("AGORA_DEVNET_BIN", AGORA_BIN_DIR, 1);
+  setenv("AGORA_DEVNET_EPOCHS", absl::StrCat(kEpochs).c_str(), 1);
+  setenv("AGORA_DEVNET_MODELS", kModels, 1);
+  Process devnet({"/bin/bash", AGORA_SOURCE_DIR "/scripts/devnet.sh"}, tmp.Sub("devnet.log"));
+  // The script's children outlive a SIGKILLed script: whatever happens, kill
+  // every process started on this devnet (their command lines name it).
+  struct KillAll {
+    std::string dir;
+    ~KillAll() { (void)std::system(("pkill -KILL -f '" + dir + "/' 2>/dev/null").c_str()); }
+  } kill_all{dir};
+  devnet.Start();
+  const std::optional<int> rc = devnet.Wait(std::chrono::minutes(15));
+  if (!rc.has_value()) devnet.Signal(SIGTERM);
+  ASSERT_TRUE(rc.has_value()) << "devnet still running after 15 minutes:\n" << Tail(devnet.LogText());
+  ASSERT_EQ(*rc, 0) << Tail(devnet.LogText());
+  std::printf("[devnet] the last epochs as the devnet printed them:\n%s\n", Tail(devnet.LogText(), 3000).c_str());
+
+  absl::StatusOr<std::string> text = ReadFile(dir + "/summary.json", 1 << 20);
+  ASSERT_TRUE(text.ok()) << text.status() << "\n" << Tail(devnet.LogText());
+  const nlohmann::json summary = nlohmann::json::parse(*text, nullptr, false);
+  ASSERT_TRUE(summary.is_object() && summary["neurons"].is_array()) << *text;
+
+  std::vector<double> honest_emission, honest_quality;
+  double miners_total = 0, adversaries_total = 0;
+  std::vector<std::string> adversaries_seen;
+  for (const nlohmann::json& n : summary["neurons"]) {
+    const std::string role = n.value("role", "");
+    const double emission = n.value("emission", 0.0);
+    if (role == "validator") continue;
+    miners_total += emission;
+    if (absl::StartsWith(role, "honest")) {
+      const std::string model = n.value("model_label", "");
+      ASSERT_FALSE(model.empty()) << "honest miner the validator never heard from: " << n.dump();
+      absl::StatusOr<std::string> config = ReadFile(dir + "/models/" + model + "/config.json", 1 << 20);
+      ASSERT_TRUE(config.ok()) << config.status();
+      const double loss = nlohmann::json::parse(*config).at("train").at("holdout_loss").get<double>();
+      honest_emission.push_back(emission);
+      honest_quality.push_back(-loss);  // lower loss, better model
+      std::printf("[devnet] %s: model %s, true held-out loss %.4f, emission %.0f\n", role.c_str(),
+                  model.c_str(), loss, emission);
+    } else {
+      adversaries_total += emission;
+      adversaries_seen.push_back(role);
+      std::printf("[devnet] %s: emission %.0f\n", role.c_str(), emission);
+    }
+  }
+  ASSERT_EQ(honest_emission.size(), 3u) << *text;
+  ASSERT_GE(adversaries_seen.size(), 4u) << *text;
+  ASSERT_GT(miners_total, 0) << *text;
+  for (double e : honest_emission) EXPECT_GT(e, 0) << *text;
+  const double rho = Spearman(honest_emission, honest_quality);
+  const double share = adversaries_total / miners_total;
+  std::printf("[devnet] Spearman(emission, quality) = %.3f; adversaries' share = %.4f\n", rho, share);
+  EXPECT_GE(rho, 0.95) << *text;
+  EXPECT_LT(share, 0.02) << *text;
+}
+
+}  // namespace
+}  // namespace agora

@@ -1,0 +1,235 @@
+// The duplicate rule (validator/duplicates.h): what counts as the same
+// answer, which of several identical answers keeps its score, and the
+// history of who answered first that keeps the clock's noise from deciding.
+#include "validator/duplicates.h"
+
+#include <cmath>
+#include <optional>
+#include <utility>
+#include <vector>
+
+#include "gtest/gtest.h"
+
+namespace agora::validator {
+namespace {
+
+using protocol::GenerateReply;
+using protocol::PredictReply;
+using protocol::TokenDistribution;
+
+// A full-form answer over 256 tokens: distribution i is a smooth bump at 10 * i + shift.
+PredictReply Answer(double shift, size_t n = 4) {
+  PredictReply r;
+  r.vocab_size = 256;
+  for (size_t i = 0; i < n; ++i) {
+    TokenDistribution d;
+    d.probs.resize(256);
+    double sum = 0;
+    for (size_t t = 0; t < 256; ++t) sum += (d.probs[t] = float(std::exp(-std::fabs(double(t) - 10.0 * i - shift) / 8)));
+    for (float& p : d.probs) p = float(p / sum);
+    r.distributions.push_back(std::move(d));
+  }
+  return r;
+}
+
+// `r` scaled by (1 + eps) per probability: what a relay's rounding does.
+PredictReply Nudged(PredictReply r, double eps) {
+  for (auto& d : r.distributions) {
+    for (float& p : d.probs) p = float(p * (1 + eps));
+  }
+  return r;
+}
+
+TEST(DuplicatesTest, SamePredictAnswerComparesTheDistributionsOnly) {
+  const PredictReply a = Answer(0);
+  PredictReply relayed = Nudged(a, 2e-6);
+  relayed.model_hash.fill(7);  // what else the reply says does not matter
+  relayed.compute_us = 12345;
+  EXPECT_TRUE(SamePredictAnswer(a, a));
+  EXPECT_TRUE(SamePredictAnswer(a, relayed));
+  EXPECT_TRUE(SamePredictAnswer(relayed, a));
+  EXPECT_FALSE(SamePredictAnswer(a, Answer(0.5))) << "another model";
+  EXPECT_FALSE(SamePredictAnswer(a, Nudged(a, 1e-3)));
+  PredictReply one_token = a;
+  one_token.distributions[3].probs[40] *= 1.01f;
+  EXPECT_FALSE(SamePredictAnswer(a, one_token)) << "a difference anywhere counts";
+  PredictReply negligible = a;  // distance 170 from the bump: p ~ 4e-11, under the floor
+  negligible.distributions[3].probs[200] *= 3;
+  EXPECT_TRUE(SamePredictAnswer(a, negligible)) << "as in scoring, p below 1e-9 is 1e-9";
+  EXPECT_FALSE(SamePredictAnswer(a, Answer(0, 3))) << "another number of distributions";
+  PredictReply vocab = a;
+  vocab.vocab_size = 257;
+  EXPECT_FALSE(SamePredictAnswer(a, vocab));
+  PredictReply nan = a;
+  nan.distributions[0].probs[0] = NAN;
+  EXPECT_FALSE(SamePredictAnswer(nan, nan)) << "malformed answers are never the same";
+  EXPECT_FALSE(SamePredictAnswer(PredictReply{}, PredictReply{})) << "empty answers say nothing";
+}
+
+TEST(DuplicatesTest, NearUniformModelsAreNotTheSame) {
+  // Two barely trained models: every probability near 1/256, yet different.
+  PredictReply a = Answer(0), b = Answer(0);
+  for (PredictReply* r : {&a, &b}) {
+    for (auto& d : r->distributions) {
+      for (size_t t = 0; t < 256; ++t) {
+        d.probs[t] = float((1.0 + (r == &a ? 0.01 : -0.01) * std::sin(double(t))) / 256);
+      }
+    }
+  }
+  EXPECT_FALSE(SamePredictAnswer(a, b));
+}
+
+TEST(DuplicatesTest, TopKFormsCompareAsTheDistributionsTheyDescribe) {
+  PredictReply full;
+  full.vocab_size = 8;
+  full.distributions.push_back(TokenDistribution{{}, {0.5f, 0.2f, 0.05f, 0.05f, 0.05f, 0.05f, 0.05f, 0.05f}, 0});
+  PredictReply topk = full;
+  topk.distributions[0] = TokenDistribution{{0, 1}, {0.5f, 0.2f}, 0.3f};
+  EXPECT_TRUE(SamePredictAnswer(full, topk));
+  EXPECT_TRUE(SamePredictAnswer(topk, full));
+  PredictReply reordered = full;
+  reordered.distributions[0] = TokenDistribution{{1, 0, 2}, {0.2f, 0.5f, 0.05f}, 0.25f};
+  EXPECT_TRUE(SamePredictAnswer(topk, reordered));
+  PredictReply other = full;
+  other.distributions[0] = TokenDistribution{{0, 1}, {0.5f, 0.3f}, 0.2f};
+  EXPECT_FALSE(SamePredictAnswer(topk, other));
+  PredictReply other_rest = full;
+  other_rest.distributions[0] = TokenDistribution{{0, 1}, {0.5f, 0.2f}, 0.2f};
+  EXPECT_FALSE(SamePredictAnswer(topk, other_rest));
+  PredictReply bad = full;
+  bad.distributions[0] = TokenDistribution{{0, 9}, {0.5f, 0.2f}, 0.3f};
+  EXPECT_FALSE(SamePredictAnswer(bad, bad));
+  bad.distributions[0] = TokenDistribution{{0, 0}, {0.5f, 0.2f}, 0.3f};
+  EXPECT_FALSE(SamePredictAnswer(bad, bad));
+}
+
+PublicKey Key(uint8_t k) {
+  PublicKey p{};
+  p.fill(k);
+  return p;
+}
+
+using Dups = std::vector<std::optional<size_t>>;
+
+TEST(DuplicatesTest, WithoutHistoryTheFastestOfIdenticalAnswersLeads) {
+  const PredictReply a = Answer(0), relayed = Nudged(a, 1e-6), b = Answer(3);
+  const DuplicateHistory none;
+  std::vector<Response<PredictReply>> r = {
+      {&relayed, 9, Key(9), 12.0, true},  // a copycat, slower than its source
+      {&a, 4, Key(4), 10.0, true},        // the source
+      {&b, 2, Key(2), 30.0, true},        // another model
+      {nullptr, 1, Key(1), 1.0, true},    // no valid answer: takes no part
+      {&a, 7, Key(7), 11.0, true},        // the same checkpoint served again, slower
+  };
+  const DuplicateResult d = FindDuplicates(r, none);
+  EXPECT_EQ(d.duplicate_of, (Dups{1, std::nullopt, std::nullopt, std::nullopt, 1}));
+  ASSERT_EQ(d.races.size(), 3u) << "each pair of identical answers, first first";
+  EXPECT_EQ(d.races[0].first, Key(4));
+  EXPECT_EQ(d.races[0].second, Key(7));
+  EXPECT_EQ(d.races[1].first, Key(4));
+  EXPECT_EQ(d.races[1].second, Key(9));
+  EXPECT_EQ(d.races[2].first, Key(7));
+  EXPECT_EQ(d.races[2].second, Key(9));
+
+  // The order of the input does not matter; latency ties go to the lower uid.
+  std::vector<Response<PredictReply>> tie = {{&a, 8, Key(8), 10.0, true}, {&relayed, 3, Key(3), 10.0, true}};
+  EXPECT_EQ(FindDuplicates(tie, none).duplicate_of, (Dups{1, std::nullopt}));
+  std::swap(tie[0], tie[1]);
+  EXPECT_EQ(FindDuplicates(tie, none).duplicate_of, (Dups{std::nullopt, 0}));
+  std::vector<Response<PredictReply>> nan = {{&a, 1, Key(1), NAN, true}, {&a, 2, Key(2), 50.0, true}};
+  EXPECT_EQ(FindDuplicates(nan, none).duplicate_of, (Dups{1, std::nullopt}))
+      << "an unmeasured latency counts as the slowest";
+}
+
+TEST(DuplicatesTest, WhoAnswersFirstInMostRacesLeadsNotTheClocksNoise) {
+  // A copycat batched with its source answers within a millisecond of it;
+  // the validator's clock puts it first now and then (here one step in five,
+  // the very first among them). Only that first step, with no history yet,
+  // goes to the copycat.
+  const PredictReply a = Answer(0), relayed = Nudged(a, 1e-6);
+  DuplicateHistory history;
+  int copycat_led = 0, copycat_led_without_history = 0;
+  for (int step = 0; step < 200; ++step) {
+    const bool noise = step % 5 == 0;
+    std::vector<Response<PredictReply>> r = {{&a, 1, Key(1), noise ? 20.5 : 20.0, true},
+                                             {&relayed, 2, Key(2), noise ? 20.0 : 20.5, true}};
+    const DuplicateResult d = FindDuplicates(r, history);
+    history.Add(d.races);
+    copycat_led += d.duplicate_of[0].has_value() ? 1 : 0;
+    EXPECT_NE(d.duplicate_of[0].has_value(), d.duplicate_of[1].has_value()) << step;
+    copycat_led_without_history += FindDuplicates(r, DuplicateHistory()).duplicate_of[0] ? 1 : 0;
+  }
+  EXPECT_EQ(copycat_led, 1);
+  EXPECT_EQ(copycat_led_without_history, 40);
+
+  // A miner that really is first more often takes the lead, once its races
+  // outnumber the other's.
+  DuplicateHistory h;
+  h.Add({{Key(1), Key(2)}, {Key(1), Key(2)}});
+  std::vector<Response<PredictReply>> r = {{&a, 1, Key(1), 30.0, true}, {&a, 2, Key(2), 10.0, true}};
+  EXPECT_EQ(FindDuplicates(r, h).duplicate_of, (Dups{std::nullopt, 0})) << "2 races to 1";
+  h.Add({{Key(2), Key(1)}});
+  EXPECT_EQ(FindDuplicates(r, h).duplicate_of, (Dups{1, std::nullopt})) << "2 to 2: this step decides";
+}
+
+TEST(DuplicatesTest, HistoryCountsAreBoundedAndRecentRacesWeighMore) {
+  DuplicateHistory h(/*max_pairs=*/2);
+  EXPECT_EQ(h.TimesFirst(Key(1), Key(2)), 0u);
+  h.Add({{Key(1), Key(2)}, {Key(2), Key(1)}, {Key(1), Key(2)}, {Key(5), Key(5)}});
+  EXPECT_EQ(h.TimesFirst(Key(1), Key(2)), 2u);
+  EXPECT_EQ(h.TimesFirst(Key(2), Key(1)), 1u);
+  h.Add({{Key(3), Key(4)}, {Key(6), Key(7)}});
+  EXPECT_EQ(h.pairs(), 2u) << "a third pair is not remembered";
+  EXPECT_EQ(h.TimesFirst(Key(6), Key(7)), 0u);
+  EXPECT_EQ(h.TimesFirst(Key(3), Key(4)), 1u);
+  for (uint32_t i = 0; i < DuplicateHistory::kMaxCount; ++i) h.Add({{Key(2), Key(1)}});
+  EXPECT_LT(h.TimesFirst(Key(1), Key(2)) + h.TimesFirst(Key(2), Key(1)), DuplicateHistory::kMaxCount);
+  EXPECT_GT(h.TimesFirst(Key(2), Key(1)), 4 * h.TimesFirst(Key(1), Key(2)));
+}
+
+TEST(DuplicatesTest, AMinerCaughtLyingNeverLeads) {
+  // A liar serving an honest miner's weights answers first; it failed its
+  // spot check this step, so the honest miner keeps its score, and the race
+  // is not counted.
+  const PredictReply honest = Answer(0), liar = Nudged(honest, 1e-7);
+  std::vector<Response<PredictReply>> r = {{&liar, 2, Key(2), 5.0, false}, {&honest, 6, Key(6), 9.0, true}};
+  DuplicateResult d = FindDuplicates(r, DuplicateHistory());
+  EXPECT_EQ(d.duplicate_of, (Dups{1, std::nullopt}));
+  EXPECT_TRUE(d.races.empty());
+  // Two such liars alone: neither leads, so neither is the other's duplicate
+  // (both are zeroed by their spot checks anyway).
+  r[1].may_lead = false;
+  EXPECT_EQ(FindDuplicates(r, DuplicateHistory()).duplicate_of, (Dups{std::nullopt, std::nullopt}));
+}
+
+TEST(DuplicatesTest, CompletionsAreTheSameWithTheSameTokensAndLogprobs) {
+  GenerateReply a;
+  a.tokens = {104, 101, 108, 108, 111};
+  a.logprobs = {-1.5f, -0.2f, -0.9f, -0.1f, -2.0f};
+  GenerateReply relayed = a;
+  relayed.logprobs[2] += 1e-6f;
+  relayed.model_hash.fill(3);
+  relayed.total_us = 999;
+  EXPECT_TRUE(SameCompletion(a, relayed));
+  GenerateReply other_model = a;  // the same seed sampled the same tokens
+  other_model.logprobs[4] = -2.3f;
+  EXPECT_FALSE(SameCompletion(a, other_model));
+  GenerateReply other_tokens = a;
+  other_tokens.tokens[0] = 105;
+  EXPECT_FALSE(SameCompletion(a, other_tokens));
+  GenerateReply nan = a;
+  nan.logprobs[0] = NAN;
+  EXPECT_FALSE(SameCompletion(nan, nan));
+  GenerateReply short_logprobs = a;
+  short_logprobs.logprobs.pop_back();
+  EXPECT_FALSE(SameCompletion(short_logprobs, short_logprobs));
+  EXPECT_FALSE(SameCompletion(GenerateReply{}, GenerateReply{}));
+
+  std::vector<Response<GenerateReply>> r = {{&relayed, 5, Key(5), 80.0, true},
+                                            {&a, 3, Key(3), 40.0, true},
+                                            {&other_model, 4, Key(4), 60.0, true}};
+  EXPECT_EQ(FindDuplicates(r, DuplicateHistory()).duplicate_of, (Dups{1, std::nullopt, std::nullopt}));
+}
+
+}  // namespace
+}  // namespace agora::validator

@@ -1,0 +1,414 @@
+// The audit of signed score records (validator/record_audit.h) and the
+// `agora-validator audit` command over a directory of them. Records are
+// built here as the validator builds them: the moving averages follow
+// docs/VALIDATOR.md (ema += alpha * (step_score - ema), organic answers with
+// weight generate_weight), the weights are ComputeWeights of the averages.
+#include "validator/record_audit.h"
+
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/match.h"
+#include "cli/cli.h"
+#include "common/address.h"
+#include "common/crypto.h"
+#include "common/file_util.h"
+#include "gtest/gtest.h"
+#include "tests/common/temp_dir.h"
+#include "validator/audit_command.h"
+#include "validator/score_record.h"
+#include "validator/weights.h"
+
+namespace agora::validator {
+namespace {
+
+using json = nlohmann::json;
+
+constexpr double kAlpha = 0.3;
+constexpr double kGenerateWeight = 0.2;
+
+struct Scored {
+  uint16_t uid;
+  PublicKey hotkey;
+  double step_score;
+  bool evidence = false;
+};
+
+struct Organic {
+  uint16_t uid;
+  PublicKey hotkey;
+  std::optional<double> score;
+};
+
+PublicKey NewKey() { return SigningKey::Generate().public_key(); }
+
+// A validator on paper: its moving averages and the records of its steps.
+class Records {
+ public:
+  Records() : key_(SigningKey::Generate()) {}
+
+  // Step `step`'s record (not signed): scores, then organic updates, then
+  // weights if asked. `step` is usually the next one; a test may skip one.
+  json Step(uint64_t step, uint64_t epoch, const std::vector<Scored>& scored,
+            const std::vector<Organic>& organic = {}, bool set_weights = false) {
+    std::map<uint16_t, MinerScore> table;
+    for (const MinerScore& s : table_) table[s.uid] = s;
+    json miners = json::array();
+    for (const Scored& x : scored) {
+      MinerScore& s = table[x.uid];
+      if (s.hotkey != x.hotkey) s = MinerScore{x.uid, x.hotkey};
+      if (x.evidence) s.zeroed_until_epoch = epoch + 2;
+      const double score = epoch < s.zeroed_until_epoch ? 0.0 : x.step_score;
+      s.ema += kAlpha * (score - s.ema);
+      json m = {{"uid", x.uid},
+                {"hotkey", EncodeAddress(x.hotkey)},
+                {"step_score", score},
+                {"ema", s.ema}};
+      if (x.evidence) m["evidence"] = "predict challenge 0: distribution differs";
+      miners.push_back(m);
+    }
+    json org = json::array();
+    for (const Organic& o : organic) {
+      MinerScore& s = table.at(o.uid);
+      if (o.score) s.ema += kAlpha * kGenerateWeight * (*o.score - s.ema);
+      json u = {{"uid", o.uid}, {"hotkey", EncodeAddress(o.hotkey)}};
+      if (o.score) u["generate_score"] = *o.score;
+      org.push_back(u);
+    }
+    for (auto& [uid, s] : table) {  // the miner entries show the final average
+      for (json& m : miners) {
+        if (m["uid"] == uid) m["ema"] = s.ema;
+      }
+    }
+    table_.clear();
+    for (auto& [uid, s] : table) table_.push_back(s);
+    json rec = {{"step", step},       {"netuid", 1},
+                {"block", step * 10}, {"epoch", epoch},
+                {"seed", "7"},        {"miners", miners},
+                {"alpha", kAlpha},    {"generate_weight", kGenerateWeight},
+                {"organic", org},     {"emas", EmaTableJson(table_)}};
+    if (set_weights) {
+      std::vector<uint16_t> uids;
+      std::vector<double> scores;
+      for (const MinerScore& s : table_) {
+        uids.push_back(s.uid);
+        scores.push_back(epoch < s.zeroed_until_epoch ? 0.0 : s.ema);
+      }
+      const WeightRules rules{
+          .n = 8, .self_uid = 0, .min_allowed_weights = 2, .max_weight_limit = 65535, .power = 2.0};
+      const WeightVector w = ComputeWeights(uids, scores, rules);
+      rec["weights"] = {{"set_weights",
+                         {{"block", step * 10},
+                          {"uids", w.uids},
+                          {"weights", w.weights},
+                          {"inputs", WeightInputsJson(uids, scores, rules)}}}};
+    }
+    return rec;
+  }
+
+  std::string Sign(const json& rec) const { return SignRecord(rec, key_); }
+  std::string address() const { return EncodeAddress(key_.public_key()); }
+
+ private:
+  SigningKey key_;
+  std::vector<MinerScore> table_;
+};
+
+bool Mentions(const AuditReport& r, uint64_t step, const std::string& text) {
+  for (const AuditFinding& f : r.findings) {
+    if (f.step == step && absl::StrContains(f.what, text)) return true;
+  }
+  return false;
+}
+
+// Five honest steps: two miners, organic answers, a failed spot check
+// (zeroed), a uid taken over by a new hotkey, weights three times.
+struct Honest {
+  PublicKey a = NewKey(), b = NewKey(), c = NewKey();
+  Records r;
+  std::map<uint64_t, json> recs;
+  Honest() {
+    recs[1] = r.Step(1, 0, {{1, a, 0.8}, {2, b, 0.4}});
+    recs[2] = r.Step(2, 0, {{1, a, 0.7}, {2, b, 0.5}}, {{2, b, 0.9}}, /*set_weights=*/true);
+    recs[3] = r.Step(3, 1, {{1, a, 0.9}, {2, b, 0.6, /*evidence=*/true}}, {{1, a, 0.4}}, true);
+    recs[4] =
+        r.Step(4, 1, {{1, a, 0.6}, {2, c, 0.3}}, {}, /*set_weights=*/true);  // uid 2: new hotkey
+    recs[5] = r.Step(5, 2, {{1, a, 0.5}});
+  }
+  std::map<uint64_t, std::string> Signed() const {
+    std::map<uint64_t, std::string> out;
+    for (const auto& [step, rec] : recs) out[step] = r.Sign(rec);
+    return out;
+  }
+};
+
+TEST(RecordAuditTest, HonestRecordsCheckOut) {
+  Honest h;
+  const AuditReport rep = AuditRecords(h.Signed());
+  EXPECT_TRUE(rep.ok()) << ReportText(rep);
+  EXPECT_EQ(rep.records, 5u);
+  EXPECT_EQ(rep.first_step, 1u);
+  EXPECT_EQ(rep.last_step, 5u);
+  EXPECT_EQ(rep.signer, h.r.address());
+  EXPECT_EQ(rep.signatures_verified, 5u);
+  EXPECT_EQ(rep.missing_steps, 0u);
+  EXPECT_EQ(rep.emas_checked, 5u);
+  EXPECT_EQ(rep.emas_not_checkable, 0u);
+  EXPECT_EQ(rep.weights_checked, 3u);
+  EXPECT_EQ(rep.weights_not_checkable, 0u);
+  // Pinning the right signer changes nothing.
+  EXPECT_TRUE(AuditRecords(h.Signed(), h.r.address()).ok());
+  // A directory that starts later: its first averages cannot be recomputed.
+  std::map<uint64_t, std::string> later = h.Signed();
+  later.erase(1);
+  const AuditReport tail = AuditRecords(later);
+  EXPECT_TRUE(tail.ok()) << ReportText(tail);
+  EXPECT_EQ(tail.emas_checked, 3u);
+  EXPECT_EQ(tail.emas_not_checkable, 1u);
+}
+
+TEST(RecordAuditTest, ASignedButWrongScoreIsFound) {
+  Honest h;
+  h.recs[3]["miners"][0]["step_score"] = 0.95;  // the validator lies about what uid 1 earned
+  const AuditReport rep = AuditRecords(h.Signed());
+  EXPECT_FALSE(rep.ok());
+  EXPECT_EQ(rep.discrepancies, 1u) << ReportText(rep);
+  EXPECT_TRUE(Mentions(rep, 3, "uid 1: moving average")) << ReportText(rep);
+}
+
+TEST(RecordAuditTest, AWrongMovingAverageIsFound) {
+  Honest h;
+  h.recs[2]["emas"][1]["ema"] = 0.9;  // uid 2 inflated; its miner entry and the weights agree
+  h.recs[2]["miners"][1]["ema"] = 0.9;
+  const AuditReport rep = AuditRecords(h.Signed());
+  EXPECT_FALSE(rep.ok());
+  EXPECT_TRUE(Mentions(rep, 2, "uid 2: moving average 0.9")) << ReportText(rep);
+}
+
+TEST(RecordAuditTest, TamperingAfterSigningIsFound) {
+  Honest h;
+  std::map<uint64_t, std::string> texts = h.Signed();
+  std::string& t = texts[2];
+  const size_t at = t.find("\"step_score\": ");
+  ASSERT_NE(at, std::string::npos);
+  t.insert(at + 14, "1");  // 0.7 becomes 10.7
+  const AuditReport rep = AuditRecords(texts);
+  EXPECT_FALSE(rep.ok());
+  EXPECT_TRUE(Mentions(rep, 2, "signature does not verify")) << ReportText(rep);
+  // The record after it has nothing verified to start from.
+  EXPECT_EQ(rep.emas_not_checkable, 1u);
+}
+
+TEST(RecordAuditTest, ASignedButWrongWeightIsFound) {
+  Honest h;
+  json& w = h.recs[4]["weights"]["set_weights"]["weights"];
+  w[0] = w[0].get<int>() - 1000;
+  const AuditReport rep = AuditRecords(h.Signed());
+  EXPECT_FALSE(rep.ok());
+  EXPECT_EQ(rep.discrepancies, 1u) << ReportText(rep);
+  EXPECT_TRUE(Mentions(rep, 4, "set_weights: weights")) << ReportText(rep);
+  EXPECT_TRUE(Mentions(rep, 4, "differ from ComputeWeights of their inputs")) << ReportText(rep);
+}
+
+TEST(RecordAuditTest, WeightInputsThatAreNotTheAveragesAreFound) {
+  Honest h;
+  // Inputs and vector agree, but uid 2 was zeroed in step 3 and is paid anyway.
+  json& x = h.recs[3]["weights"]["set_weights"];
+  const std::vector<uint16_t> uids = x["inputs"]["uids"].get<std::vector<uint16_t>>();
+  std::vector<double> scores = x["inputs"]["scores"].get<std::vector<double>>();
+  ASSERT_EQ(scores[1], 0.0);
+  scores[1] = h.recs[3]["emas"][1]["ema"].get<double>();
+  const WeightRules rules{
+      .n = 8, .self_uid = 0, .min_allowed_weights = 2, .max_weight_limit = 65535, .power = 2.0};
+  const WeightVector v = ComputeWeights(uids, scores, rules);
+  x["uids"] = v.uids;
+  x["weights"] = v.weights;
+  x["inputs"] = WeightInputsJson(uids, scores, rules);
+  const AuditReport rep = AuditRecords(h.Signed());
+  EXPECT_FALSE(rep.ok());
+  EXPECT_TRUE(Mentions(rep, 3, "the moving averages say uid 2 score 0")) << ReportText(rep);
+  EXPECT_EQ(rep.discrepancies, 1u) << ReportText(rep);
+}
+
+TEST(RecordAuditTest, ARecordOfAnotherSignerIsFound) {
+  Honest h;
+  std::map<uint64_t, std::string> texts = h.Signed();
+  Records other;
+  texts[3] = other.Sign(h.recs[3]);
+  const AuditReport rep = AuditRecords(texts);
+  EXPECT_FALSE(rep.ok());
+  EXPECT_TRUE(Mentions(rep, 3, "signed by " + other.address() + ", not by " + h.r.address()))
+      << ReportText(rep);
+  // Pinned to another hotkey, every record is found.
+  const AuditReport pinned = AuditRecords(h.Signed(), other.address());
+  EXPECT_EQ(pinned.discrepancies, 5u) << ReportText(pinned);
+  EXPECT_TRUE(Mentions(pinned, 1, "not by " + other.address()));
+}
+
+TEST(RecordAuditTest, AMissingStepIsFound) {
+  Honest h;
+  std::map<uint64_t, std::string> texts = h.Signed();
+  texts.erase(3);
+  const AuditReport rep = AuditRecords(texts);
+  EXPECT_FALSE(rep.ok());
+  EXPECT_EQ(rep.missing_steps, 1u);
+  EXPECT_EQ(rep.discrepancies, 1u) << ReportText(rep);
+  EXPECT_TRUE(Mentions(rep, 3, "step 3 is missing")) << ReportText(rep);
+  EXPECT_EQ(rep.emas_not_checkable, 1u);  // step 4 has no step 3 to start from
+  texts.erase(4);
+  const AuditReport two = AuditRecords(texts);
+  EXPECT_TRUE(Mentions(two, 3, "steps 3..4 are missing (2 records)")) << ReportText(two);
+}
+
+TEST(RecordAuditTest, AFileNamedForAnotherStepIsFound) {
+  Honest h;
+  std::map<uint64_t, std::string> texts = h.Signed();
+  texts[6] = texts[5];
+  const AuditReport rep = AuditRecords(texts);
+  EXPECT_TRUE(Mentions(rep, 6, "the file is step 6 but the record says 5")) << ReportText(rep);
+}
+
+TEST(RecordAuditTest, RecordsWithoutAuditFieldsAreNotCheckableNotFailures) {
+  Records r;
+  std::map<uint64_t, std::string> texts;
+  const PublicKey a = NewKey();
+  for (uint64_t step = 1; step <= 3; ++step) {
+    json rec = r.Step(step, 0, {{1, a, 0.5}}, {}, step == 2);
+    for (const char* key : {"alpha", "generate_weight", "organic", "emas"}) rec.erase(key);
+    if (step == 2) rec["weights"]["set_weights"].erase("inputs");
+    texts[step] = r.Sign(rec);
+  }
+  const AuditReport rep = AuditRecords(texts);
+  EXPECT_TRUE(rep.ok()) << ReportText(rep);
+  EXPECT_EQ(rep.emas_checked, 0u);
+  EXPECT_EQ(rep.emas_not_checkable, 3u);
+  EXPECT_EQ(rep.weights_checked, 0u);
+  EXPECT_EQ(rep.weights_not_checkable, 1u);
+}
+
+TEST(RecordAuditTest, RevealsMustMatchTheirCommit) {
+  Records r;
+  const PublicKey a = NewKey(), b = NewKey();
+  json one = r.Step(1, 4, {{1, a, 0.8}, {2, b, 0.2}}, {}, true);
+  one["weights"]["commit_weights"] = one["weights"]["set_weights"];
+  one["weights"].erase("set_weights");
+  json two = r.Step(2, 5, {{1, a, 0.8}, {2, b, 0.2}});
+  two["weights"]["revealed"] = {{"epoch", 4},
+                                {"block", 20},
+                                {"uids", one["weights"]["commit_weights"]["uids"]},
+                                {"weights", one["weights"]["commit_weights"]["weights"]}};
+  AuditReport rep = AuditRecords({{1, r.Sign(one)}, {2, r.Sign(two)}});
+  EXPECT_TRUE(rep.ok()) << ReportText(rep);
+  EXPECT_EQ(rep.weights_checked, 2u);
+  two["weights"]["revealed"]["weights"][0] = 1;
+  rep = AuditRecords({{1, r.Sign(one)}, {2, r.Sign(two)}});
+  EXPECT_TRUE(Mentions(rep, 2, "revealed")) << ReportText(rep);
+  EXPECT_TRUE(Mentions(rep, 2, "but committed")) << ReportText(rep);
+  // A reveal whose commit predates the records is not checkable.
+  rep = AuditRecords({{2, r.Sign(two)}});
+  EXPECT_TRUE(rep.ok()) << ReportText(rep);
+  EXPECT_EQ(rep.weights_not_checkable, 1u);
+}
+
+TEST(RecordAuditTest, GarbageIsAFindingNotACrash) {
+  Honest h;
+  std::map<uint64_t, std::string> texts = h.Signed();
+  texts[2] = "{not json";
+  texts[3] = std::string(200000, '[') + std::string(200000, ']');
+  texts[4] = R"({"record": {"step": 4}, "signer": "x", "signature": "00"})";
+  RecordAuditor auditor;
+  for (const auto& [step, text] : texts) auditor.Add(step, text);
+  auditor.AddUnreadable(6, "file too large");
+  const AuditReport& rep = auditor.report();
+  EXPECT_EQ(rep.records, 6u);
+  EXPECT_TRUE(Mentions(rep, 2, "not a JSON object")) << ReportText(rep);
+  EXPECT_TRUE(Mentions(rep, 3, "nested too deeply")) << ReportText(rep);
+  EXPECT_EQ(rep.findings.size(), 4u) << ReportText(rep);
+  EXPECT_TRUE(Mentions(rep, 6, "unreadable: file too large")) << ReportText(rep);
+  // Signed nonsense in the audit fields is malformed, not a crash.
+  Records r;
+  json rec = r.Step(1, 0, {{1, NewKey(), 0.5}}, {}, true);
+  rec["emas"] = json::array({{{"uid", "one"}}});
+  rec["weights"]["set_weights"]["inputs"]["rules"] = 7;
+  const AuditReport bad = AuditRecords({{1, r.Sign(rec)}});
+  EXPECT_TRUE(Mentions(bad, 1, "malformed emas")) << ReportText(bad);
+  rec = r.Step(2, 0, {{1, NewKey(), 0.5}}, {}, true);
+  rec["weights"]["set_weights"]["inputs"]["rules"] = 7;
+  const AuditReport bad2 = AuditRecords({{2, r.Sign(rec)}});
+  EXPECT_TRUE(Mentions(bad2, 2, "set_weights: malformed inputs")) << ReportText(bad2);
+}
+
+TEST(RecordAuditTest, OnlyTheFirstFindingsAreKeptButAllCounted) {
+  Honest h;
+  Records other;
+  std::map<uint64_t, std::string> texts;
+  for (const auto& [step, rec] : h.recs) texts[step] = other.Sign(rec);
+  RecordAuditor auditor(h.r.address(), /*max_findings=*/2);
+  for (const auto& [step, text] : texts) auditor.Add(step, text);
+  EXPECT_EQ(auditor.report().discrepancies, 5u);
+  EXPECT_EQ(auditor.report().findings.size(), 2u);
+  EXPECT_TRUE(absl::StrContains(ReportText(auditor.report()), "... and 3 more"));
+}
+
+// The command over a directory written by WriteRecord.
+struct CommandResult {
+  int code;
+  std::string out, err;
+};
+
+CommandResult RunAudit(const std::vector<std::string>& args) {
+  std::ostringstream out, err;
+  const int code = cli::Run(AuditCommand(), args, out, err);
+  return {code, out.str(), err.str()};
+}
+
+TEST(AuditCommandTest, ExitsZeroForGoodRecordsAndOneWithTheDiscrepancies) {
+  Honest h;
+  agora::testing::TempDir tmp;
+  const std::string dir = tmp.Sub("records");
+  for (const auto& [step, text] : h.Signed()) ASSERT_TRUE(WriteRecord(dir, step, text).ok());
+  ASSERT_TRUE(WriteFileAtomic(dir + "/step-0000000009.json.tmp-abc", "half a record", 0644).ok());
+  ASSERT_TRUE(WriteFileAtomic(dir + "/notes.txt", "not a record", 0644).ok());
+
+  CommandResult r = RunAudit({"--records", dir});
+  EXPECT_EQ(r.code, 0) << r.out << r.err;
+  EXPECT_TRUE(absl::StrContains(r.out, "audited 5 records, steps 1..5")) << r.out;
+  EXPECT_TRUE(absl::StrContains(r.out, "discrepancies: 0")) << r.out;
+
+  r = RunAudit({"--records", dir, "--json", "--signer", h.r.address()});
+  EXPECT_EQ(r.code, 0) << r.out << r.err;
+  json j = json::parse(r.out);
+  EXPECT_EQ(j["ok"], true);
+  EXPECT_EQ(j["weights_checked"], 3);
+
+  std::filesystem::remove(dir + "/step-0000000003.json");
+  r = RunAudit({"--records", dir, "--json"});
+  EXPECT_EQ(r.code, 1) << r.out << r.err;
+  j = json::parse(r.out);
+  EXPECT_EQ(j["ok"], false);
+  ASSERT_EQ(j["findings"].size(), 1u) << r.out;
+  EXPECT_EQ(j["findings"][0]["step"], 3);
+  EXPECT_EQ(j["findings"][0]["what"], "step 3 is missing");
+  EXPECT_TRUE(absl::StrContains(r.err, "1 discrepancies in 4 score records")) << r.err;
+}
+
+TEST(AuditCommandTest, RefusesBadArguments) {
+  agora::testing::TempDir tmp;
+  EXPECT_EQ(RunAudit({}).code, cli::kExitUsage);
+  EXPECT_EQ(RunAudit({"--records", tmp.path(), "--signer", "nonsense"}).code, cli::kExitUsage);
+  CommandResult r = RunAudit({"--records", tmp.Sub("absent")});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_TRUE(absl::StrContains(r.err, "not a directory")) << r.err;
+  r = RunAudit({"--records", tmp.path()});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_TRUE(absl::StrContains(r.err, "no score records")) << r.err;
+}
+
+}  // namespace
+}  // namespace agora::validator

@@ -1,0 +1,119 @@
+// The duplicate rule: when miners return the same answer, only the one that
+// answers first keeps its score. An answer relayed from another miner (a
+// copycat) adds nothing to the subnet, and a relay can never have an answer
+// before its source does; miners serving the very same checkpoint also
+// collide, and only the first of them earns (a copy of a model adds nothing
+// either).
+//
+// "The same" compares what the answer says, not its bytes: the claimed model
+// hash, timings and the signature are ignored. Predict answers are the same
+// when every probability of every distribution (a top-k form spread over
+// the tokens it does not list) agrees within a relative tolerance; a relay
+// that turns distributions into logits and back changes them by ~1e-7,
+// while two different models, even near-uniform ones, differ by far more.
+// Completions are the same when their tokens are identical and their
+// log-probabilities agree within an absolute tolerance (the same seed can
+// make two different models sample the same tokens, never the same
+// log-probabilities).
+//
+// "First" cannot be read off one step: a relay that batches with its
+// source's own work answers within a millisecond of it, and the validator's
+// clock (scheduling, the order replies are read) is noisier than that. So
+// the validator remembers, for each pair of miners that gave the same
+// answer, how often each one answered first (DuplicateHistory), and of a
+// group of identical answers the one that has answered first in most of its
+// races (this step's included) leads; with no history, this step's fastest.
+// A copier is first only by the clock's noise, so it loses the majority.
+//
+// Pure: the same answers, latencies and history always give the same result.
+#ifndef AGORA_VALIDATOR_DUPLICATES_H_
+#define AGORA_VALIDATOR_DUPLICATES_H_
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <utility>
+#include <vector>
+
+#include "common/crypto.h"
+#include "protocol/task_messages.h"
+
+namespace agora::validator {
+
+// |pa - pb| <= kDuplicateRelTolerance * max(pa, pb), for probabilities above
+// kDuplicateFloor (below it, as in scoring, they count as equal).
+inline constexpr double kDuplicateRelTolerance = 1e-4;
+inline constexpr double kDuplicateFloor = 1e-9;
+// |la - lb| <= this, for the log-probabilities of a completion's tokens.
+inline constexpr double kDuplicateLogprobTolerance = 1e-4;
+
+bool SamePredictAnswer(const protocol::PredictReply& a, const protocol::PredictReply& b);
+bool SameCompletion(const protocol::GenerateReply& a, const protocol::GenerateReply& b);
+
+// One answer of a step. Null `reply`: no usable answer (none, malformed, or
+// judged invalid), which takes no part.
+template <class Reply>
+struct Response {
+  const Reply* reply = nullptr;
+  uint16_t uid = 0;
+  PublicKey hotkey{};     // whose races the history remembers
+  double latency_ms = 0;  // measured by the validator
+  // False for a miner caught misrepresenting its model in this step (a
+  // failed spot check): it can still be a duplicate, but never the answer
+  // others duplicate, and its races are not counted, so a liar serving an
+  // honest miner's weights cannot take that miner's score by answering first.
+  bool may_lead = true;
+};
+
+// Two miners gave the same answer in a step and `first` answered before `second`.
+struct Race {
+  PublicKey first{};
+  PublicKey second{};
+};
+
+// How often each of two miners answered first when they gave the same
+// answer. Counts are halved when a pair's total reaches kMaxCount (recent
+// races weigh more), and at most `max_pairs` pairs are remembered (races of
+// new pairs beyond that are not). Thread-compatible.
+class DuplicateHistory {
+ public:
+  static constexpr uint32_t kMaxCount = 64;
+  explicit DuplicateHistory(size_t max_pairs = 4096) : max_pairs_(max_pairs) {}
+
+  void Add(const std::vector<Race>& races);
+  // Races between a and b that a answered first.
+  uint32_t TimesFirst(const PublicKey& a, const PublicKey& b) const;
+  size_t pairs() const { return counts_.size(); }
+
+ private:
+  size_t max_pairs_;
+  // Keyed by the ordered pair (lower key first); [0]: the lower answered first.
+  std::map<std::pair<PublicKey, PublicKey>, std::array<uint32_t, 2>> counts_;
+};
+
+struct DuplicateResult {
+  // For each response, the index of the response it duplicates, or nullopt.
+  std::vector<std::optional<size_t>> duplicate_of;
+  // This step's races between identical answers of miners that may lead,
+  // for DuplicateHistory::Add.
+  std::vector<Race> races;
+};
+
+// Groups the responses that may lead by identical answers (taken fastest
+// first: one joins the group of the first faster answer it is the same as).
+// In each group the leader is the member that beats the most others, where
+// a beats b if it answered first in more of their races (history plus this
+// step), or in as many and in this step; every other member is the leader's
+// duplicate. A response that may not lead is the duplicate of the leader of
+// the first group whose answer it is the same as, whatever its speed.
+// Latency ties go to the lower uid, then the lower index; NaN is slowest.
+DuplicateResult FindDuplicates(const std::vector<Response<protocol::PredictReply>>& responses,
+                               const DuplicateHistory& history);
+DuplicateResult FindDuplicates(const std::vector<Response<protocol::GenerateReply>>& responses,
+                               const DuplicateHistory& history);
+
+}  // namespace agora::validator
+
+#endif  // AGORA_VALIDATOR_DUPLICATES_H_
