@@ -6,8 +6,10 @@
 //     POST /v1/completions through the gateway (keep-alive HTTP client),
 //     sequential, p50/p99 each and the difference;
 //   - requests/s with --clients concurrent callers, direct vs gateway.
-// Every gateway answer is charged in the durable usage ledger (one SQLite
-// commit with fsync) before it is sent; that is part of what is measured.
+// Every gateway answer is charged in the durable usage ledger (a SQLite
+// commit with fsync, shared by concurrent answers: group commit) before it
+// is sent; that is part of what is measured. The ledger lives under TMPDIR,
+// so TMPDIR=/dev/shm shows what the gateway costs without the fsync.
 //
 // Usage: bench_gateway [--requests 400] [--clients 8] [--seconds 3]
 #include <algorithm>

@@ -5,8 +5,12 @@
 //    checks and dense [M, N, V] building included; next to the raw LibTorch
 //    ops on the same already-built tensor (gather + log + mean), the floor of
 //    what any tensor implementation could do; the ratio is ScorePredict / raw.
+//    "fused ref": the CPU reference of our CUDA kernels (one pass per
+//    distribution, plain loops, one thread) on the same tensor.
 // 2. Completions: GptBackend::TokenLogprobs on B rows of T tokens, in tokens/s,
 //    next to the raw forward of the same [B, T] batch.
+// 3. The token log-prob op alone on random [B, T, V] logits: LibTorch's
+//    log_softmax + gather next to the CPU reference of our CUDA kernel.
 //
 // Usage: bench_scoring [--vocab 256] [--challenges 32] [--reps 200]
 //                      [--layers 2 --dim 128 --heads 4 --context 128]
@@ -25,6 +29,7 @@
 #include "absl/strings/numbers.h"
 #include "miner/gpt.h"
 #include "protocol/task_messages.h"
+#include "scoring/kernel_dispatch.h"
 #include "scoring/predict_loss.h"
 #include "scoring/predict_scoring.h"
 
@@ -116,12 +121,20 @@ void BenchPredict(const Args& a, size_t miners) {
       g_sink = g_sink + r.loss[0].item<double>();
     }
   });
+  const double t_fused = MedianSeconds([&] {
+    for (int i = 0; i < a.reps; ++i) {
+      scoring::PredictLossResult r = scoring::PredictLossReference(
+          dense.probs, dense.targets, dense.present, opt.sum_tolerance, opt.probability_floor);
+      g_sink = g_sink + r.loss[0].item<double>();
+    }
+  });
   const double t_build = MedianSeconds([&] {
     for (int i = 0; i < a.reps; ++i) g_sink = g_sink + double(scoring::BuildDense(step).probs.numel());
   });
-  std::printf("%6zu %6zu %6u %16.0f %16.0f %16.0f %7.0f%% %12.1f %12.1f\n", miners, a.challenges,
-              a.vocab, tokens / t_score, tokens / t_loss, tokens / t_raw, 100.0 * t_raw / t_score,
-              1e6 * t_score / a.reps, 1e6 * t_build / a.reps);
+  std::printf("%6zu %6zu %6u %16.0f %16.0f %16.0f %16.0f %7.0f%% %12.1f %12.1f\n", miners,
+              a.challenges, a.vocab, tokens / t_score, tokens / t_loss, tokens / t_fused,
+              tokens / t_raw, 100.0 * t_raw / t_score, 1e6 * t_score / a.reps,
+              1e6 * t_build / a.reps);
   std::fflush(stdout);
 }
 
@@ -152,6 +165,30 @@ void BenchTokenLogprobs(const Args& a, miner::ModelBackend& model, miner::GptImp
   std::fflush(stdout);
 }
 
+// LibTorch's log_softmax + gather (TokenLogprobs' formula) next to the CPU
+// reference of our kernel, on the same random logits; `reps` calls each.
+void BenchLogprobOp(const Args& a, int64_t b, int64_t t) {
+  torch::manual_seed(2);
+  const torch::Tensor logits = torch::randn({b, t, int64_t(a.vocab)}) * 3;
+  const torch::Tensor ids = torch::randint(0, a.vocab, {b, t}, torch::kLong);
+  const int reps = std::max(1, a.reps / 10);
+  const double t_torch = MedianSeconds([&] {
+    torch::NoGradGuard no_grad;
+    for (int i = 0; i < reps; ++i) {
+      torch::Tensor lp = torch::log_softmax(logits.slice(1, 0, t - 1), -1, torch::kFloat)
+                             .gather(2, ids.slice(1, 1, t).unsqueeze(2));
+      g_sink = g_sink + lp[0][0][0].item<double>();
+    }
+  });
+  const double t_ref = MedianSeconds([&] {
+    for (int i = 0; i < reps; ++i) g_sink = g_sink + (*scoring::TokenLogprobsReference(logits, ids))[0][0].item<double>();
+  });
+  const double tokens = double(b) * double(t - 1) * reps;
+  std::printf("%6lld %6lld %6u %16.0f %16.0f\n", static_cast<long long>(b),
+              static_cast<long long>(t), a.vocab, tokens / t_torch, tokens / t_ref);
+  std::fflush(stdout);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -164,8 +201,8 @@ int main(int argc, char** argv) {
               std::getenv("OPENBLAS_CORETYPE") ? std::getenv("OPENBLAS_CORETYPE") : "(unset)",
               scoring::ScoringDevice(cpu).c_str());
   std::printf("predict (%d calls per repetition; ratio = raw time / ScorePredict time)\n", a.reps);
-  std::printf("%6s %6s %6s %16s %16s %16s %8s %12s %12s\n", "M", "N", "V", "score tok/s",
-              "checks+loss tok/s", "raw tok/s", "ratio", "us/call", "build us");
+  std::printf("%6s %6s %6s %16s %16s %16s %16s %8s %12s %12s\n", "M", "N", "V", "score tok/s",
+              "checks+loss tok/s", "fused ref tok/s", "raw tok/s", "ratio", "us/call", "build us");
   for (size_t m : {16, 32}) BenchPredict(a, m);
 
   miner::GptConfig c;
@@ -188,5 +225,8 @@ int main(int argc, char** argv) {
     if (t > size_t(c.context)) t = size_t(c.context);
     BenchTokenLogprobs(a, *model, *raw, b, t);
   }
+  std::printf("\ntoken log-prob op (%d calls per repetition)\n", std::max(1, a.reps / 10));
+  std::printf("%6s %6s %6s %16s %16s\n", "B", "T", "V", "torch tok/s", "fused ref tok/s");
+  for (auto [b, t] : {std::pair<int64_t, int64_t>{8, 64}, {16, 128}}) BenchLogprobOp(a, b, t);
   return 0;
 }

@@ -200,7 +200,8 @@ absl::StatusOr<protocol::PredictReply> HandlePredict(const protocol::PredictRequ
 }
 
 absl::StatusOr<protocol::GenerateReply> HandleGenerate(const protocol::GenerateRequest& req,
-                                                       const TaskEnv& env) {
+                                                       const TaskEnv& env,
+                                                       const ChunkEmitter& emit) {
   if (req.prompt.empty() == req.prompt_tokens.empty()) {
     return BadRequest("prompt", "set exactly one of prompt and prompt_tokens (both empty or both set)");
   }
@@ -236,7 +237,8 @@ absl::StatusOr<protocol::GenerateReply> HandleGenerate(const protocol::GenerateR
                         absl::StrCat("must be 1..", protocol::kMaxStopBytes, " bytes"));
     }
   }
-  if (req.stream) return BadRequest("stream", "streamed generation is not served yet");
+  if (req.stream && !emit) return BadRequest("stream", "this endpoint cannot stream");
+  bool streaming = req.stream;
 
   std::vector<uint32_t> seq = req.prompt_tokens;
   if (!req.prompt.empty()) {
@@ -262,13 +264,26 @@ absl::StatusOr<protocol::GenerateReply> HandleGenerate(const protocol::GenerateR
     rep.logprobs.push_back(LogSoftmaxAt(row, token));
     if (step == 0) rep.first_token_us = MicrosSince(env.start);
     seq.push_back(token);
-    rep.text = env.tokenizer->Decode(rep.tokens);
+    // Both tokenizers decode token by token, so the text grows by this
+    // token's piece (which is also the chunk's text).
+    const std::string piece = env.tokenizer->Decode(absl::MakeConstSpan(&token, 1));
+    rep.text += piece;
     bool stopped = false;
     for (const std::string& stop : req.stop) stopped = stopped || absl::EndsWith(rep.text, stop);
-    if (stopped) {
-      rep.finish_reason = "stop";
-      break;
+    if (stopped) rep.finish_reason = "stop";
+    const bool last = stopped || step + 1 == req.max_tokens;
+    if (streaming) {
+      protocol::GenerateChunk chunk;
+      chunk.index = step;
+      chunk.tokens = {token};
+      chunk.text = piece;
+      chunk.logprobs = {rep.logprobs.back()};
+      chunk.done = last;
+      if (last) chunk.finish_reason = rep.finish_reason;
+      chunk.elapsed_us = MicrosSince(env.start);
+      streaming = emit(chunk);
     }
+    if (stopped) break;
   }
   rep.total_us = MicrosSince(env.start);
   return rep;

@@ -10,6 +10,7 @@
 #define AGORA_MINER_HANDLERS_H_
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -37,8 +38,17 @@ struct TaskEnv {
 
 absl::StatusOr<protocol::PredictReply> HandlePredict(const protocol::PredictRequest& request,
                                                      const TaskEnv& env);
+// Sends one streamed chunk to the requester; false when it could not be
+// sent (the server's ChunkSink), which stops the streaming, not the work.
+using ChunkEmitter = std::function<bool(const protocol::GenerateChunk&)>;
+
+// With request.stream, each generated token is also emitted as a chunk the
+// moment it is sampled (index, token, its text, log-probability, time since
+// admission; the last chunk says done and why); the returned reply is the
+// whole completion either way. request.stream without an emitter is refused.
 absl::StatusOr<protocol::GenerateReply> HandleGenerate(const protocol::GenerateRequest& request,
-                                                       const TaskEnv& env);
+                                                       const TaskEnv& env,
+                                                       const ChunkEmitter& emit = nullptr);
 
 // Exposed for tests.
 // Softmax of `logits` in double precision, as floats. NaN/inf logits are

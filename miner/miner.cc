@@ -52,8 +52,16 @@ absl::Status MinerService::Start() {
         model_->vocab_size()));
   }
   if (options_.batcher.max_batch < 1) return absl::InvalidArgumentError("max_batch: must be >= 1");
-  absl::StatusOr<std::unique_ptr<protocol::NonceWindow>> replay =
-      protocol::NonceWindow::Open("", protocol::NonceWindow::Options());
+  if (!options_.data_dir.empty()) {
+    absl::Status made = MakeDirs(options_.data_dir);
+    if (!made.ok()) return made;
+  } else {
+    AGORA_LOG(WARN, "miner", "no data_dir: the replay window is kept in memory only, so a "
+              "request replayed right after a restart would be answered again");
+  }
+  absl::StatusOr<std::unique_ptr<protocol::NonceWindow>> replay = protocol::NonceWindow::Open(
+      options_.data_dir.empty() ? "" : options_.data_dir + "/replay.log",
+      protocol::NonceWindow::Options());
   if (!replay.ok()) return replay.status();
   replay_ = std::move(*replay);
   batcher_ = std::make_unique<Batcher>(model_.get(), options_.batcher);
@@ -80,11 +88,12 @@ absl::Status MinerService::Start() {
         ++(rep.ok() ? tasks_.predict_ok : tasks_.predict_refused);
         return rep;
       });
-  server_->Handle<protocol::GenerateRequest, protocol::GenerateReply>(
-      MessageKind::kGenerateRequest, MessageKind::kGenerateReply,
-      [this](const protocol::RequestContext& ctx, const protocol::GenerateRequest& req)
-          -> absl::StatusOr<protocol::GenerateReply> {
-        absl::StatusOr<protocol::GenerateReply> rep = HandleGenerate(req, Env(ctx));
+  server_->HandleStreaming<protocol::GenerateRequest, protocol::GenerateChunk,
+                           protocol::GenerateReply>(
+      MessageKind::kGenerateRequest, MessageKind::kGenerateChunk, MessageKind::kGenerateReply,
+      [this](const protocol::RequestContext& ctx, const protocol::GenerateRequest& req,
+             const ChunkEmitter& emit) -> absl::StatusOr<protocol::GenerateReply> {
+        absl::StatusOr<protocol::GenerateReply> rep = HandleGenerate(req, Env(ctx), emit);
         absl::MutexLock lock(&mu_);
         if (rep.ok()) {
           ++tasks_.generate_ok;

@@ -50,6 +50,10 @@ struct ServiceOptions {
   bool curve = true;
   std::string metrics_host = "127.0.0.1";
   int metrics_port = -1;     // -1: no metrics endpoint; 0: any free port
+  // Where the replay window persists (<data_dir>/replay.log), so a restarted
+  // miner still refuses envelopes it answered before. Empty: memory only
+  // (a replay within the skew window of a restart is then accepted).
+  std::string data_dir;
 };
 
 class MinerService {

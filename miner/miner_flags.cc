@@ -94,6 +94,7 @@ std::vector<cli::FlagSpec> MinerFlagSpecs() {
       {"require-permit", "", "serve only hotkeys with a validator permit"},
       {"rate-per-s", "R", "requests per second per hotkey (default 50; 0: no limit)"},
       {"burst", "N", "rate-limit burst per hotkey (default 100)"},
+      {"data-dir", "DIR", "keeps the replay window (replay.log) across restarts (default: memory only)"},
       {"metrics-host", "HOST", "metrics address (default 127.0.0.1)"},
       {"metrics-port", "PORT", "serve /metrics on PORT (0: any; default: off)"},
       {"metagraph-refresh-ms", "MS", "how often to re-read the metagraph (default 2000)"},
@@ -136,6 +137,7 @@ absl::StatusOr<MinerOptions> OptionsFromFlags(const cli::ParsedFlags& f) {
   s.curve = !f.Has("no-curve");
   s.admission.require_permit = f.Has("require-permit");
   s.metrics_host = f.Get("metrics-host", s.metrics_host);
+  s.data_dir = f.Get("data-dir", s.data_dir);
   int64_t wait_us = s.batcher.max_wait.count(), timeout_ms = s.request_timeout.count(),
           refresh_ms = o.metagraph_refresh.count();
   for (absl::Status st : {

@@ -24,7 +24,8 @@ class Tokenizer {
   virtual ~Tokenizer() = default;
   // InvalidArgument if some part of `text` has no token.
   virtual absl::StatusOr<std::vector<uint32_t>> Encode(absl::string_view text) const = 0;
-  // Ids the tokenizer does not know decode to nothing.
+  // Ids the tokenizer does not know decode to nothing. Token by token:
+  // Decode(a + b) == Decode(a) + Decode(b), which streaming relies on.
   virtual std::string Decode(absl::Span<const uint32_t> tokens) const = 0;
   virtual uint32_t vocab_size() const = 0;
 };

@@ -44,12 +44,14 @@ struct Command {
   Hash256 request_hash{};
   Deadline deadline;
   Client::Callback done;
+  Client::Stream stream;  // a streamed request's chunk kind and callback
 };
 
 struct Pending {
   PeerSocket* socket = nullptr;
   PublicKey peer{};
   Client::Callback done;
+  Client::Stream stream;
   DeadlineIndex::iterator deadline_it;
 };
 
@@ -85,7 +87,7 @@ class Client::Impl {
 
   absl::Status Init();
   void Submit(const Peer& peer, MessageKind kind, absl::string_view body, Deadline deadline,
-              Callback done);
+              Callback done, Stream stream = {});
   // Submit() to each peer; done_for(i) makes the callback of peers[i].
   void SubmitMany(const std::vector<Peer>& peers, MessageKind kind, absl::string_view body,
                   Deadline deadline, const std::function<Callback(size_t)>& done_for);
@@ -97,6 +99,10 @@ class Client::Impl {
   // and returns nullopt.
   std::optional<Command> Prepare(const Peer& peer, MessageKind kind, absl::string_view body,
                                  Deadline deadline, Callback& done);
+  // Opens a reply to a request made to `peer` through `endpoint`: the
+  // envelope checks plus the signer; the failure as Unauthenticated.
+  absl::StatusOr<OpenedEnvelope> OpenReply(absl::string_view bytes, const PublicKey& peer,
+                                           const std::string& endpoint);
   // Moves `cmds` to the I/O thread (or cancels them after shutdown).
   void Enqueue(std::vector<Command>& cmds);
 
@@ -106,6 +112,11 @@ class Client::Impl {
   void MarkDirty(PeerSocket* s);
   void Drain(PeerSocket* s);
   void OnReply(PeerSocket* s, zmq::message_t& msg);
+  // A chunk of a streamed request: verified here, on the I/O thread, so that
+  // chunks reach the callback in the order the server sent them, and all of
+  // them before the final reply.
+  void OnChunk(absl::flat_hash_map<Hash256, Pending>::iterator it, PeerSocket* s,
+               absl::string_view bytes);
   void Complete(absl::flat_hash_map<Hash256, Pending>::iterator it, absl::StatusOr<Reply> result);
   // Verifies a matched reply and runs its callback: on the I/O thread, or on
   // a verify thread when options_.verify_threads > 0.
@@ -147,6 +158,7 @@ class Client::Impl {
   std::atomic<uint64_t> timed_out_{0};
   std::atomic<uint64_t> unmatched_{0};
   std::atomic<uint64_t> rejected_{0};
+  std::atomic<uint64_t> chunks_{0};
   std::atomic<uint64_t> peer_count_{0};
 };
 
@@ -217,7 +229,7 @@ std::optional<Command> Client::Impl::Prepare(const Peer& peer, MessageKind kind,
   params.kind = kind;
   params.nonce = nonces_->Next();
   params.timestamp_ms = UnixMillis();
-  Command cmd{peer, SealEnvelope(*key_, params, body), {}, deadline, std::move(done)};
+  Command cmd{peer, SealEnvelope(*key_, params, body), {}, deadline, std::move(done), {}};
   cmd.request_hash = EnvelopeHash(cmd.envelope);
   return cmd;
 }
@@ -246,9 +258,10 @@ void Client::Impl::Enqueue(std::vector<Command>& cmds) {
 }
 
 void Client::Impl::Submit(const Peer& peer, MessageKind kind, absl::string_view body,
-                          Deadline deadline, Callback done) {
+                          Deadline deadline, Callback done, Stream stream) {
   std::optional<Command> cmd = Prepare(peer, kind, body, deadline, done);
   if (!cmd.has_value()) return;
+  cmd->stream = std::move(stream);
   std::vector<Command> one;
   one.push_back(std::move(*cmd));
   Enqueue(one);
@@ -279,6 +292,7 @@ ClientStats Client::Impl::Stats() const {
   s.timed_out = timed_out_.load(std::memory_order_relaxed);
   s.unmatched = unmatched_.load(std::memory_order_relaxed);
   s.rejected = rejected_.load(std::memory_order_relaxed);
+  s.chunks = chunks_.load(std::memory_order_relaxed);
   s.peers = peer_count_.load(std::memory_order_relaxed);
   return s;
 }
@@ -380,6 +394,7 @@ void Client::Impl::Send(Command& cmd) {
   p.socket = s;
   p.peer = cmd.peer.hotkey;
   p.done = std::move(cmd.done);
+  p.stream = std::move(cmd.stream);
   p.deadline_it = deadlines_.emplace(cmd.deadline, cmd.request_hash);
   ++s->outstanding;
 }
@@ -415,6 +430,10 @@ void Client::Impl::OnReply(PeerSocket* s, zmq::message_t& msg) {
     AGORA_LOG(DEBUG, kLog, "dropped a reply from %s that matches no request", s->endpoint);
     return;
   }
+  if (it->second.stream.on_chunk && claimed->kind == it->second.stream.chunk_kind) {
+    OnChunk(it, s, bytes);
+    return;
+  }
   // The claimed request hash matches: the request is answered now, for
   // better or worse (a forged reply on this connection fails it, as the
   // header says). Verification may run elsewhere.
@@ -426,27 +445,51 @@ void Client::Impl::OnReply(PeerSocket* s, zmq::message_t& msg) {
   Verify(job);
 }
 
-void Client::Impl::VerifyLoop() {
-  while (std::optional<VerifyJob> job = verify_queue_->Pop()) Verify(*job);
+void Client::Impl::OnChunk(absl::flat_hash_map<Hash256, Pending>::iterator it, PeerSocket* s,
+                           absl::string_view bytes) {
+  absl::StatusOr<OpenedEnvelope> opened = OpenReply(bytes, it->second.peer, s->endpoint);
+  if (!opened.ok()) {
+    // A chunk that does not verify fails the whole request, as a final
+    // reply would: what came before it can no longer be trusted to be all.
+    rejected_.fetch_add(1, std::memory_order_relaxed);
+    Complete(it, opened.status());
+    return;
+  }
+  chunks_.fetch_add(1, std::memory_order_relaxed);
+  it->second.stream.on_chunk(Reply{opened->header, std::string(bytes)});
 }
 
-void Client::Impl::Verify(VerifyJob& job) {
-  const absl::string_view bytes(job.bytes.data<char>(), job.bytes.size());
+absl::StatusOr<OpenedEnvelope> Client::Impl::OpenReply(absl::string_view bytes,
+                                                       const PublicKey& peer,
+                                                       const std::string& endpoint) {
   OpenContext ctx;
   ctx.self = key_->public_key();
   ctx.now_ms = UnixMillis();
   ctx.max_skew_ms = options_.max_skew_ms;
   ctx.max_envelope_bytes = options_.max_envelope_bytes;
   absl::StatusOr<OpenedEnvelope> opened = OpenEnvelope(bytes, ctx);
+  if (!opened.ok()) {
+    return absl::UnauthenticatedError(
+        absl::StrCat("reply from ", endpoint, ": ", opened.status().message()));
+  }
+  if (opened->header.sender != peer) {
+    return absl::UnauthenticatedError(
+        absl::StrCat("reply from ", endpoint, ": signed by another key than the one called"));
+  }
+  return opened;
+}
+
+void Client::Impl::VerifyLoop() {
+  while (std::optional<VerifyJob> job = verify_queue_->Pop()) Verify(*job);
+}
+
+void Client::Impl::Verify(VerifyJob& job) {
+  const absl::string_view bytes(job.bytes.data<char>(), job.bytes.size());
+  absl::StatusOr<OpenedEnvelope> opened = OpenReply(bytes, job.peer, job.endpoint);
   absl::StatusOr<Reply> result;
   if (!opened.ok()) {
     rejected_.fetch_add(1, std::memory_order_relaxed);
-    result = absl::UnauthenticatedError(
-        absl::StrCat("reply from ", job.endpoint, ": ", opened.status().message()));
-  } else if (opened->header.sender != job.peer) {
-    rejected_.fetch_add(1, std::memory_order_relaxed);
-    result = absl::UnauthenticatedError(
-        absl::StrCat("reply from ", job.endpoint, ": signed by another key than the one called"));
+    result = opened.status();
   } else {
     completed_.fetch_add(1, std::memory_order_relaxed);
     if (opened->header.kind == MessageKind::kError) {
@@ -522,6 +565,11 @@ std::future<absl::StatusOr<Reply>> Client::CallFuture(const Peer& peer, MessageK
   impl_->Submit(peer, kind, body, deadline,
                 [promise](absl::StatusOr<Reply> r) { promise->set_value(std::move(r)); });
   return future;
+}
+
+void Client::CallStreaming(const Peer& peer, MessageKind kind, absl::string_view body,
+                           Deadline deadline, Stream stream, Callback done) {
+  impl_->Submit(peer, kind, body, deadline, std::move(done), std::move(stream));
 }
 
 absl::StatusOr<Reply> Client::Call(const Peer& peer, MessageKind kind, absl::string_view body,

@@ -105,13 +105,22 @@ struct ClientStats {
   uint64_t completed = 0;  // requests that got a verified reply or refusal
   uint64_t timed_out = 0;  // requests that hit their deadline
   uint64_t unmatched = 0;  // replies that matched no outstanding request
-  uint64_t rejected = 0;   // replies that failed verification
+  uint64_t rejected = 0;   // replies (and chunks) that failed verification
+  uint64_t chunks = 0;     // verified chunks of streamed requests
   uint64_t peers = 0;      // sockets in the cache
 };
 
 class Client {
  public:
   using Callback = std::function<void(absl::StatusOr<Reply>)>;
+  // A streamed request: replies of `chunk_kind` are intermediate pieces,
+  // each verified like a reply and passed to `on_chunk` in the order the
+  // server sent them; the request stays in flight (under its deadline) until
+  // a reply of any other kind ends it.
+  struct Stream {
+    MessageKind chunk_kind = MessageKind::kError;
+    std::function<void(const Reply& chunk)> on_chunk;
+  };
 
   // Starts the I/O thread. Internal if the kernel refuses an eventfd or epoll
   // instance, InvalidArgument for unusable options.
@@ -127,6 +136,12 @@ class Client {
   // exactly once with the result (see the table above).
   void CallAsync(const Peer& peer, MessageKind kind, absl::string_view body, Deadline deadline,
                  Callback done);
+  // CallAsync for a streamed request (the server's HandleStreaming): every
+  // chunk goes to stream.on_chunk (on the I/O thread, before `done`), then
+  // `done` runs exactly once with the final reply or the failure. A chunk
+  // that fails verification fails the request.
+  void CallStreaming(const Peer& peer, MessageKind kind, absl::string_view body, Deadline deadline,
+                     Stream stream, Callback done);
   std::future<absl::StatusOr<Reply>> CallFuture(const Peer& peer, MessageKind kind,
                                                 absl::string_view body, Deadline deadline);
   // Blocks until the result is known (at the latest, about at the deadline).

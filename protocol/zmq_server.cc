@@ -45,7 +45,8 @@ struct Outgoing {
 
 struct HandlerEntry {
   MessageKind rep_kind = MessageKind::kError;
-  Server::RawHandler fn;
+  MessageKind chunk_kind = MessageKind::kError;  // streaming handlers only
+  Server::RawStreamHandler fn;
 };
 
 // Tokens for signing "overloaded" replies on the I/O thread (single thread).
@@ -90,7 +91,15 @@ class Server::Impl {
   ~Impl() { Stop(); }
 
   void HandleRaw(MessageKind req_kind, MessageKind rep_kind, RawHandler handler) {
-    handlers_[static_cast<uint8_t>(req_kind)] = HandlerEntry{rep_kind, std::move(handler)};
+    handlers_[static_cast<uint8_t>(req_kind)] = HandlerEntry{
+        rep_kind, MessageKind::kError,
+        [handler = std::move(handler)](const RequestContext& ctx, absl::string_view body,
+                                       const ChunkSink&) { return handler(ctx, body); }};
+  }
+  void HandleRawStreaming(MessageKind req_kind, MessageKind chunk_kind, MessageKind rep_kind,
+                          RawStreamHandler handler) {
+    handlers_[static_cast<uint8_t>(req_kind)] =
+        HandlerEntry{rep_kind, chunk_kind, std::move(handler)};
   }
 
   absl::Status Start();
@@ -144,6 +153,7 @@ class Server::Impl {
 
   std::atomic<uint64_t> received_{0};
   std::atomic<uint64_t> replied_{0};
+  std::atomic<uint64_t> chunks_{0};
   std::atomic<uint64_t> dropped_{0};
   std::array<std::atomic<uint64_t>, kReasonCount> refused_{};
 };
@@ -217,6 +227,7 @@ ServerStats Server::Impl::Stats() const {
   ServerStats s;
   s.received = received_.load(std::memory_order_relaxed);
   s.replied = replied_.load(std::memory_order_relaxed);
+  s.chunks = chunks_.load(std::memory_order_relaxed);
   s.dropped = dropped_.load(std::memory_order_relaxed);
   s.queue_depth = queue_.size();
   for (size_t i = 0; i < kReasonCount; ++i)
@@ -391,9 +402,28 @@ std::string Server::Impl::Process(const Work& work) {
                           absl::StrCat("no handler for kind ", static_cast<int>(header.kind))));
   }
   RequestContext request_ctx{header.sender, header, work.received_ms};
+  // Chunks are sealed here and queued behind nothing: the outbox is FIFO and
+  // the final reply is posted after the handler returns, so the peer reads
+  // them in order and before the final reply.
+  const ChunkSink emit = [&](std::string chunk) {
+    if (entry.chunk_kind == MessageKind::kError ||
+        chunk.size() > options_.max_envelope_bytes - kEnvelopeOverhead) {
+      return false;
+    }
+    SealParams params;
+    params.receiver = header.sender;
+    params.kind = entry.chunk_kind;
+    params.nonce = nonces_->Next();
+    params.timestamp_ms = UnixMillis();
+    params.request_hash = request_hash;
+    PostReply(zmq::message_t(work.identity.data(), work.identity.size()),
+              SealEnvelope(*key_, params, chunk));
+    chunks_.fetch_add(1, std::memory_order_relaxed);
+    return true;
+  };
   absl::StatusOr<std::string> body;
   try {
-    body = entry.fn(request_ctx, opened->body);
+    body = entry.fn(request_ctx, opened->body, emit);
   } catch (const std::exception& e) {
     body = absl::InternalError(absl::StrCat("handler threw: ", e.what()));
   } catch (...) {
@@ -423,6 +453,10 @@ Server::Server(std::shared_ptr<const SigningKey> key, ServerOptions options)
 Server::~Server() = default;
 void Server::HandleRaw(MessageKind req_kind, MessageKind rep_kind, RawHandler handler) {
   impl_->HandleRaw(req_kind, rep_kind, std::move(handler));
+}
+void Server::HandleRawStreaming(MessageKind req_kind, MessageKind chunk_kind,
+                                MessageKind rep_kind, RawStreamHandler handler) {
+  impl_->HandleRawStreaming(req_kind, chunk_kind, rep_kind, std::move(handler));
 }
 absl::Status Server::Start() { return impl_->Start(); }
 const std::string& Server::endpoint() const { return impl_->endpoint(); }

@@ -30,6 +30,12 @@
 // turn the I/O thread into a signing thread, and frames over 64 KiB are not
 // hashed for one. Lines a peer can trigger are logged at DEBUG only.
 //
+// Streaming: a handler registered with HandleStreaming may emit chunks
+// before its final reply (a miner's generated tokens as they come); each is
+// its own signed envelope carrying the request's hash, posted to the outbox
+// at once, so the requester sees them in order and before the final reply
+// (protocol/zmq_client.h, CallStreaming).
+//
 // Lifetime: construct, register handlers, Start(), ..., Stop() (or destroy).
 // Handle() and options are fixed once Start() has been called.
 #ifndef AGORA_PROTOCOL_ZMQ_SERVER_H_
@@ -114,6 +120,7 @@ struct ServerOptions {
 struct ServerStats {
   uint64_t received = 0;                         // frames read from the ROUTER
   uint64_t replied = 0;                          // successful (non-error) replies sent
+  uint64_t chunks = 0;                           // chunks of streamed replies sent
   uint64_t dropped = 0;                          // frames that got no reply at all
   uint64_t queue_depth = 0;                      // requests waiting for a worker now
   std::array<uint64_t, kReasonCount> refused{};  // by protocol::Reason
@@ -128,6 +135,15 @@ class Server {
   // threads, concurrently; must not throw (an exception becomes "internal").
   using RawHandler =
       std::function<absl::StatusOr<std::string>(const RequestContext&, absl::string_view body)>;
+  // Sends one chunk of a streamed reply (an encoded body) to the requester at
+  // once, sealed as its own envelope of the registration's chunk kind with
+  // the request's hash. False if it was not sent (larger than an envelope
+  // may be); the handler should then stop streaming.
+  using ChunkSink = std::function<bool(std::string chunk_body)>;
+  // A handler that may stream: it emits any number of chunks, in order,
+  // before it returns the final reply. Same contract as RawHandler.
+  using RawStreamHandler = std::function<absl::StatusOr<std::string>(
+      const RequestContext&, absl::string_view body, const ChunkSink& emit)>;
 
   // `key` signs every reply and is the identity requests must be addressed to.
   Server(std::shared_ptr<const SigningKey> key, ServerOptions options);
@@ -155,6 +171,35 @@ class Server {
   }
   // Requires: Start() has not been called.
   void HandleRaw(MessageKind req_kind, MessageKind rep_kind, RawHandler handler);
+
+  // Handle() for a request whose handler may stream: each emit(chunk) goes
+  // out at once as a reply of `chunk_kind` (the client's CallStreaming hands
+  // it over before the final reply); emit returns false when the chunk could
+  // not be sent. Requires: Start() has not been called.
+  template <class Req, class Chunk, class Rep>
+  void HandleStreaming(
+      MessageKind req_kind, MessageKind chunk_kind, MessageKind rep_kind,
+      std::function<absl::StatusOr<Rep>(const RequestContext&, const Req&,
+                                        const std::function<bool(const Chunk&)>& emit)>
+          handler) {
+    HandleRawStreaming(
+        req_kind, chunk_kind, rep_kind,
+        [handler = std::move(handler), req_kind](const RequestContext& ctx, absl::string_view body,
+                                                 const ChunkSink& sink)
+            -> absl::StatusOr<std::string> {
+          absl::StatusOr<Req> req = Decode<Req>(body, KindName(req_kind));
+          if (!req.ok()) return Refuse(Reason::kBadBody, req.status().message());
+          const std::function<bool(const Chunk&)> emit = [&sink](const Chunk& c) {
+            return sink(Encode(c));
+          };
+          absl::StatusOr<Rep> rep = handler(ctx, *req, emit);
+          if (!rep.ok()) return rep.status();
+          return Encode(*rep);
+        });
+  }
+  // Requires: Start() has not been called.
+  void HandleRawStreaming(MessageKind req_kind, MessageKind chunk_kind, MessageKind rep_kind,
+                          RawStreamHandler handler);
 
   // Binds and starts the threads. InvalidArgument for a bad endpoint or
   // options, Unavailable if the address is taken, FailedPrecondition if

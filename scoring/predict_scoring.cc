@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "absl/strings/str_cat.h"
+#include "scoring/kernel_dispatch.h"
 #include "scoring/predict_loss.h"
 
 namespace agora::scoring {
@@ -24,6 +25,23 @@ std::string Reason(BadKind kind, int64_t index, double sum) {
     case BadKind::kNone: break;
   }
   return d + "malformed";
+}
+
+// Where the batched checks and losses run: LibTorch on its own device when
+// that is CUDA (a CUDA-enabled LibTorch); else our CUDA kernels when built
+// and a device exists; else LibTorch on the CPU. A failing kernel call
+// falls back to the CPU: same results, only slower.
+PredictLossResult RunPredictLoss(const DenseStep& dense, const PredictScoringOptions& options) {
+  const torch::Device device = ScoringTorchDevice(options);
+  if (!device.is_cuda() && options.use_cuda && OwnCudaDevices() > 0) {
+    absl::StatusOr<PredictLossResult> r =
+        PredictLossOwnCuda(dense.probs, dense.targets, dense.present, options.sum_tolerance,
+                           options.probability_floor);
+    if (r.ok()) return *std::move(r);
+    std::fprintf(stderr, "scoring: %s; using the CPU\n", r.status().ToString().c_str());
+  }
+  return PredictLoss(dense.probs.to(device), dense.targets.to(device), dense.present.to(device),
+                     options.sum_tolerance, options.probability_floor);
 }
 
 std::vector<PredictScore> AllInvalid(size_t m, const std::string& reason) {
@@ -62,10 +80,7 @@ std::vector<PredictScore> ScorePredict(const PredictStep& step,
   }
 
   const DenseStep dense = BuildDense(step);
-  const torch::Device device = ScoringTorchDevice(options);
-  const PredictLossResult r =
-      PredictLoss(dense.probs.to(device), dense.targets.to(device), dense.present.to(device),
-                  options.sum_tolerance, options.probability_floor);
+  const PredictLossResult r = RunPredictLoss(dense, options);
   const int64_t* bad_index = r.bad_index.data_ptr<int64_t>();
   const int32_t* bad_kind = r.bad_kind.data_ptr<int32_t>();
   const double* bad_sum = r.bad_sum.data_ptr<double>();
@@ -87,7 +102,8 @@ std::vector<PredictScore> ScorePredict(const PredictStep& step,
 }
 
 std::string ScoringDevice(const PredictScoringOptions& options) {
-  return ScoringTorchDevice(options).is_cuda() ? "cuda" : "cpu";
+  if (ScoringTorchDevice(options).is_cuda()) return "cuda";
+  return options.use_cuda && OwnCudaDevices() > 0 ? "cuda-kernels" : "cpu";
 }
 
 }  // namespace agora::scoring

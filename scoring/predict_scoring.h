@@ -4,8 +4,9 @@
 //
 // Torch-free interface over the tensor functions of scoring/predict_loss.h,
 // so the validator's loop does not include LibTorch. The work runs on
-// torch::kCUDA when available (and not disabled) and on the CPU otherwise,
-// same code; CPU and CUDA agree within kCudaTolerance.
+// torch::kCUDA when available (and not disabled), else on Agora's own CUDA
+// kernels when built and a device exists, and on the CPU otherwise; CPU and
+// CUDA agree within kCudaTolerance.
 //
 // Thread-safety: pure functions; safe to call from any thread.
 #ifndef AGORA_SCORING_PREDICT_SCORING_H_
@@ -58,7 +59,9 @@ struct PredictScore {
 std::vector<PredictScore> ScorePredict(const PredictStep& step,
                                        const PredictScoringOptions& options = {});
 
-// "cuda" or "cpu": where ScorePredict runs with these options.
+// Where ScorePredict runs with these options: "cuda" (a CUDA-enabled
+// LibTorch), "cuda-kernels" (Agora's own kernels, scoring/kernel_dispatch.h,
+// with tensors copied through host memory) or "cpu".
 std::string ScoringDevice(const PredictScoringOptions& options = {});
 
 }  // namespace agora::scoring

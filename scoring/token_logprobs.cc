@@ -1,6 +1,9 @@
 #include "scoring/token_logprobs.h"
 
+#include <cstdio>
+
 #include "absl/strings/str_cat.h"
+#include "scoring/kernel_dispatch.h"
 
 namespace agora::scoring {
 
@@ -10,6 +13,15 @@ torch::Tensor TokenLogprobs(const torch::Tensor& logits, const torch::Tensor& id
               "TokenLogprobs: ids must be [B, T] matching logits");
   const int64_t t = logits.size(1);
   if (t < 2) return torch::empty({logits.size(0), 0}, logits.options().dtype(torch::kFloat));
+  // Debian's LibTorch has no CUDA: our own kernels take the CPU tensors when a
+  // device exists. Any failure (bad ids included) leaves it to LibTorch.
+  if (!logits.is_cuda() && OwnCudaDevices() > 0) {
+    absl::StatusOr<torch::Tensor> own = TokenLogprobsOwnCuda(logits, ids);
+    if (own.ok()) return *std::move(own);
+    if (!absl::IsInvalidArgument(own.status())) {
+      std::fprintf(stderr, "scoring: %s; using the CPU\n", own.status().ToString().c_str());
+    }
+  }
   // Position t-1 predicts token t.
   const torch::Tensor lp = torch::log_softmax(logits.slice(1, 0, t - 1), -1, torch::kFloat);
   return lp.gather(2, ids.slice(1, 1, t).to(torch::kLong).unsqueeze(2)).squeeze(2);

@@ -20,6 +20,8 @@ namespace agora::scoring {
 // device -> [B, T-1] float32 with out[b, t-1] = log_softmax(logits[b, t-1])[ids[b, t]]:
 // the log-probability of each token given the ones before it. Computed with
 // log_softmax (max-subtracted), so tiny probabilities stay finite.
+// CPU tensors run on Agora's own CUDA kernels (scoring/kernel_dispatch.h)
+// when they were built and a device exists; result on the CPU either way.
 torch::Tensor TokenLogprobs(const torch::Tensor& logits, const torch::Tensor& ids);
 
 // The argument checks of ModelBackend::TokenLogprobs: InvalidArgument naming

@@ -66,7 +66,7 @@ for spec in "${miners[@]}"; do
   "$bin/agora-miner" --wallet-dir "$devnet/wallets" --wallet miners --hotkey "$name" \
     --chain-url-file "$devnet/chain/chain.url" --netuid 1 \
     --endpoint 'tcp://127.0.0.1:*' "${model_flags[@]}" \
-    --metrics-port 0 --ready-file "$devnet/$name.ready" $extra \
+    --metrics-port 0 --ready-file "$devnet/$name.ready" --data-dir "$devnet/miner-data/$name" $extra \
     > "$devnet/logs/miner-$name.log" 2>&1 &
   pids+=($!)
 done

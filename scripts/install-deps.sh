@@ -13,6 +13,7 @@ packages=(
   bible-kjv             # the devnet's training text (public domain King James Bible)
   curl procps
   chromium              # headless browser for the gateway dashboard's test
+  faketime libfaketime  # clock skew for the fault tests (tests/devnet/devnet_fault_test.cc)
 )
 
 missing=()

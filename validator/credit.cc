@@ -1,6 +1,7 @@
 #include "validator/credit.h"
 
 #include <algorithm>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 
@@ -59,6 +60,23 @@ void CreditHolds::Release(const std::string& key, const std::string& account, co
   };
   drop(free_, key, g.free_tokens);
   drop(units_, account, g.units);
+}
+
+CreditHold::CreditHold(std::mutex& mu, CreditHolds& holds, std::string key, std::string account,
+                       const CreditGrant& grant)
+    : mu_(mu), holds_(holds), key_(std::move(key)), account_(std::move(account)), grant_(grant) {
+  holds_.Add(key_, account_, grant_);
+}
+
+CreditHold::~CreditHold() {
+  std::lock_guard<std::mutex> lock(mu_);
+  ReleaseLocked();
+}
+
+void CreditHold::ReleaseLocked() {
+  if (released_) return;
+  released_ = true;
+  holds_.Release(key_, account_, grant_);
 }
 
 }  // namespace agora::validator

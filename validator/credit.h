@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <map>
+#include <mutex>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -47,6 +48,33 @@ class CreditHolds {
  private:
   std::map<std::string, uint64_t> free_;   // by key name
   std::map<std::string, uint64_t> units_;  // by account
+};
+
+// One request's grant, held in `holds` from construction until released:
+// by ReleaseLocked() on the charge path (under the lock that records the
+// charge, so no reader sees the charge and the hold both, or neither), or
+// on destruction on every other way out (an error, a client gone, a stream
+// that outlives the HTTP handler).
+class CreditHold {
+ public:
+  // Requires: the caller holds `mu`. `mu` and `holds` outlive the hold.
+  CreditHold(std::mutex& mu, CreditHolds& holds, std::string key, std::string account,
+             const CreditGrant& grant);
+  ~CreditHold();  // locks `mu` and releases, unless already released
+  CreditHold(const CreditHold&) = delete;
+  CreditHold& operator=(const CreditHold&) = delete;
+
+  // Requires: the caller holds `mu`. Idempotent.
+  void ReleaseLocked();
+  const CreditGrant& grant() const { return grant_; }
+
+ private:
+  std::mutex& mu_;
+  CreditHolds& holds_;
+  const std::string key_;
+  const std::string account_;
+  const CreditGrant grant_;
+  bool released_ = false;
 };
 
 }  // namespace agora::validator

@@ -208,6 +208,24 @@ uint32_t DuplicateHistory::TimesFirst(const PublicKey& a, const PublicKey& b) co
   return it->second[a_lower ? 0 : 1];
 }
 
+std::vector<PairRaces> DuplicateHistory::Export() const {
+  std::vector<PairRaces> out;
+  out.reserve(counts_.size());
+  for (const auto& [key, c] : counts_) out.push_back({key.first, key.second, c[0], c[1]});
+  return out;
+}
+
+void DuplicateHistory::Restore(const std::vector<PairRaces>& pairs) {
+  counts_.clear();
+  for (const PairRaces& p : pairs) {
+    if (counts_.size() >= max_pairs_) break;
+    if (!(p.lower < p.higher)) continue;
+    if (uint64_t{p.lower_first} + p.higher_first >= kMaxCount) continue;
+    counts_.emplace(std::make_pair(p.lower, p.higher),
+                    std::array<uint32_t, 2>{p.lower_first, p.higher_first});  // first one wins
+  }
+}
+
 DuplicateResult FindDuplicates(const std::vector<Response<protocol::PredictReply>>& responses,
                                const DuplicateHistory& history) {
   return Find<protocol::PredictReply>(responses, history, &SamePredictAnswer);

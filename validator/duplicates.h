@@ -24,6 +24,8 @@
 // group of identical answers the one that has answered first in most of its
 // races (this step's included) leads; with no history, this step's fastest.
 // A copier is first only by the clock's noise, so it loses the majority.
+// The history is part of the validator's durable state (state.h), so a
+// restart does not hand a copier the next contested step.
 //
 // Pure: the same answers, latencies and history always give the same result.
 #ifndef AGORA_VALIDATOR_DUPLICATES_H_
@@ -36,6 +38,8 @@
 #include <optional>
 #include <utility>
 #include <vector>
+
+#include <msgpack.hpp>
 
 #include "common/crypto.h"
 #include "protocol/task_messages.h"
@@ -73,6 +77,16 @@ struct Race {
   PublicKey second{};
 };
 
+// One remembered pair of DuplicateHistory, as the validator's state stores
+// it: `lower` < `higher`, and how often each answered first.
+struct PairRaces {
+  PublicKey lower{};
+  PublicKey higher{};
+  uint32_t lower_first = 0;
+  uint32_t higher_first = 0;
+  MSGPACK_DEFINE_MAP(lower, higher, lower_first, higher_first)
+};
+
 // How often each of two miners answered first when they gave the same
 // answer. Counts are halved when a pair's total reaches kMaxCount (recent
 // races weigh more), and at most `max_pairs` pairs are remembered (races of
@@ -86,6 +100,14 @@ class DuplicateHistory {
   // Races between a and b that a answered first.
   uint32_t TimesFirst(const PublicKey& a, const PublicKey& b) const;
   size_t pairs() const { return counts_.size(); }
+
+  // Every remembered pair, ordered by (lower, higher).
+  std::vector<PairRaces> Export() const;
+  // Replaces the history with `pairs` (as Export gave them). Entries that
+  // Export could not have produced (lower >= higher, a pair listed twice,
+  // counts summing to kMaxCount or more) and pairs beyond max_pairs are
+  // dropped, so a damaged state cannot give a miner an unearned lead.
+  void Restore(const std::vector<PairRaces>& pairs);
 
  private:
   size_t max_pairs_;

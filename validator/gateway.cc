@@ -20,6 +20,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/clock.h"
+#include "common/http_task_queue.h"
 #include "common/log.h"
 #include "protocol/codec.h"
 #include "validator/api_keys.h"
@@ -28,6 +29,7 @@
 #include "validator/dashboard_assets.h"
 #include "validator/deposits.h"
 #include "validator/fee_forwarder.h"
+#include "validator/gateway_stream.h"
 #include "common/address.h"
 #include "validator/receipt.h"
 #include "validator/usage_ledger.h"
@@ -47,6 +49,9 @@ void SendError(httplib::Response& res, int status, const std::string& type, cons
   res.set_content(Dump({{"error", {{"message", message}, {"type", type}, {"code", status}}}}),
                   "application/json");
 }
+
+// Most HTTP connections served at once (each on its own thread).
+constexpr size_t kHttpThreads = 256;
 
 const double kLatencyBuckets[] = {0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
 
@@ -80,7 +85,10 @@ struct OrganicQueue {
 struct MinerStats {
   std::mutex mu;
   std::map<uint16_t, Histogram> latency;
+  // Streams: request to the answering miner's first piece, on our clock.
+  std::map<uint16_t, Histogram> first_piece;
   uint64_t verification_failures = 0;  // replies that were not valid answers
+  uint64_t stream_disqualified = 0;    // streams cut off for bad chunks
 };
 
 // One request's fan-out: replies arrive on the client's threads.
@@ -92,6 +100,18 @@ struct Pending {
   std::optional<size_t> first_valid;
   size_t done = 0;
 };
+
+std::string NewCompletionId(bool chat) {
+  Hash256 id_bytes;
+  RandomBytes(absl::MakeSpan(id_bytes));
+  return absl::StrCat(chat ? "chatcmpl-" : "cmpl-", ToHex(id_bytes).substr(0, 24));
+}
+
+json Usage(const protocol::GenerateReply& answer) {
+  return {{"prompt_tokens", answer.prompt_tokens},
+          {"completion_tokens", answer.tokens.size()},
+          {"total_tokens", answer.prompt_tokens + answer.tokens.size()}};
+}
 
 // Whether a decoded reply is an acceptable answer to a request of max_tokens.
 bool Acceptable(const protocol::GenerateReply& r, uint32_t max_tokens) {
@@ -130,6 +150,18 @@ struct Gateway::Impl {
   }
   const ApiKey* Authorize(const httplib::Request& req, httplib::Response& res);
   void Complete(const httplib::Request& req, httplib::Response& res, bool chat);
+  // The SSE response of a streamed request, relayed from the first miner
+  // that streams (validator/gateway_stream.h).
+  void StreamAnswer(httplib::Response& res, bool chat, const ApiKey& key,
+                    std::shared_ptr<CreditHold> hold, std::shared_ptr<StreamRelay> relay,
+                    std::shared_ptr<Pending> pending, std::vector<RankedMiner> chosen,
+                    protocol::Deadline deadline, SteadyClock::time_point received);
+  // Records the charge of an answer in the ledger and releases its hold,
+  // under credit_mu; the ledger's error, logged.
+  absl::Status ChargeAnswer(const ApiKey& key, const RankedMiner& who,
+                            const protocol::GenerateReply& answer, const std::string& id,
+                            CreditHold& hold);
+  void NoteAnswered(SteadyClock::time_point received);
   std::string Metrics();
 };
 
@@ -160,7 +192,7 @@ void Gateway::Impl::Complete(const httplib::Request& req, httplib::Response& res
   // Credit: free tokens first, then (with a price) the account's deposits,
   // net of what requests in flight hold; held until this one is charged.
   const uint64_t price = options.price_per_token;
-  CreditGrant grant;
+  std::shared_ptr<CreditHold> hold;
   {
     std::lock_guard<std::mutex> lock(credit_mu);
     CreditState state;
@@ -177,25 +209,9 @@ void Gateway::Impl::Complete(const httplib::Request& req, httplib::Response& res
       if (price > 0) absl::StrAppend(&why, "; fund it by a transfer to ", options.deposit_address);
       return SendError(res, 402, "insufficient_quota", why);
     }
-    grant = *g;
-    holds.Add(key->name, key->account, grant);
+    hold = std::make_shared<CreditHold>(credit_mu, holds, key->name, key->account, *g);
   }
-  ask->max_tokens = grant.max_tokens;
-  // Released on every way out; a charged request releases under the same
-  // lock as its charge is recorded (below), so no reader sees neither.
-  bool released = false;
-  auto release = [&] {
-    if (!released) holds.Release(key->name, key->account, grant);
-    released = true;
-  };
-  struct ReleaseOnExit {
-    std::mutex& mu;
-    std::function<void()> f;
-    ~ReleaseOnExit() {
-      std::lock_guard<std::mutex> lock(mu);
-      f();
-    }
-  } release_on_exit{credit_mu, release};
+  ask->max_tokens = hold->grant().max_tokens;
 
   // Route: the top_k miners by score (serving the requested model, if any).
   std::vector<RankedMiner> chosen;
@@ -222,6 +238,7 @@ void Gateway::Impl::Complete(const httplib::Request& req, httplib::Response& res
   g.top_p = ask->top_p;
   g.seed = ask->seed;
   g.stop = ask->stop;
+  g.stream = ask->stream;
   const std::string body = protocol::Encode(g);
   const protocol::Deadline deadline = protocol::DeadlineAfter(options.timeout);
   auto pending = std::make_shared<Pending>();
@@ -235,12 +252,14 @@ void Gateway::Impl::Complete(const httplib::Request& req, httplib::Response& res
   sample.miners = chosen;
   const uint32_t max_tokens = ask->max_tokens;
   const size_t n = chosen.size();
+  // Streamed requests: every miner streams; the first to send a valid chunk
+  // is relayed to the user as it generates (validator/gateway_stream.h).
+  std::shared_ptr<StreamRelay> relay =
+      ask->stream ? std::make_shared<StreamRelay>(n, max_tokens, received) : nullptr;
   for (size_t i = 0; i < n; ++i) {
     const auto start = SteadyClock::now();
-    client->CallAsync(
-        protocol::Peer{chosen[i].endpoint, chosen[i].hotkey}, protocol::MessageKind::kGenerateRequest,
-        body, deadline,
-        [pending, queue, miner_stats, sample, i, n, start, max_tokens,
+    protocol::Client::Callback done =
+        [pending, queue, miner_stats, relay, sample, i, n, start, max_tokens,
          uid = chosen[i].uid](absl::StatusOr<protocol::Reply> r) mutable {
           TimedReply t;
           t.latency = std::chrono::duration_cast<std::chrono::microseconds>(SteadyClock::now() - start);
@@ -255,6 +274,8 @@ void Gateway::Impl::Complete(const httplib::Request& req, httplib::Response& res
             miner_stats->latency[uid].Add(t.latency.count() / 1e6);
             if (r.ok() && !ok) ++miner_stats->verification_failures;
           }
+          std::optional<protocol::GenerateReply> for_relay;
+          if (relay) for_relay = ok;
           t.reply = std::move(r);
           bool last = false;
           {
@@ -271,8 +292,29 @@ void Gateway::Impl::Complete(const httplib::Request& req, httplib::Response& res
             }
           }
           pending->cv.notify_all();
+          // After the reply is stored, so the stream's writer finds its envelope.
+          if (relay) relay->OnFinal(i, for_relay, SteadyClock::now());
           if (last) queue->Push(std::move(sample));
-        });
+        };
+    const protocol::Peer peer{chosen[i].endpoint, chosen[i].hotkey};
+    if (!relay) {
+      client->CallAsync(peer, protocol::MessageKind::kGenerateRequest, body, deadline, std::move(done));
+      continue;
+    }
+    protocol::Client::Stream stream;
+    stream.chunk_kind = protocol::MessageKind::kGenerateChunk;
+    stream.on_chunk = [relay, i](const protocol::Reply& r) {
+      absl::StatusOr<protocol::GenerateChunk> c =
+          protocol::Decode<protocol::GenerateChunk>(r.body(), "GenerateChunk");
+      // A chunk that does not decode disqualifies the stream like a bad one.
+      relay->OnChunk(i, c.ok() ? *c : protocol::GenerateChunk{}, SteadyClock::now());
+    };
+    client->CallStreaming(peer, protocol::MessageKind::kGenerateRequest, body, deadline,
+                          std::move(stream), std::move(done));
+  }
+  if (relay) {
+    return StreamAnswer(res, chat, *key, std::move(hold), std::move(relay), std::move(pending),
+                        std::move(chosen), deadline, received);
   }
 
   // Wait: for the first valid answer, or for all of them under "best".
@@ -315,88 +357,137 @@ void Gateway::Impl::Complete(const httplib::Request& req, httplib::Response& res
     envelope = pending->replies[*pick]->reply->envelope;
   }
   const RankedMiner& who = chosen[*pick];
-  Hash256 id_bytes;
-  RandomBytes(absl::MakeSpan(id_bytes));
-  const std::string id = absl::StrCat(chat ? "chatcmpl-" : "cmpl-", ToHex(id_bytes).substr(0, 24));
-  const std::string model = ToHex(answer.model_hash);
-  const uint64_t free_part = std::min<uint64_t>(answer.tokens.size(), grant.free_tokens);
-  const uint64_t paid_units = (answer.tokens.size() - free_part) * price;
-  absl::Status charged;
-  {
-    std::lock_guard<std::mutex> lock(credit_mu);
-    charged = ledger->Record(Charge{id, key->name, answer.tokens.size(), who.uid, model,
-                                    UnixMillis(), key->account, paid_units,
-                                    paid_units > 0 ? EncodeAddress(who.coldkey) : ""});
-    release();
-  }
-  if (!charged.ok()) {
-    AGORA_LOG(ERROR, "gateway", "usage ledger: %s", charged.ToString());
+  const std::string id = NewCompletionId(chat);
+  if (!ChargeAnswer(*key, who, answer, id, *hold).ok()) {
     return SendError(res, 500, "server_error", "could not record the charge; not answered");
   }
-  {
-    // The dashboard's latency: from the request to its chosen answer.
-    std::lock_guard<std::mutex> lock(mu);
-    request_latency.Add(std::chrono::duration<double, std::milli>(SteadyClock::now() - received).count());
+  NoteAnswered(received);
+  json choice = {{"index", 0}, {"finish_reason", answer.finish_reason}};
+  if (chat) {
+    choice["message"] = {{"role", "assistant"}, {"content", answer.text}};
+  } else {
+    choice["text"] = answer.text;
+    choice["logprobs"] = nullptr;
   }
-  const json receipt = MakeReceipt(who.uid, who.hotkey, envelope);
-  const json usage = {{"prompt_tokens", answer.prompt_tokens},
-                      {"completion_tokens", answer.tokens.size()},
-                      {"total_tokens", answer.prompt_tokens + answer.tokens.size()}};
+  res.set_content(Dump({{"id", id},
+                        {"object", chat ? "chat.completion" : "text_completion"},
+                        {"created", UnixMillis() / 1000},
+                        {"model", ToHex(answer.model_hash)},
+                        {"choices", json::array({choice})},
+                        {"usage", Usage(answer)},
+                        {"agora_receipt", MakeReceipt(who.uid, who.hotkey, envelope)}}),
+                  "application/json");
+}
+
+void Gateway::Impl::StreamAnswer(httplib::Response& res, bool chat, const ApiKey& key,
+                                 std::shared_ptr<CreditHold> hold,
+                                 std::shared_ptr<StreamRelay> relay,
+                                 std::shared_ptr<Pending> pending, std::vector<RankedMiner> chosen,
+                                 protocol::Deadline deadline, SteadyClock::time_point received) {
+  // Headers go out with the first piece, so "no miner" can still be a 503.
+  const std::optional<size_t> owner = relay->WaitForOwner(deadline + std::chrono::seconds(1));
+  if (!owner) return SendError(res, 503, "service_unavailable", "no miner answered in time");
+  const std::string id = NewCompletionId(chat);
   const uint64_t created = UnixMillis() / 1000;
-  if (!ask->stream) {
-    json choice = {{"index", 0}, {"finish_reason", answer.finish_reason}};
-    if (chat) {
-      choice["message"] = {{"role", "assistant"}, {"content", answer.text}};
-    } else {
-      choice["text"] = answer.text;
-      choice["logprobs"] = nullptr;
-    }
-    res.set_content(Dump({{"id", id},
-                          {"object", chat ? "chat.completion" : "text_completion"},
-                          {"created", created},
-                          {"model", model},
-                          {"choices", json::array({choice})},
-                          {"usage", usage},
-                          {"agora_receipt", receipt}}),
-                    "application/json");
-    return;
-  }
-  // Server-sent events: one chunk per token, then the receipt and [DONE].
-  // Miners answer whole completions today, so the chunks follow the first
-  // answer rather than the model's own pace (docs/GATEWAY.md).
-  std::vector<std::string> events;
-  std::string so_far;
-  for (size_t k = 0; k < answer.tokens.size(); ++k) {
-    std::string piece(1, static_cast<char>(answer.tokens[k]));
-    json delta = chat ? json{{"index", 0}, {"delta", {{"content", piece}}}, {"finish_reason", nullptr}}
-                      : json{{"index", 0}, {"text", piece}, {"finish_reason", nullptr}};
-    events.push_back(Dump({{"id", id},
-                           {"object", chat ? "chat.completion.chunk" : "text_completion"},
-                           {"created", created},
-                           {"model", model},
-                           {"choices", json::array({delta})}}));
-  }
-  json last = chat ? json{{"index", 0}, {"delta", json::object()}, {"finish_reason", answer.finish_reason}}
-                   : json{{"index", 0}, {"text", ""}, {"finish_reason", answer.finish_reason}};
-  events.push_back(Dump({{"id", id},
-                         {"object", chat ? "chat.completion.chunk" : "text_completion"},
-                         {"created", created},
-                         {"model", model},
-                         {"choices", json::array({last})},
-                         {"usage", usage},
-                         {"agora_receipt", receipt}}));
-  auto shared_events = std::make_shared<std::vector<std::string>>(std::move(events));
+  const RankedMiner who = chosen[*owner];
+  // Events are written as the owner generates; the charge is recorded once
+  // its whole answer has arrived and agrees with what was streamed, before
+  // the last event (usage and receipt). A user who leaves mid-stream is
+  // still charged for the answer the miner finished.
   res.set_chunked_content_provider(
-      "text/event-stream", [shared_events](size_t, httplib::DataSink& sink) {
-        for (const std::string& e : *shared_events) {
-          const std::string frame = absl::StrCat("data: ", e, "\n\n");
-          if (!sink.write(frame.data(), frame.size())) return false;
+      "text/event-stream",
+      [this, chat, key, hold, relay, pending, who, owner = *owner, id, created, deadline,
+       received](size_t, httplib::DataSink& sink) {
+        bool open = true;
+        auto send = [&](const json& event) {
+          if (!open) return;
+          const std::string frame = absl::StrCat("data: ", Dump(event), "\n\n");
+          open = sink.write(frame.data(), frame.size());
+        };
+        auto chunk_event = [&](json choice, const std::string& model) {
+          return json{{"id", id},
+                      {"object", chat ? "chat.completion.chunk" : "text_completion"},
+                      {"created", created},
+                      {"model", model},
+                      {"choices", json::array({std::move(choice)})}};
+        };
+        auto send_text = [&](const std::string& text) {
+          if (text.empty()) return;
+          send(chunk_event(chat ? json{{"index", 0}, {"delta", {{"content", text}}}, {"finish_reason", nullptr}}
+                                : json{{"index", 0}, {"text", text}, {"finish_reason", nullptr}},
+                           who.model));
+        };
+        std::string carry;  // an unfinished UTF-8 character
+        while (true) {
+          StreamRelay::Step step = relay->Next(deadline + std::chrono::seconds(1));
+          for (const std::string& piece : step.pieces) send_text(TakeCompleteUtf8(&carry, piece));
+          if (!step.finished) continue;
+          send_text(carry);
+          std::string error = step.error;
+          if (step.final_reply) {
+            const protocol::GenerateReply& answer = *step.final_reply;
+            std::string envelope;
+            {
+              std::lock_guard<std::mutex> lock(pending->mu);
+              envelope = pending->replies[owner]->reply->envelope;
+            }
+            if (ChargeAnswer(key, who, answer, id, *hold).ok()) {
+              NoteAnswered(received);
+              json last = chat ? json{{"index", 0}, {"delta", json::object()}, {"finish_reason", answer.finish_reason}}
+                               : json{{"index", 0}, {"text", ""}, {"finish_reason", answer.finish_reason}};
+              json event = chunk_event(std::move(last), ToHex(answer.model_hash));
+              event["usage"] = Usage(answer);
+              event["agora_receipt"] = MakeReceipt(who.uid, who.hotkey, envelope);
+              send(event);
+            } else {
+              error = "could not record the charge";
+            }
+          }
+          if (!error.empty()) {
+            send({{"error", {{"message", error}, {"type", "server_error"}, {"code", 502}}}});
+          }
+          break;
+        }
+        {
+          std::lock_guard<std::mutex> lock(stats->mu);
+          if (relay->first_piece_latency().count() > 0) {
+            stats->first_piece[who.uid].Add(relay->first_piece_latency().count() / 1e6);
+          }
+          stats->stream_disqualified += relay->disqualified();
         }
         const std::string done = "data: [DONE]\n\n";
-        sink.write(done.data(), done.size());
-        sink.done();
-        return true;
+        if (open) open = sink.write(done.data(), done.size());
+        if (open) sink.done();
+        return open;
       });
+}
+
+absl::Status Gateway::Impl::ChargeAnswer(const ApiKey& key, const RankedMiner& who,
+                                         const protocol::GenerateReply& answer,
+                                         const std::string& id, CreditHold& hold) {
+  const uint64_t price = options.price_per_token;
+  const uint64_t tokens = answer.tokens.size();
+  const uint64_t free_part = std::min<uint64_t>(tokens, hold.grant().free_tokens);
+  const uint64_t paid_units = (tokens - free_part) * price;
+  UsageLedger::PendingCharge pending;
+  {
+    std::lock_guard<std::mutex> lock(credit_mu);
+    pending = ledger->Submit(Charge{id, key.name, tokens, who.uid, ToHex(answer.model_hash),
+                                    UnixMillis(), key.account, paid_units,
+                                    paid_units > 0 ? EncodeAddress(who.coldkey) : ""});
+    hold.ReleaseLocked();
+  }
+  // Durable before the answer is sent; waited for outside credit_mu so that
+  // concurrent requests share a group commit (validator/usage_ledger.h).
+  const absl::Status charged = pending.Wait();
+  if (!charged.ok()) AGORA_LOG(ERROR, "gateway", "usage ledger: %s", charged.ToString());
+  return charged;
+}
+
+void Gateway::Impl::NoteAnswered(SteadyClock::time_point received) {
+  // The dashboard's latency: from the request to its chosen answer.
+  std::lock_guard<std::mutex> lock(mu);
+  request_latency.Add(std::chrono::duration<double, std::milli>(SteadyClock::now() - received).count());
 }
 
 absl::StatusOr<size_t> Gateway::ForwardFees(chain::ChainClient& chain, const SigningKey& signer) {
@@ -416,15 +507,23 @@ std::string Gateway::Impl::Metrics() {
                   "# HELP agora_gateway_miner_latency_seconds Time from request to a miner's reply.\n"
                   "# TYPE agora_gateway_miner_latency_seconds histogram\n");
   std::lock_guard<std::mutex> stats_lock(stats->mu);
-  for (const auto& [uid, h] : stats->latency) {
-    for (size_t i = 0; i < std::size(kLatencyBuckets); ++i) {
-      absl::StrAppend(&out, "agora_gateway_miner_latency_seconds_bucket{uid=\"", uid, "\",le=\"",
-                      kLatencyBuckets[i], "\"} ", h.counts[i], "\n");
+  auto histograms = [&out](const std::string& name, const std::map<uint16_t, Histogram>& by_uid) {
+    for (const auto& [uid, h] : by_uid) {
+      for (size_t i = 0; i < std::size(kLatencyBuckets); ++i) {
+        absl::StrAppend(&out, name, "_bucket{uid=\"", uid, "\",le=\"", kLatencyBuckets[i], "\"} ",
+                        h.counts[i], "\n");
+      }
+      absl::StrAppend(&out, name, "_bucket{uid=\"", uid, "\",le=\"+Inf\"} ", h.count, "\n", name,
+                      "_sum{uid=\"", uid, "\"} ", h.sum, "\n", name, "_count{uid=\"", uid, "\"} ",
+                      h.count, "\n");
     }
-    absl::StrAppend(&out, "agora_gateway_miner_latency_seconds_bucket{uid=\"", uid, "\",le=\"+Inf\"} ",
-                    h.count, "\n", "agora_gateway_miner_latency_seconds_sum{uid=\"", uid, "\"} ", h.sum,
-                    "\n", "agora_gateway_miner_latency_seconds_count{uid=\"", uid, "\"} ", h.count, "\n");
-  }
+  };
+  histograms("agora_gateway_miner_latency_seconds", stats->latency);
+  absl::StrAppend(&out,
+                  "# HELP agora_gateway_first_piece_seconds Streamed requests: time from the request "
+                  "to the answering miner's first piece, on the gateway's clock.\n"
+                  "# TYPE agora_gateway_first_piece_seconds histogram\n");
+  histograms("agora_gateway_first_piece_seconds", stats->first_piece);
   size_t depth = 0;
   {
     std::lock_guard<std::mutex> q(organic->mu);
@@ -434,6 +533,10 @@ std::string Gateway::Impl::Metrics() {
                   "# HELP agora_gateway_verification_failures_total Miner replies that were not valid answers.\n"
                   "# TYPE agora_gateway_verification_failures_total counter\n"
                   "agora_gateway_verification_failures_total ", stats->verification_failures, "\n",
+                  "# HELP agora_gateway_stream_disqualified_total Miner streams cut off for bad or "
+                  "contradicted chunks.\n"
+                  "# TYPE agora_gateway_stream_disqualified_total counter\n"
+                  "agora_gateway_stream_disqualified_total ", stats->stream_disqualified, "\n",
                   "# HELP agora_gateway_organic_queue_depth Answers waiting for the scorer.\n"
                   "# TYPE agora_gateway_organic_queue_depth gauge\n"
                   "agora_gateway_organic_queue_depth ", depth, "\n", extra_metrics);
@@ -476,6 +579,10 @@ absl::Status Gateway::Start() {
   s.set_tcp_nodelay(true);
   s.set_read_timeout(10, 0);
   s.set_write_timeout(10, 0);
+  // A thread per connection up to a bound (common/http_task_queue.h): a
+  // streamed answer holds its thread until the miner finishes, and slow
+  // clients must not take every thread of a small fixed pool.
+  s.new_task_queue = [] { return new ElasticTaskQueue(kHttpThreads); };
   s.Post("/v1/completions", [&g](const httplib::Request& req, httplib::Response& res) {
     g.Complete(req, res, false);
   });

@@ -25,7 +25,10 @@
 // Routing: the request goes to the top_k miners by the validator's moving
 // average at once; policy "first" answers with the first valid reply,
 // "best" waits for all (until the deadline) and answers with the one the
-// judge scores highest. Every answer is queued for the scorer.
+// judge scores highest. With "stream": true every miner is asked to stream
+// and the first to send a valid chunk is relayed as server-sent events while
+// it generates (validator/gateway_stream.h). Every answer is queued for the
+// scorer.
 //
 // Thread-safety: all public methods may be called from any thread.
 #ifndef AGORA_VALIDATOR_GATEWAY_H_

@@ -75,11 +75,15 @@ absl::StatusOr<nlohmann::json> VerifyRecord(const std::string& text) {
   return std::move(v->record);
 }
 
+std::string RecordPath(const std::string& dir, uint64_t step) {
+  return absl::StrFormat("%s/step-%010d.json", dir, step);
+}
+
 absl::Status WriteRecord(const std::string& dir, uint64_t step, const std::string& signed_text) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) return absl::InternalError(absl::StrCat("mkdir ", dir, ": ", ec.message()));
-  return WriteFileAtomic(absl::StrFormat("%s/step-%010d.json", dir, step), signed_text, 0644);
+  return WriteFileAtomic(RecordPath(dir, step), signed_text, 0644);
 }
 
 }  // namespace agora::validator

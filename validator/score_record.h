@@ -37,6 +37,8 @@ struct VerifiedRecord {
 absl::StatusOr<VerifiedRecord> VerifySignedRecord(const std::string& text);
 // VerifySignedRecord's record alone.
 absl::StatusOr<nlohmann::json> VerifyRecord(const std::string& text);
+// <dir>/step-<step, 10 digits>.json: where step `step`'s record lives.
+std::string RecordPath(const std::string& dir, uint64_t step);
 // Writes the signed record of step `step` under `dir` (created if needed).
 absl::Status WriteRecord(const std::string& dir, uint64_t step, const std::string& signed_text);
 

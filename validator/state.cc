@@ -1,8 +1,11 @@
 #include "validator/state.h"
 
+#include <filesystem>
+
 #include "absl/strings/str_cat.h"
 #include "common/file_util.h"
 #include "protocol/codec.h"
+#include "validator/score_record.h"
 
 namespace agora::validator {
 
@@ -19,6 +22,17 @@ absl::StatusOr<ValidatorState> LoadState(const std::string& path) {
 
 absl::Status SaveState(const std::string& path, const ValidatorState& state) {
   return WriteFileAtomic(path, protocol::Encode(state), 0600);
+}
+
+absl::Status WritePendingRecord(const ValidatorState& state, const std::string& records_dir) {
+  if (state.record.empty() || state.record_step == 0 || state.record_step != state.step) {
+    return absl::OkStatus();
+  }
+  std::error_code ec;
+  if (std::filesystem::exists(RecordPath(records_dir, state.record_step), ec)) {
+    return absl::OkStatus();
+  }
+  return WriteRecord(records_dir, state.record_step, state.record);
 }
 
 }  // namespace agora::validator

@@ -3,7 +3,9 @@
 // replaced atomically (common/file_util.h WriteFileAtomic) after every step
 // and before every action whose effect outside the process must not be
 // repeated: a held-out cursor is saved before its text is revealed to
-// miners, a commit's salt before the commit is sent.
+// miners, a commit's salt before the commit is sent. A completed step's
+// state carries that step's signed score record, written to records/ only
+// after the state (so the two can never disagree after a crash).
 //
 // Thread-compatible: owned by the validator loop.
 #ifndef AGORA_VALIDATOR_STATE_H_
@@ -18,6 +20,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "common/crypto.h"
+#include "validator/duplicates.h"
 
 namespace agora::validator {
 
@@ -54,14 +57,30 @@ struct ValidatorState {
   std::vector<PendingCommit> commits;
   uint64_t last_weights_block = 0;  // block of the last accepted set/reveal
   uint64_t weights_set = 0;         // accepted set_weights / reveal_weights
+  // The duplicate rule's race history (duplicates.h), predict and generate
+  // answers: after a restart, who answered first still decides who leads.
+  std::vector<PairRaces> predict_races;
+  std::vector<PairRaces> generate_races;
+  // The signed score record of step `record_step` (score_record.h), saved in
+  // the same rename as the state that completes the step: a kill -9 before
+  // records/step-<N>.json is written cannot leave a gap, because a restart
+  // writes it from here (WritePendingRecord).
+  uint64_t record_step = 0;
+  std::string record;
   MSGPACK_DEFINE_MAP(version, hotkey, netuid, step, holdout_cursor, holdout_fingerprint, scores,
-                     commits, last_weights_block, weights_set)
+                     commits, last_weights_block, weights_set, predict_races, generate_races,
+                     record_step, record)
 };
 
 // Reads <path>; NotFound when it does not exist (a fresh validator),
 // DataLoss when it does not decode.
 absl::StatusOr<ValidatorState> LoadState(const std::string& path);
 absl::Status SaveState(const std::string& path, const ValidatorState& state);
+
+// After a restart: writes state.record as <records_dir>/step-<record_step>
+// when the state's last completed step is that record's (state.step ==
+// record_step > 0) and the file is missing. OK when there is nothing to do.
+absl::Status WritePendingRecord(const ValidatorState& state, const std::string& records_dir);
 
 }  // namespace agora::validator
 

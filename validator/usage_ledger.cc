@@ -105,31 +105,105 @@ absl::StatusOr<std::unique_ptr<UsageLedger>> UsageLedger::Open(const std::string
 
 UsageLedger::~UsageLedger() { sqlite3_close(db_); }
 
-absl::Status UsageLedger::Record(const Charge& c) {
+struct UsageLedger::PendingCharge::Entry {
+  Charge charge;
+  bool done = false;  // guarded by the ledger's mu_
+  absl::Status status;
+};
+
+UsageLedger::PendingCharge UsageLedger::Submit(const Charge& c) {
+  auto e = std::make_shared<PendingCharge::Entry>();
+  e->charge = c;
   absl::MutexLock lock(&mu_);
-  const int rc = StepOnce(db_,
-                          "INSERT INTO charges (request_id, key_name, tokens, uid, model, time_ms,"
-                          " account, paid_units, payee) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                          [&](sqlite3_stmt* st) {
-                            BindText(st, 1, c.request_id);
-                            BindText(st, 2, c.key_name);
-                            sqlite3_bind_int64(st, 3, static_cast<sqlite3_int64>(c.tokens));
-                            sqlite3_bind_int64(st, 4, c.uid);
-                            BindText(st, 5, c.model);
-                            sqlite3_bind_int64(st, 6, static_cast<sqlite3_int64>(c.time_ms));
-                            BindText(st, 7, c.account);
-                            sqlite3_bind_int64(st, 8, static_cast<sqlite3_int64>(c.paid_units));
-                            BindText(st, 9, c.payee);
-                          });
-  if (rc == SQLITE_CONSTRAINT) {
-    return absl::AlreadyExistsError(absl::StrCat("request ", c.request_id, " was already charged"));
-  }
-  if (rc != SQLITE_DONE) return SqlError(db_, "insert");
   auto& t = totals_[c.key_name];
   t.first += c.tokens;
   t.second += 1;
   if (!c.account.empty()) paid_[c.account] += c.paid_units;
-  return absl::OkStatus();
+  queue_.push_back(e);
+  return PendingCharge(this, std::move(e));
+}
+
+absl::Status UsageLedger::PendingCharge::Wait() {
+  if (ledger_ == nullptr) return absl::FailedPreconditionError("no charge was submitted");
+  return ledger_->WaitFor(entry_);
+}
+
+absl::Status UsageLedger::Record(const Charge& c) { return Submit(c).Wait(); }
+
+void UsageLedger::Unapply(const Charge& c) {
+  auto& t = totals_[c.key_name];
+  t.first -= c.tokens;
+  t.second -= 1;
+  if (!c.account.empty()) paid_[c.account] -= c.paid_units;
+}
+
+absl::Status UsageLedger::WaitFor(const std::shared_ptr<PendingCharge::Entry>& entry) {
+  struct Args {
+    const PendingCharge::Entry* entry;
+    const bool* committing;
+  } args{entry.get(), &committing_};
+  // Wakes when this charge is settled, or when nobody is committing: then
+  // this waiter writes everything queued so far (its own charge included).
+  mu_.LockWhen(absl::Condition(
+      +[](Args* a) { return a->entry->done || !*a->committing; }, &args));
+  if (entry->done) {
+    absl::Status s = entry->status;
+    mu_.Unlock();
+    return s;
+  }
+  committing_ = true;
+  std::vector<std::shared_ptr<PendingCharge::Entry>> batch;
+  batch.swap(queue_);
+  mu_.Unlock();
+  {
+    absl::MutexLock db(&db_mu_);
+    CommitBatch(batch);
+  }
+  absl::MutexLock lock(&mu_);
+  for (const auto& e : batch) {
+    if (!e->status.ok()) Unapply(e->charge);
+    e->done = true;
+  }
+  committing_ = false;
+  return entry->status;
+}
+
+void UsageLedger::CommitBatch(const std::vector<std::shared_ptr<PendingCharge::Entry>>& batch) {
+  if (batch.empty()) return;
+  absl::Status failed;
+  if (sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) != SQLITE_OK) {
+    failed = SqlError(db_, "begin");
+  }
+  for (size_t i = 0; failed.ok() && i < batch.size(); ++i) {
+    const Charge& c = batch[i]->charge;
+    const int rc = StepOnce(db_,
+                            "INSERT INTO charges (request_id, key_name, tokens, uid, model, time_ms,"
+                            " account, paid_units, payee) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                            [&](sqlite3_stmt* st) {
+                              BindText(st, 1, c.request_id);
+                              BindText(st, 2, c.key_name);
+                              sqlite3_bind_int64(st, 3, static_cast<sqlite3_int64>(c.tokens));
+                              sqlite3_bind_int64(st, 4, c.uid);
+                              BindText(st, 5, c.model);
+                              sqlite3_bind_int64(st, 6, static_cast<sqlite3_int64>(c.time_ms));
+                              BindText(st, 7, c.account);
+                              sqlite3_bind_int64(st, 8, static_cast<sqlite3_int64>(c.paid_units));
+                              BindText(st, 9, c.payee);
+                            });
+    // A duplicate fails only its own statement; the transaction goes on.
+    if (rc == SQLITE_CONSTRAINT) {
+      batch[i]->status =
+          absl::AlreadyExistsError(absl::StrCat("request ", c.request_id, " was already charged"));
+    } else if (rc != SQLITE_DONE) {
+      failed = SqlError(db_, "insert");
+    }
+  }
+  if (failed.ok() && sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) {
+    failed = SqlError(db_, "commit");
+  }
+  if (failed.ok()) return;
+  sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+  for (const auto& e : batch) e->status = failed;  // nothing of the batch was written
 }
 
 uint64_t UsageLedger::scanned_height() const {
@@ -138,6 +212,7 @@ uint64_t UsageLedger::scanned_height() const {
 }
 
 absl::Status UsageLedger::RecordDeposits(const std::vector<Deposit>& deposits, uint64_t height) {
+  absl::MutexLock db(&db_mu_);
   absl::MutexLock lock(&mu_);
   std::map<std::string, uint64_t> added;
   absl::Status s = Transaction(
@@ -174,6 +249,7 @@ int64_t UsageLedger::Balance(const std::string& account) const {
 }
 
 std::vector<Forward> UsageLedger::OwedFees(double share, int64_t* upto) const {
+  absl::MutexLock db(&db_mu_);
   absl::MutexLock lock(&mu_);
   std::vector<Forward> out;
   *upto = 0;
@@ -195,6 +271,7 @@ std::vector<Forward> UsageLedger::OwedFees(double share, int64_t* upto) const {
 }
 
 absl::Status UsageLedger::AddForwards(const std::vector<Forward>& batch, int64_t upto) {
+  absl::MutexLock db(&db_mu_);
   absl::MutexLock lock(&mu_);
   return Transaction(
       db_, "commit forwards",
@@ -217,6 +294,7 @@ absl::Status UsageLedger::AddForwards(const std::vector<Forward>& batch, int64_t
 }
 
 std::vector<Forward> UsageLedger::PendingForwards() const {
+  absl::MutexLock db(&db_mu_);
   absl::MutexLock lock(&mu_);
   std::vector<Forward> out;
   sqlite3_stmt* st = nullptr;
@@ -239,6 +317,7 @@ std::vector<Forward> UsageLedger::PendingForwards() const {
 }
 
 absl::Status UsageLedger::UpdateForward(const Forward& f) {
+  absl::MutexLock db(&db_mu_);
   absl::MutexLock lock(&mu_);
   const int rc = StepOnce(db_, "UPDATE forwards SET tx = ?, tx_hash = ?, state = ? WHERE id = ?",
                           [&](sqlite3_stmt* st) {
@@ -251,6 +330,7 @@ absl::Status UsageLedger::UpdateForward(const Forward& f) {
 }
 
 uint64_t UsageLedger::Forwarded(const std::string& payee) const {
+  absl::MutexLock db(&db_mu_);
   absl::MutexLock lock(&mu_);
   sqlite3_stmt* st = nullptr;
   uint64_t total = 0;

@@ -3,9 +3,17 @@
 // in SQLite (WAL, synchronous=FULL). A charge is committed before the answer
 // is sent, and a request id is charged at most once, so a restart neither
 // forgets a charge nor charges twice. Per-key totals are kept in memory and
-// rebuilt from the table at open. It also holds the deposits that fund
-// paying keys: transfers to the gateway's account found on chain
-// (validator/deposits.h).
+// rebuilt from the table at open.
+//
+// Group commit: Submit() queues a charge and counts it in the totals at once
+// (so credit checks see it while it is being made durable); Wait() returns
+// once it is committed. Charges submitted while a commit is in flight are
+// written together in the next transaction by one of their waiters, so
+// concurrent requests share one fsync instead of queueing for one each. A
+// charge that fails to commit is taken out of the totals again.
+//
+// It also holds the deposits that fund paying keys: transfers to the
+// gateway's account found on chain (validator/deposits.h).
 //
 // Thread-safe.
 #ifndef AGORA_VALIDATOR_USAGE_LEDGER_H_
@@ -61,8 +69,25 @@ class UsageLedger {
   static absl::StatusOr<std::unique_ptr<UsageLedger>> Open(const std::string& path);
   ~UsageLedger();
 
-  // Records `c` durably. AlreadyExists if its request id was charged before
-  // (nothing changes then).
+  // A submitted charge; Wait() blocks until it is durable (OK), was a
+  // duplicate (AlreadyExists) or could not be committed.
+  class PendingCharge {
+   public:
+    PendingCharge() = default;
+    absl::Status Wait();
+
+   private:
+    friend class UsageLedger;
+    struct Entry;
+    PendingCharge(UsageLedger* ledger, std::shared_ptr<Entry> entry)
+        : ledger_(ledger), entry_(std::move(entry)) {}
+    UsageLedger* ledger_ = nullptr;
+    std::shared_ptr<Entry> entry_;
+  };
+  // Queues `c` for the next group commit and counts it in the totals now.
+  PendingCharge Submit(const Charge& c);
+  // Submit(c).Wait(): records `c` durably. AlreadyExists if its request id
+  // was charged before (nothing changes then).
   absl::Status Record(const Charge& c);
   // Completion tokens charged to the key so far.
   uint64_t Used(const std::string& key_name) const;
@@ -90,8 +115,18 @@ class UsageLedger {
 
  private:
   explicit UsageLedger(sqlite3* db) : db_(db) {}
+  // Writes `batch` in one transaction and sets each entry's status. Needs db_mu_.
+  void CommitBatch(const std::vector<std::shared_ptr<PendingCharge::Entry>>& batch);
+  absl::Status WaitFor(const std::shared_ptr<PendingCharge::Entry>& entry);
+  void Unapply(const Charge& c) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
   sqlite3* db_;
+  // db_mu_ serializes use of the connection (a transaction at a time); mu_
+  // guards the in-memory state and is never held while waiting for db_mu_.
+  mutable absl::Mutex db_mu_ ABSL_ACQUIRED_BEFORE(mu_);
   mutable absl::Mutex mu_;
+  std::vector<std::shared_ptr<PendingCharge::Entry>> queue_ ABSL_GUARDED_BY(mu_);
+  bool committing_ ABSL_GUARDED_BY(mu_) = false;  // a waiter is writing a batch
   std::map<std::string, std::pair<uint64_t, uint64_t>> totals_ ABSL_GUARDED_BY(mu_);  // tokens, requests
   std::map<std::string, uint64_t> deposited_ ABSL_GUARDED_BY(mu_);  // by account
   std::map<std::string, uint64_t> paid_ ABSL_GUARDED_BY(mu_);       // by account

@@ -35,6 +35,7 @@
 #include "validator/score_record.h"
 #include "validator/spot_check.h"
 #include "validator/state.h"
+#include "validator/copy_weights.h"
 #include "validator/weights.h"
 
 namespace agora::validator {
@@ -146,7 +147,8 @@ class Validator {
   absl::Status Step();
 
  private:
-  absl::StatusOr<chain::Metagraph> Metagraph();
+  absl::StatusOr<chain::Metagraph> Metagraph(bool include_weights = false);
+  absl::Status CopyStep();
   absl::Status ReconnectChain();
   std::vector<Target> PickTargets(const chain::Metagraph& mg);
   miner::ModelBackend* Known(const Hash256& hash);
@@ -177,8 +179,8 @@ class Validator {
   std::mutex models_mu_;
   std::unique_ptr<Gateway> gateway_;  // after client_: stopped before it
   std::map<uint16_t, std::string> models_seen_;  // uid -> model hash it last answered with
-  // Who answered first among miners that gave the same answer (in memory:
-  // after a restart each step's fastest leads until races accumulate).
+  // Who answered first among miners that gave the same answer; saved with
+  // the state (Save) and restored by Init, so a restart changes no leader.
   DuplicateHistory predict_races_, generate_races_;
   uint64_t weights_ok_ = 0, weights_refused_ = 0;
   nlohmann::json organic_ = nlohmann::json::array();  // ScoreOrganic's updates, for the next record
@@ -203,9 +205,12 @@ absl::Status Validator::Init() {
   AGORA_LOG(INFO, "validator", "hotkey %s (wallet %s/%s)", EncodeAddress(me), o_.wallet.wallet,
             o_.wallet.hotkey);
 
-  absl::StatusOr<std::unique_ptr<HoldoutSource>> holdout = HoldoutSource::Open(o_.holdout);
-  if (!holdout.ok()) return holdout.status();
-  holdout_ = std::move(*holdout);
+  // A copier asks no questions: it needs no held-out text (nor models).
+  if (!o_.copy_weights) {
+    absl::StatusOr<std::unique_ptr<HoldoutSource>> holdout = HoldoutSource::Open(o_.holdout);
+    if (!holdout.ok()) return holdout.status();
+    holdout_ = std::move(*holdout);
+  }
 
   absl::StatusOr<ValidatorState> loaded = LoadState(state_path_);
   if (loaded.ok()) {
@@ -215,28 +220,35 @@ absl::Status Validator::Init() {
           loaded->netuid, "; use another data_dir"));
     }
     state_ = std::move(*loaded);
+    predict_races_.Restore(state_.predict_races);
+    generate_races_.Restore(state_.generate_races);
     AGORA_LOG(INFO, "validator", "resuming at step %d (%d scored uids, %d pending commits)",
               state_.step, state_.scores.size(), state_.commits.size());
+    // A kill -9 after the last step's state but before its record file.
+    absl::Status r = WritePendingRecord(state_, o_.data_dir + "/records");
+    if (!r.ok()) return r;
   } else if (absl::IsNotFound(loaded.status())) {
     state_.hotkey = me;
     state_.netuid = o_.netuid;
   } else {
     return loaded.status();
   }
-  if (state_.holdout_fingerprint != holdout_->fingerprint()) {
+  if (holdout_ && state_.holdout_fingerprint != holdout_->fingerprint()) {
     if (!state_.holdout_fingerprint.empty()) {
       AGORA_LOG(WARN, "validator", "held-out sources changed: starting them from the beginning");
     }
     state_.holdout_fingerprint = holdout_->fingerprint();
     state_.holdout_cursor = 0;
   }
-  AGORA_LOG(INFO, "validator", "held-out text: %d bytes, %d used; lasts ~%.0f steps (~%.1f h)",
-            holdout_->size(), state_.holdout_cursor,
-            StepsLeft(holdout_->size(), state_.holdout_cursor, o_.challenges, o_.min_prefix,
-                      o_.max_prefix),
-            StepsLeft(holdout_->size(), state_.holdout_cursor, o_.challenges, o_.min_prefix,
-                      o_.max_prefix) *
-                std::chrono::duration<double>(o_.step_interval).count() / 3600.0);
+  if (holdout_) {
+    AGORA_LOG(INFO, "validator", "held-out text: %d bytes, %d used; lasts ~%.0f steps (~%.1f h)",
+              holdout_->size(), state_.holdout_cursor,
+              StepsLeft(holdout_->size(), state_.holdout_cursor, o_.challenges, o_.min_prefix,
+                        o_.max_prefix),
+              StepsLeft(holdout_->size(), state_.holdout_cursor, o_.challenges, o_.min_prefix,
+                        o_.max_prefix) *
+                  std::chrono::duration<double>(o_.step_interval).count() / 3600.0);
+  }
   absl::Status s = Save();
   if (!s.ok()) return s;
 
@@ -325,8 +337,8 @@ absl::Status Validator::ReconnectChain() {
 
 // The metagraph, with the watchdog: after `chain_stall` without a good
 // answer the chain client (and its sockets) is rebuilt.
-absl::StatusOr<chain::Metagraph> Validator::Metagraph() {
-  absl::StatusOr<chain::Metagraph> mg = chain_->GetMetagraph(o_.netuid);
+absl::StatusOr<chain::Metagraph> Validator::Metagraph(bool include_weights) {
+  absl::StatusOr<chain::Metagraph> mg = chain_->GetMetagraph(o_.netuid, false, include_weights);
   if (mg.ok()) {
     last_chain_ok_ = Clock::now();
     return mg;
@@ -583,16 +595,26 @@ std::optional<nlohmann::json> Validator::MaybeSetWeights(const chain::Metagraph&
   }
   std::vector<uint16_t> uids;
   std::vector<double> scores;
-  for (const MinerScore& s : state_.scores) {
-    uids.push_back(s.uid);
-    scores.push_back(mg.epoch_index < s.zeroed_until_epoch ? 0.0 : s.ema);
-  }
   WeightRules rules;
   rules.n = static_cast<uint16_t>(mg.n);
   rules.self_uid = self_uid_;
   rules.min_allowed_weights = p.min_allowed_weights;
   rules.max_weight_limit = p.max_weight_limit;
   rules.power = o_.weight_power;
+  if (o_.copy_weights) {
+    CopiedWeights c = MeanVisibleWeights(mg.neurons, self_uid_);
+    if (c.sources == 0) {  // nothing revealed yet: a self-weight would only waste the commit
+      return done.empty() ? std::nullopt : std::optional<nlohmann::json>(done);
+    }
+    uids = std::move(c.uids);
+    scores = std::move(c.shares);
+    rules.power = 1.0;  // the shares are already the copied vector
+  } else {
+    for (const MinerScore& s : state_.scores) {
+      uids.push_back(s.uid);
+      scores.push_back(mg.epoch_index < s.zeroed_until_epoch ? 0.0 : s.ema);
+    }
+  }
   const WeightVector w = ComputeWeights(uids, scores, rules);
 
   absl::StatusOr<chain::TxReceiptMsg> r;
@@ -609,8 +631,20 @@ std::optional<nlohmann::json> Validator::MaybeSetWeights(const chain::Metagraph&
     r = chain_->Send(key, chain::kTxCommitWeights, tx);
     if (!r.ok() && chain::TxRejectOf(r.status()).has_value()) state_.commits.pop_back();
   } else {
+    // The interval is spent on disk before the transaction leaves: after a
+    // kill -9 between the chain taking it and the step's save, the restarted
+    // validator must not set weights again within the interval (a kill
+    // before the send only delays the next setting). Given back only when
+    // the chain definitely refused it.
+    const uint64_t previous = state_.last_weights_block;
+    state_.last_weights_block = mg.block;
+    if (!Save().ok()) {
+      state_.last_weights_block = previous;
+      return std::nullopt;
+    }
     chain::SetWeightsTx tx{o_.netuid, w.uids, w.weights, p.weights_version};
     r = chain_->Send(key, chain::kTxSetWeights, tx);
+    if (!r.ok() && chain::TxRejectOf(r.status()).has_value()) state_.last_weights_block = previous;
   }
   const char* what = p.commit_reveal ? "commit_weights" : "set_weights";
   if (!r.ok()) {
@@ -741,9 +775,29 @@ void Validator::PublishToGateway(const chain::Metagraph& mg) {
       "agora_validator_weights_total{outcome=\"refused\"} ", weights_refused_, "\n"));
 }
 
-absl::Status Validator::Save() { return SaveState(state_path_, state_); }
+absl::Status Validator::Save() {
+  state_.predict_races = predict_races_.Export();
+  state_.generate_races = generate_races_.Export();
+  return SaveState(state_path_, state_);
+}
+
+// The copier's step: the metagraph with everyone's visible weights, then the
+// same weight path as an honest step. It scores nothing, so it writes no
+// score record.
+absl::Status Validator::CopyStep() {
+  absl::StatusOr<chain::Metagraph> mg = Metagraph(/*include_weights=*/true);
+  if (!mg.ok()) return absl::OkStatus();  // logged; the next step retries
+  ++state_.step;
+  std::optional<nlohmann::json> weights = MaybeSetWeights(*mg);
+  absl::Status s = Save();
+  if (!s.ok()) return s;
+  AGORA_LOG(INFO, "validator", "copy step %d (block %d, epoch %d)%s", state_.step, mg->block,
+            mg->epoch_index, weights ? absl::StrCat(": ", weights->dump()) : std::string());
+  return absl::OkStatus();
+}
 
 absl::Status Validator::Step() {
+  if (o_.copy_weights) return CopyStep();
   absl::StatusOr<chain::Metagraph> mg = Metagraph();
   if (!mg.ok()) return absl::OkStatus();  // logged; the next step retries
   std::vector<Target> targets = PickTargets(*mg);
@@ -814,13 +868,9 @@ absl::Status Validator::Step() {
   UpdateScores(*mg, out);
   ScoreOrganic(*mg);
   ++state_.step;
-  s = Save();
-  if (!s.ok()) return s;
-  std::optional<nlohmann::json> weights = MaybeSetWeights(*mg);
-  s = Save();
-  if (!s.ok()) return s;
-
-  // The signed record of this step.
+  // The signed record of this step travels inside the state from the first
+  // save that says the step is done (state.h), and the file is written only
+  // after the last: a kill -9 anywhere leaves no gap in records/.
   nlohmann::json rec;
   rec["step"] = state_.step;
   rec["netuid"] = o_.netuid;
@@ -867,8 +917,19 @@ absl::Status Validator::Step() {
   rec["generate_weight"] = o_.generate_weight;
   rec["organic"] = std::exchange(organic_, nlohmann::json::array());
   rec["emas"] = EmaTableJson(state_.scores);
-  if (weights) rec["weights"] = *weights;
-  s = WriteRecord(o_.data_dir + "/records", state_.step, SignRecord(rec, *wallet_.hotkey));
+  state_.record_step = state_.step;
+  state_.record = SignRecord(rec, *wallet_.hotkey);
+  s = Save();
+  if (!s.ok()) return s;
+  std::optional<nlohmann::json> weights = MaybeSetWeights(*mg);
+  if (weights) {
+    rec["weights"] = *weights;
+    state_.record = SignRecord(rec, *wallet_.hotkey);
+  }
+  s = Save();
+  if (!s.ok()) return s;
+
+  s = WriteRecord(o_.data_dir + "/records", state_.step, state_.record);
   PublishToGateway(*mg);
   if (!s.ok()) AGORA_LOG(WARN, "validator", "score record: %s", s.ToString());
   AGORA_LOG(INFO, "validator", "step %d (block %d): %d/%d miners answered validly, mean loss %.3f",

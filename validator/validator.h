@@ -72,6 +72,10 @@ struct ValidatorOptions {
   size_t organic_per_step = 8;   // gateway answers scored per step
   uint64_t fee_forward_interval = 10;  // steps between fee-forwarding batches; 0: never
   std::string gateway_ready_file;  // written with "http://host:port\n" once it serves
+  // Weight copying (validator/copy_weights.h): ask miners nothing and submit
+  // the stake-weighted mean of the other validators' visible weights, through
+  // the same set_weights / commit-reveal path. No held-out text or models.
+  bool copy_weights = false;
   // Operation.
   bool curve = true;
   std::chrono::milliseconds chain_stall{10'000};

@@ -47,6 +47,7 @@ std::vector<cli::FlagSpec> ValidatorFlagSpecs() {
       {"chain-url-file", "FILE", "file holding the chain URL (<chain data dir>/chain.url)"},
       {"netuid", "N", "subnet to validate (default 1)"},
       {"data-dir", "DIR", "state and signed score records (required)"},
+      {"mode", "MODE", "honest (measure the miners, default) or copy-weights (ask nothing; submit the stake-weighted mean of the other validators' visible weights: a weight copier, to measure what commit-reveal costs one)"},
       {"holdout", "PATHS", "held-out text files or directories, comma-separated, used in order"},
       {"challenges", "N", "predict prefixes per step (default 8)"},
       {"min-prefix", "N", "shortest prefix, tokens (default 32)"},
@@ -94,6 +95,11 @@ absl::StatusOr<ValidatorOptions> OptionsFromFlags(const cli::ParsedFlags& f) {
   o.chain_url_file = f.Get("chain-url-file");
   o.data_dir = f.Get("data-dir");
   o.holdout = List(f.Get("holdout"));
+  const std::string mode = f.Get("mode", "honest");
+  if (mode != "honest" && mode != "copy-weights") {
+    return cli::UsageError("--mode: 'honest' or 'copy-weights'");
+  }
+  o.copy_weights = mode == "copy-weights";
   o.reference_model = f.Get("reference-model");
   o.known_models = List(f.Get("known-models"));
   o.cpu = f.Has("cpu");
@@ -148,7 +154,7 @@ absl::StatusOr<ValidatorOptions> OptionsFromFlags(const cli::ParsedFlags& f) {
   }
   if (o.min_prefix > o.max_prefix) return cli::UsageError("min_prefix must be <= max_prefix");
   if (o.data_dir.empty()) return cli::UsageError("set --data-dir");
-  if (o.holdout.empty()) return cli::UsageError("set --holdout (held-out text files or directories)");
+  if (o.holdout.empty() && !o.copy_weights) return cli::UsageError("set --holdout (held-out text files or directories)");
   if (o.chain_url.empty() && o.chain_url_file.empty()) {
     return cli::UsageError("set --chain-url or --chain-url-file");
   }

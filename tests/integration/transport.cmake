@@ -5,6 +5,7 @@ add_executable(transport_integration_test
   ${CMAKE_CURRENT_LIST_DIR}/transport_failure_test.cc
   ${CMAKE_CURRENT_LIST_DIR}/transport_fanout_test.cc
   ${CMAKE_CURRENT_LIST_DIR}/transport_garbage_test.cc
+  ${CMAKE_CURRENT_LIST_DIR}/transport_stream_test.cc
   ${CMAKE_CURRENT_LIST_DIR}/transport_test_util.cc
 )
 target_link_libraries(transport_integration_test PRIVATE

@@ -103,17 +103,20 @@ std::string PingBody(uint64_t seq, size_t payload_bytes) {
 }
 
 RawPeer::RawPeer(const protocol::Server& server, bool curve)
-    : key_(NewKey()), server_key_(server.public_key()), socket_(ctx_, zmq::socket_type::dealer) {
+    : RawPeer(PeerOf(server), curve, NewKey()) {}
+
+RawPeer::RawPeer(const protocol::Peer& peer, bool curve, std::shared_ptr<const SigningKey> key)
+    : key_(std::move(key)), server_key_(peer.hotkey), socket_(ctx_, zmq::socket_type::dealer) {
   socket_.set(zmq::sockopt::linger, 0);
   if (curve) {
-    const CurveKey server_curve = Ed25519ToCurvePublic(server.public_key()).value();
+    const CurveKey server_curve = Ed25519ToCurvePublic(peer.hotkey).value();
     const CurveKey mine = key_->CurvePublicKey();
     const SecretBytes secret = key_->CurveSecretKey();
     socket_.set(zmq::sockopt::curve_serverkey, zmq::buffer(server_curve));
     socket_.set(zmq::sockopt::curve_publickey, zmq::buffer(mine));
     socket_.set(zmq::sockopt::curve_secretkey, zmq::const_buffer(secret.data(), secret.size()));
   }
-  socket_.connect(server.endpoint());
+  socket_.connect(peer.endpoint);
 }
 
 RawPeer::~RawPeer() { socket_.close(); }

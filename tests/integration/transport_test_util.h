@@ -69,6 +69,9 @@ std::string PingBody(uint64_t seq, size_t payload_bytes = 32);
 class RawPeer {
  public:
   RawPeer(const protocol::Server& server, bool curve);
+  // A peer in another process (its endpoint and hotkey), sending as `key`
+  // (a registered hotkey gets past a miner's admission to its decoders).
+  RawPeer(const protocol::Peer& peer, bool curve, std::shared_ptr<const SigningKey> key);
   ~RawPeer();
 
   const SigningKey& key() const { return *key_; }

@@ -217,6 +217,67 @@ TEST(HandlersTest, GenerateRespectsMaxTokensStopAndSeed) {
   }
 }
 
+TEST(HandlersTest, StreamedGenerationEmitsEachTokenAsTheWholeReplySays) {
+  Fixture fx;
+  protocol::GenerateRequest req;
+  req.prompt = "abc";
+  req.max_tokens = 9;
+  req.temperature = 2.0f;
+  req.seed = 5;
+  const absl::StatusOr<protocol::GenerateReply> plain = HandleGenerate(req, fx.env);
+  ASSERT_TRUE(plain.ok());
+  req.stream = true;
+  std::vector<protocol::GenerateChunk> chunks;
+  absl::StatusOr<protocol::GenerateReply> rep =
+      HandleGenerate(req, fx.env, [&](const protocol::GenerateChunk& c) {
+        chunks.push_back(c);
+        return true;
+      });
+  ASSERT_TRUE(rep.ok()) << rep.status();
+  // Streaming changes nothing in the completion itself.
+  EXPECT_EQ(rep->tokens, plain->tokens);
+  EXPECT_EQ(rep->logprobs, plain->logprobs);
+  ASSERT_EQ(chunks.size(), rep->tokens.size());
+  std::string text;
+  uint64_t elapsed = 0;
+  for (size_t i = 0; i < chunks.size(); ++i) {
+    EXPECT_EQ(chunks[i].index, i);
+    ASSERT_EQ(chunks[i].tokens.size(), 1u);
+    EXPECT_EQ(chunks[i].tokens[0], rep->tokens[i]);
+    EXPECT_EQ(chunks[i].logprobs, std::vector<float>{rep->logprobs[i]});
+    EXPECT_EQ(chunks[i].done, i + 1 == chunks.size());
+    EXPECT_GE(chunks[i].elapsed_us, elapsed);
+    elapsed = chunks[i].elapsed_us;
+    text += chunks[i].text;
+  }
+  EXPECT_EQ(text, rep->text);
+  EXPECT_EQ(chunks.back().finish_reason, "length");
+
+  // A stop sequence ends the stream with the reason on its last chunk.
+  req.temperature = 0;
+  req.stop = {rep->text.substr(2, 1)};
+  chunks.clear();
+  rep = HandleGenerate(req, fx.env, [&](const protocol::GenerateChunk& c) {
+    chunks.push_back(c);
+    return true;
+  });
+  ASSERT_TRUE(rep.ok());
+  if (rep->finish_reason == "stop") {
+    ASSERT_FALSE(chunks.empty());
+    EXPECT_TRUE(chunks.back().done);
+    EXPECT_EQ(chunks.back().finish_reason, "stop");
+  }
+  EXPECT_EQ(chunks.size(), rep->tokens.size());
+
+  // A sink that stops accepting ends the chunks, not the completion.
+  req.stop.clear();
+  size_t offered = 0;
+  rep = HandleGenerate(req, fx.env, [&](const protocol::GenerateChunk&) { return ++offered < 2; });
+  ASSERT_TRUE(rep.ok());
+  EXPECT_EQ(offered, 2u);
+  EXPECT_EQ(rep->tokens.size(), 9u);
+}
+
 TEST(HandlersTest, GenerateRefusesBadRequestsByField) {
   Fixture fx;
   protocol::GenerateRequest req;
@@ -254,7 +315,7 @@ TEST(HandlersTest, GenerateRefusesBadRequestsByField) {
   req.prompt_tokens = {1, 300};
   ExpectBadRequest(HandleGenerate(req, fx.env).status(), "prompt_tokens[1]");
   req.prompt_tokens = {1};
-  req.stream = true;
+  req.stream = true;  // with nowhere to send chunks
   ExpectBadRequest(HandleGenerate(req, fx.env).status(), "stream");
 }
 

@@ -16,6 +16,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <future>
 #include <memory>
 #include <string>
 #include <thread>
@@ -174,6 +175,38 @@ TEST(MinerIntegrationTest, ServesRegisteredValidatorsAndRefusesTheRest) {
   EXPECT_FALSE(generated->tokens.empty());
   EXPECT_LE(generated->tokens.size(), 12u);
   Log("generated: '" + generated->text + "' (" + generated->finish_reason + ")");
+
+  Log("a streamed generation: one signed chunk per token, then the whole reply");
+  {
+    protocol::GenerateRequest sr = gr;
+    sr.stream = true;
+    std::vector<protocol::GenerateChunk> chunks;
+    std::promise<absl::StatusOr<protocol::Reply>> done;
+    protocol::Client::Stream stream;
+    stream.chunk_kind = MessageKind::kGenerateChunk;
+    stream.on_chunk = [&chunks](const protocol::Reply& r) {
+      absl::StatusOr<protocol::GenerateChunk> c =
+          protocol::Decode<protocol::GenerateChunk>(r.body(), "GenerateChunk");
+      ASSERT_TRUE(c.ok()) << c.status();
+      chunks.push_back(*c);
+    };
+    (*vali)->CallStreaming(*peer, MessageKind::kGenerateRequest, protocol::Encode(sr), deadline(),
+                           stream, [&done](absl::StatusOr<protocol::Reply> r) {
+                             done.set_value(std::move(r));
+                           });
+    absl::StatusOr<protocol::Reply> final_reply = done.get_future().get();
+    ASSERT_TRUE(final_reply.ok()) << final_reply.status();
+    absl::StatusOr<protocol::GenerateReply> whole =
+        protocol::Decode<protocol::GenerateReply>(final_reply->body(), "GenerateReply");
+    ASSERT_TRUE(whole.ok());
+    EXPECT_EQ(whole->tokens, generated->tokens);  // greedy: the same completion
+    ASSERT_EQ(chunks.size(), whole->tokens.size());
+    std::string text;
+    for (const protocol::GenerateChunk& c : chunks) text += c.text;
+    EXPECT_EQ(text, whole->text);
+    EXPECT_TRUE(chunks.back().done);
+    EXPECT_EQ(chunks.back().finish_reason, whole->finish_reason);
+  }
 
   Log("bad requests get reasons");
   auto reason = [&](MessageKind kind, const std::string& body) {

@@ -9,6 +9,8 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "tests/common/temp_dir.h"
+#include "validator/state.h"
 
 namespace agora::validator {
 namespace {
@@ -185,6 +187,62 @@ TEST(DuplicatesTest, HistoryCountsAreBoundedAndRecentRacesWeighMore) {
   for (uint32_t i = 0; i < DuplicateHistory::kMaxCount; ++i) h.Add({{Key(2), Key(1)}});
   EXPECT_LT(h.TimesFirst(Key(1), Key(2)) + h.TimesFirst(Key(2), Key(1)), DuplicateHistory::kMaxCount);
   EXPECT_GT(h.TimesFirst(Key(2), Key(1)), 4 * h.TimesFirst(Key(1), Key(2)));
+}
+
+TEST(DuplicatesTest, HistorySurvivesARestartThroughTheValidatorState) {
+  // Twenty steps in which the source beats its copycat on the clock, then
+  // a restart: the history goes through validator.state (Export, SaveState,
+  // LoadState, Restore) as the validator's Save and Init do.
+  const PredictReply a = Answer(0), relayed = Nudged(a, 1e-6);
+  DuplicateHistory before;
+  const std::vector<Response<PredictReply>> usual = {{&a, 1, Key(1), 20.0, true},
+                                                     {&relayed, 2, Key(2), 20.5, true}};
+  for (int step = 0; step < 20; ++step) before.Add(FindDuplicates(usual, before).races);
+  before.Add({{Key(3), Key(4)}});
+  agora::testing::TempDir tmp;
+  const std::string path = tmp.Sub("validator.state");
+  ValidatorState state;
+  state.predict_races = before.Export();
+  ASSERT_TRUE(SaveState(path, state).ok());
+  absl::StatusOr<ValidatorState> loaded = LoadState(path);
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  DuplicateHistory after;
+  after.Restore(loaded->predict_races);
+  EXPECT_EQ(after.pairs(), 2u);
+  EXPECT_EQ(after.TimesFirst(Key(1), Key(2)), before.TimesFirst(Key(1), Key(2)));
+  EXPECT_EQ(after.TimesFirst(Key(2), Key(1)), 0u);
+  EXPECT_EQ(after.TimesFirst(Key(3), Key(4)), 1u);
+
+  // The first contested step after the restart: the clock's noise puts the
+  // copycat first. With the restored history the source still leads; a
+  // validator that forgot it would hand the copycat that step.
+  const std::vector<Response<PredictReply>> noisy = {{&a, 1, Key(1), 20.5, true},
+                                                     {&relayed, 2, Key(2), 20.0, true}};
+  EXPECT_EQ(FindDuplicates(noisy, after).duplicate_of, (Dups{std::nullopt, 0}));
+  EXPECT_EQ(FindDuplicates(noisy, DuplicateHistory()).duplicate_of, (Dups{1, std::nullopt}));
+}
+
+TEST(DuplicatesTest, RestoreDropsWhatExportCouldNotHaveWritten) {
+  DuplicateHistory h(/*max_pairs=*/2);
+  h.Restore({{Key(2), Key(1), 9, 0},                            // not ordered
+             {Key(1), Key(2), DuplicateHistory::kMaxCount, 0},  // over the bound
+             {Key(1), Key(3), 2, 1},
+             {Key(1), Key(3), 0, 7},                            // listed twice: the first stays
+             {Key(4), Key(5), 1, 1},
+             {Key(6), Key(7), 1, 1}});                          // beyond max_pairs
+  EXPECT_EQ(h.pairs(), 2u);
+  EXPECT_EQ(h.TimesFirst(Key(1), Key(2)), 0u);
+  EXPECT_EQ(h.TimesFirst(Key(2), Key(1)), 0u);
+  EXPECT_EQ(h.TimesFirst(Key(1), Key(3)), 2u);
+  EXPECT_EQ(h.TimesFirst(Key(3), Key(1)), 1u);
+  EXPECT_EQ(h.TimesFirst(Key(4), Key(5)), 1u);
+  EXPECT_EQ(h.TimesFirst(Key(6), Key(7)), 0u);
+  const std::vector<PairRaces> out = h.Export();
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(out[0].lower, Key(1));
+  EXPECT_EQ(out[0].higher, Key(3));
+  h.Restore({});
+  EXPECT_EQ(h.pairs(), 0u) << "Restore replaces";
 }
 
 TEST(DuplicatesTest, AMinerCaughtLyingNeverLeads) {

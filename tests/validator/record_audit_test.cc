@@ -23,6 +23,7 @@
 #include "tests/common/temp_dir.h"
 #include "validator/audit_command.h"
 #include "validator/score_record.h"
+#include "validator/state.h"
 #include "validator/weights.h"
 
 namespace agora::validator {
@@ -396,6 +397,54 @@ TEST(AuditCommandTest, ExitsZeroForGoodRecordsAndOneWithTheDiscrepancies) {
   EXPECT_EQ(j["findings"][0]["step"], 3);
   EXPECT_EQ(j["findings"][0]["what"], "step 3 is missing");
   EXPECT_TRUE(absl::StrContains(r.err, "1 discrepancies in 4 score records")) << r.err;
+}
+
+TEST(AuditCommandTest, AKill9BetweenTheStateAndTheRecordFileLeavesNoGap) {
+  // The validator saves step 5's state with step 5's signed record inside,
+  // then is killed before records/step-5 is written. Its restart writes the
+  // record from the state (WritePendingRecord, as Init does before any new
+  // step), and the audit finds no gap.
+  Honest h;
+  agora::testing::TempDir tmp;
+  const std::string dir = tmp.Sub("records");
+  const std::map<uint64_t, std::string> signed_records = h.Signed();
+  for (const auto& [step, text] : signed_records) {
+    if (step < 5) {
+      ASSERT_TRUE(WriteRecord(dir, step, text).ok());
+    }
+  }
+  ValidatorState state;
+  state.step = 5;
+  state.record_step = 5;
+  state.record = signed_records.at(5);
+  ASSERT_TRUE(SaveState(tmp.Sub("validator.state"), state).ok());
+  // The restarted validator's next step: without the pending record, step 5
+  // would be the gap the audit reports.
+  ASSERT_TRUE(WriteRecord(dir, 6, h.r.Sign(h.r.Step(6, 2, {{1, h.a, 0.4}}))).ok());
+  CommandResult r = RunAudit({"--records", dir, "--json"});
+  EXPECT_EQ(r.code, 1) << r.out << r.err;
+  EXPECT_TRUE(absl::StrContains(r.out, "step 5 is missing")) << r.out;
+
+  absl::StatusOr<ValidatorState> restarted = LoadState(tmp.Sub("validator.state"));
+  ASSERT_TRUE(restarted.ok()) << restarted.status();
+  ASSERT_TRUE(WritePendingRecord(*restarted, dir).ok());
+  r = RunAudit({"--records", dir});
+  EXPECT_EQ(r.code, 0) << r.out << r.err;
+  EXPECT_TRUE(absl::StrContains(r.out, "audited 6 records, steps 1..6")) << r.out;
+
+  // A record already written is left alone, and a state whose step has not
+  // completed (its record is the previous step's, already on disk) writes nothing.
+  ASSERT_TRUE(WriteFileAtomic(RecordPath(dir, 5), signed_records.at(5), 0644).ok());
+  state.record = "not this";
+  ASSERT_TRUE(WritePendingRecord(state, dir).ok());
+  absl::StatusOr<std::string> kept = ReadFile(RecordPath(dir, 5), 1 << 20);
+  ASSERT_TRUE(kept.ok());
+  EXPECT_EQ(*kept, signed_records.at(5));
+  std::filesystem::remove(RecordPath(dir, 5));
+  state.step = 7;  // the state moved on: its record is not step 5's to write
+  ASSERT_TRUE(WritePendingRecord(state, dir).ok());
+  EXPECT_FALSE(std::filesystem::exists(RecordPath(dir, 5)));
+  EXPECT_FALSE(std::filesystem::exists(RecordPath(dir, 7)));
 }
 
 TEST(AuditCommandTest, RefusesBadArguments) {

@@ -185,6 +185,29 @@ TEST(StateTest, RoundTripsAndRefusesCorruption) {
   EXPECT_EQ(back->scores[0].zeroed_until_epoch, 9u);
   ASSERT_EQ(back->commits.size(), 1u);
   EXPECT_EQ(back->commits[0].salt, "salt");
+  EXPECT_TRUE(back->predict_races.empty());
+  EXPECT_EQ(back->record_step, 0u);
+
+  // The duplicate rule's race history and the step's pending record.
+  PublicKey lo{}, hi{};
+  lo.fill(1);
+  hi.fill(2);
+  s.predict_races.push_back(PairRaces{lo, hi, 5, 1});
+  s.generate_races.push_back(PairRaces{lo, hi, 0, 3});
+  s.record_step = 42;
+  s.record = "{\"record\": {}}";
+  ASSERT_TRUE(SaveState(path, s).ok());
+  back = LoadState(path);
+  ASSERT_TRUE(back.ok()) << back.status();
+  ASSERT_EQ(back->predict_races.size(), 1u);
+  EXPECT_EQ(back->predict_races[0].lower, lo);
+  EXPECT_EQ(back->predict_races[0].higher, hi);
+  EXPECT_EQ(back->predict_races[0].lower_first, 5u);
+  EXPECT_EQ(back->predict_races[0].higher_first, 1u);
+  ASSERT_EQ(back->generate_races.size(), 1u);
+  EXPECT_EQ(back->generate_races[0].higher_first, 3u);
+  EXPECT_EQ(back->record_step, 42u);
+  EXPECT_EQ(back->record, s.record);
   ASSERT_TRUE(WriteFileAtomic(path, "garbage", 0600).ok());
   EXPECT_TRUE(absl::IsDataLoss(LoadState(path).status()));
 }

@@ -1,0 +1,3 @@
+if(TARGET agora_validator_core)
+  agora_add_fuzz_target(stream_relay agora_validator_core)
+endif()
