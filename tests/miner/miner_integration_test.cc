@@ -32,9 +32,15 @@
 #include "chain/client.h"
 #include "chain/tx.h"
 #include "common/address.h"
+#include "common/clock.h"
 #include "common/file_util.h"
 #include "common/wallet.h"
 #include "gtest/gtest.h"
+#include "tests/integration/transport_test_util.h"
+#include "protocol/codec.h"
+#include "protocol/envelope.h"
+#include "protocol/messages.h"
+#include "protocol/nonce.h"
 #include "protocol/refusal.h"
 #include "protocol/task_messages.h"
 #include "protocol/zmq_client.h"
@@ -124,7 +130,7 @@ TEST(MinerIntegrationTest, ServesRegisteredValidatorsAndRefusesTheRest) {
       "password_file = \"", tmp.Sub("password"), "\"\nchain_url_file = \"", tmp.Sub("chain/chain.url"),
       "\"\nnetuid = 1\nendpoint = \"tcp://127.0.0.1:*\"\ncheckpoint = \"", tmp.Sub("model"),
       "\"\nmax_batch = 8\nmax_prefixes = 8\nworkers = 8\nmetrics_port = 0\n"
-      "metagraph_refresh_ms = 300\ncpu = true\n");
+      "metagraph_refresh_ms = 300\ncpu = true\ndata_dir = \"", tmp.Sub("miner-data"), "\"\n");
   ASSERT_TRUE(WriteFileAtomic(tmp.Sub("miner.toml"), config, 0644).ok());
   Process miner({AGORA_MINER_BINARY, "--config", tmp.Sub("miner.toml"), "--register",
                  "--ready-file", tmp.Sub("miner.ready")},
@@ -250,8 +256,46 @@ TEST(MinerIntegrationTest, ServesRegisteredValidatorsAndRefusesTheRest) {
   EXPECT_TRUE(absl::StrContains(res->body, "agora_miner_requests_total{task=\"predict\",outcome=\"ok\"} 2"));
 
   Log("SIGTERM: the miner drains and exits 0");
+  // A request it answers now, replayed to it after the restart below.
+  protocol::SealParams replayed_params;
+  replayed_params.receiver = miner_hotkey;
+  replayed_params.kind = MessageKind::kInfoRequest;
+  replayed_params.nonce = protocol::NonceGeneratorFor(vali_hot->public_key())->Next();
+  replayed_params.timestamp_ms = UnixMillis();
+  const std::string replayed =
+      protocol::SealEnvelope(*vali_hot, replayed_params, protocol::Encode(protocol::InfoRequest{}));
+  auto send_raw = [&](const protocol::Peer& to) -> std::optional<testing::RawReply> {
+    testing::RawPeer raw(to, /*curve=*/true, vali_hot);
+    raw.Send({replayed});
+    std::optional<std::string> bytes = raw.Receive(std::chrono::seconds(10));
+    if (!bytes) return std::nullopt;
+    absl::StatusOr<testing::RawReply> r = testing::OpenRawReply(*bytes, vali_hot->public_key(), to.hotkey);
+    return r.ok() ? std::optional<testing::RawReply>(*r) : std::nullopt;
+  };
+  std::optional<testing::RawReply> first = send_raw(*peer);
+  ASSERT_TRUE(first.has_value());
+  EXPECT_EQ(first->header.kind, MessageKind::kInfoReply);
   miner.Signal(SIGTERM);
   EXPECT_EQ(miner.Wait(std::chrono::seconds(30)), 0) << miner.LogText();
+
+  Log("restarted on the same data_dir, it still refuses the replay of a request it answered");
+  Process again_miner({AGORA_MINER_BINARY, "--config", tmp.Sub("miner.toml"), "--ready-file",
+                       tmp.Sub("miner2.ready")},
+                      tmp.Sub("miner2.log"));
+  again_miner.Start();
+  absl::StatusOr<std::string> ready2 =
+      WaitForFile(tmp.Sub("miner2.ready"), again_miner, std::chrono::seconds(60));
+  ASSERT_TRUE(ready2.ok()) << ready2.status();
+  std::vector<std::string> lines2 = absl::StrSplit(absl::StripAsciiWhitespace(*ready2), '\n');
+  ASSERT_FALSE(lines2.empty());
+  absl::StatusOr<protocol::Peer> peer2 = chain::ParseChainUrl(lines2[0]);
+  ASSERT_TRUE(peer2.ok()) << peer2.status();
+  std::optional<testing::RawReply> second = send_raw(*peer2);
+  ASSERT_TRUE(second.has_value());
+  EXPECT_EQ(second->header.kind, MessageKind::kError);
+  EXPECT_EQ(second->reason, "replayed-nonce") << again_miner.LogText();
+  again_miner.Signal(SIGTERM);
+  EXPECT_EQ(again_miner.Wait(std::chrono::seconds(30)), 0) << again_miner.LogText();
   chain.Signal(SIGTERM);
   chain.Wait(std::chrono::seconds(10));
 }
