@@ -81,7 +81,7 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  miner::UseAllCores();
+  miner::SetUpTorchProcess();
   torch::manual_seed(1);
   miner::GptConfig c;
   c.layers = 2;

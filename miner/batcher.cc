@@ -10,11 +10,17 @@
 
 namespace agora::miner {
 
+// A request: rows whose logits are wanted (Submit), or one generation's row
+// that grows a token per step (Generate).
 struct Batcher::Job {
   std::vector<std::vector<uint32_t>> rows;
   Clock::time_point deadline;
-  std::promise<absl::StatusOr<Logits>> promise;
+  bool generation = false;
+  NextToken next;         // a generation's
+  uint64_t sequence = 0;  // a generation's id for the model, else 0
   std::mutex mu;
+  std::promise<absl::StatusOr<Logits>> promise;  // Submit's result
+  std::promise<absl::Status> finished;           // Generate's result
   Logits out;              // filled row by row
   size_t remaining = 0;    // rows not yet filled
   bool done = false;       // promise set
@@ -23,7 +29,11 @@ struct Batcher::Job {
     std::lock_guard<std::mutex> lock(mu);
     if (done) return;
     done = true;
-    promise.set_value(std::move(status));
+    if (generation) {
+      finished.set_value(std::move(status));
+    } else {
+      promise.set_value(std::move(status));
+    }
   }
   bool Done() {
     std::lock_guard<std::mutex> lock(mu);
@@ -42,6 +52,13 @@ struct Batcher::Job {
       done = true;
       promise.set_value(std::move(out));
     }
+  }
+  // A generation is complete.
+  void Finish() {
+    std::lock_guard<std::mutex> lock(mu);
+    if (done) return;
+    done = true;
+    finished.set_value(absl::OkStatus());
   }
 };
 
@@ -78,12 +95,43 @@ std::future<absl::StatusOr<Logits>> Batcher::Submit(std::vector<std::vector<uint
   job->rows = std::move(rows);
   job->deadline = deadline;
   job->remaining = job->rows.size();
+  Enqueue(job, priority);
+  return result;
+}
+
+absl::StatusOr<Logits> Batcher::Run(std::vector<std::vector<uint32_t>> rows, uint64_t priority,
+                                    Clock::time_point deadline) {
+  return Submit(std::move(rows), priority, deadline).get();
+}
+
+std::future<absl::Status> Batcher::Generate(std::vector<uint32_t> prompt, uint64_t priority,
+                                            Clock::time_point deadline, NextToken next) {
+  auto job = std::make_shared<Job>();
+  job->generation = true;
+  job->next = std::move(next);
+  std::future<absl::Status> result = job->finished.get_future();
+  if (prompt.empty()) {
+    job->Fail(absl::InvalidArgumentError("generate: empty prompt"));
+    return result;
+  }
+  if (!job->next) {
+    job->Fail(absl::InvalidArgumentError("generate: no NextToken"));
+    return result;
+  }
+  job->rows.push_back(std::move(prompt));
+  job->deadline = deadline;
+  job->remaining = 1;
+  Enqueue(job, priority);
+  return result;
+}
+
+void Batcher::Enqueue(const std::shared_ptr<Job>& job, uint64_t priority) {
   std::vector<std::shared_ptr<Job>> evicted;
   {
     absl::MutexLock lock(&mu_);
     if (stopping_) {
       job->Fail(absl::UnavailableError("miner is shutting down"));
-      return result;
+      return;
     }
     const size_t n = job->rows.size();
     // Make room by evicting strictly lower-priority rows, lowest first.
@@ -91,6 +139,8 @@ std::future<absl::StatusOr<Logits>> Batcher::Submit(std::vector<std::vector<uint
            std::prev(queue_.end())->priority < priority) {
       auto last = std::prev(queue_.end());
       evicted.push_back(last->job);
+      if (last->job->sequence != 0) ended_.push_back(last->job->sequence);
+      Dequeued(*last);
       queue_.erase(last);
       ++stats_.evicted;
     }
@@ -98,18 +148,16 @@ std::future<absl::StatusOr<Logits>> Batcher::Submit(std::vector<std::vector<uint
       job->Fail(protocol::Refuse(protocol::Reason::kOverloaded,
                                  absl::StrCat("model queue full (", queue_.size(), " rows)")));
     } else {
+      if (job->generation) {
+        job->sequence = next_sequence_++;
+        ++queued_generations_;
+      }
       for (size_t i = 0; i < n; ++i) queue_.insert(Item{priority, next_seq_++, job, i, Clock::now()});
     }
   }
   for (auto& e : evicted) {
     e->Fail(protocol::Refuse(protocol::Reason::kOverloaded, "evicted by higher-stake work"));
   }
-  return result;
-}
-
-absl::StatusOr<Logits> Batcher::Run(std::vector<std::vector<uint32_t>> rows, uint64_t priority,
-                                    Clock::time_point deadline) {
-  return Submit(std::move(rows), priority, deadline).get();
 }
 
 BatcherStats Batcher::Stats() const {
@@ -119,9 +167,18 @@ BatcherStats Batcher::Stats() const {
   return s;
 }
 
+void Batcher::Dequeued(const Item& item) {
+  if (item.job->generation) --queued_generations_;
+}
+
+bool Batcher::BatchReady() const {
+  return stopping_ || queue_.size() >= options_.max_batch || queued_generations_ > 0;
+}
+
 void Batcher::Loop() {
   for (;;) {
     std::vector<Item> items;
+    std::vector<uint64_t> ended;
     {
       absl::MutexLock lock(&mu_);
       mu_.Await(absl::Condition(
@@ -133,20 +190,21 @@ void Batcher::Loop() {
       Clock::time_point oldest = Clock::time_point::max();
       for (const Item& it : queue_) oldest = std::min(oldest, it.enqueued);
       const Clock::duration left = oldest + options_.max_wait - Clock::now();
-      if (left > Clock::duration::zero() && queue_.size() < options_.max_batch && !stopping_) {
+      if (left > Clock::duration::zero() && !BatchReady()) {
         mu_.AwaitWithTimeout(
             absl::Condition(
-                +[](Batcher* b) ABSL_EXCLUSIVE_LOCKS_REQUIRED(b->mu_) {
-                  return b->stopping_ || b->queue_.size() >= b->options_.max_batch;
-                },
+                +[](Batcher* b) ABSL_EXCLUSIVE_LOCKS_REQUIRED(b->mu_) { return b->BatchReady(); },
                 this),
             absl::FromChrono(left));
       }
       while (!queue_.empty() && items.size() < options_.max_batch) {
+        Dequeued(*queue_.begin());
         items.push_back(*queue_.begin());
         queue_.erase(queue_.begin());
       }
+      ended.swap(ended_);
     }
+    for (uint64_t sequence : ended) model_->EndSequence(sequence);
     RunStep(std::move(items));
   }
 }
@@ -169,18 +227,24 @@ void Batcher::RunStep(std::vector<Item> items) {
       absl::MutexLock lock(&mu_);
       stats_.expired += expired.size();
     }
-    for (Item& it : expired) it.job->Fail(absl::DeadlineExceededError("deadline passed while queued"));
+    for (Item& it : expired) {
+      if (it.job->sequence != 0) model_->EndSequence(it.job->sequence);
+      it.job->Fail(absl::DeadlineExceededError("deadline passed while queued"));
+    }
   }
   if (live.empty()) return;
   std::vector<std::vector<uint32_t>> rows;
+  std::vector<uint64_t> sequences;
   rows.reserve(live.size());
+  sequences.reserve(live.size());
   uint64_t tokens = 0;
   for (const Item& it : live) {
     rows.push_back(it.job->rows[it.index]);
+    sequences.push_back(it.job->sequence);
     tokens += std::min<uint64_t>(rows.back().size(), model_->max_context());
   }
   const Clock::time_point t0 = Clock::now();
-  absl::StatusOr<Logits> logits = model_->NextTokenLogits(rows);
+  absl::StatusOr<Logits> logits = model_->DecodeStep(rows, sequences);
   const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
   {
     // Counted before the results are handed out, so Stats() never lags a
@@ -198,10 +262,34 @@ void Batcher::RunStep(std::vector<Item> items) {
       stats_.failed += live.size();
     }
   }
-  if (logits.ok()) {
-    for (size_t i = 0; i < live.size(); ++i) live[i].job->Fill(live[i].index, logits->Row(i));
-  } else {
-    for (Item& it : live) it.job->Fail(logits.status());
+  if (!logits.ok()) {
+    for (Item& it : live) {
+      if (it.job->sequence != 0) model_->EndSequence(it.job->sequence);
+      it.job->Fail(logits.status());
+    }
+    return;
+  }
+  std::vector<Item> again;  // generations going on to their next token
+  for (size_t i = 0; i < live.size(); ++i) {
+    Job& job = *live[i].job;
+    if (!job.generation) {
+      job.Fill(live[i].index, logits->Row(i));
+    } else if (job.next(logits->Row(i), job.rows[0])) {
+      again.push_back(std::move(live[i]));
+    } else {
+      model_->EndSequence(job.sequence);  // before the caller hears it is done
+      job.Finish();
+    }
+  }
+  if (again.empty()) return;
+  absl::MutexLock lock(&mu_);
+  for (Item& it : again) {
+    // A new place in line (behind work that arrived meanwhile, at the same
+    // priority); not bounded by max_queue_rows: the work was admitted already.
+    it.seq = next_seq_++;
+    it.enqueued = Clock::now();
+    ++queued_generations_;
+    queue_.insert(std::move(it));
   }
 }
 

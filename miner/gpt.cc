@@ -15,6 +15,8 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/file_util.h"
+#include "common/malloc_tuning.h"
+#include "miner/kv_slots.h"
 #include "miner/torch_batch.h"
 #include "scoring/token_logprobs.h"
 
@@ -42,10 +44,19 @@ void InitWeights(torch::nn::Module& m) {
   }
 }
 
+// A host vector of int64 as a tensor of `shape` on `device`.
+torch::Tensor OnDevice(std::vector<int64_t>& v, torch::IntArrayRef shape, torch::Device device) {
+  return torch::from_blob(v.data(), shape, torch::kLong).to(device, /*non_blocking=*/false,
+                                                           /*copy=*/true);
+}
+
 class GptBackend : public ModelBackend {
  public:
-  GptBackend(LoadedGpt loaded, torch::Device device)
-      : model_(std::move(loaded.model)), hash_(loaded.hash), device_(device) {
+  GptBackend(LoadedGpt loaded, torch::Device device, size_t kv_cache_bytes)
+      : model_(std::move(loaded.model)),
+        hash_(loaded.hash),
+        device_(device),
+        slots_(kv_cache_bytes / SlotBytes(model_->config())) {
     model_->to(device_);
     model_->eval();
   }
@@ -64,6 +75,54 @@ class GptBackend : public ModelBackend {
       return absl::InternalError(absl::StrCat("gpt forward: ", e.what()));
     }
   }
+  absl::StatusOr<Logits> DecodeStep(const std::vector<std::vector<uint32_t>>& rows,
+                                    const std::vector<uint64_t>& sequences) override {
+    if (rows.empty()) return absl::InvalidArgumentError("batch: no rows");
+    if (sequences.size() != rows.size()) {
+      return absl::InvalidArgumentError("batch: not one sequence per row");
+    }
+    // Each row's window: its last max_context() tokens (as NextTokenLogits).
+    std::vector<absl::Span<const uint32_t>> window(rows.size());
+    for (size_t i = 0; i < rows.size(); ++i) {
+      if (rows[i].empty()) return absl::InvalidArgumentError(absl::StrCat("rows[", i, "]: empty"));
+      const size_t skip = rows[i].size() - std::min<size_t>(rows[i].size(), max_context());
+      window[i] = absl::MakeConstSpan(rows[i]).subspan(skip);
+      for (size_t j = 0; j < window[i].size(); ++j) {
+        if (window[i][j] >= vocab_size()) {
+          return absl::InvalidArgumentError(absl::StrCat("rows[", i, "][", skip + j, "]: token ",
+                                                         window[i][j], " >= vocab ", vocab_size()));
+        }
+      }
+    }
+    const KvSlots::Plan plan = slots_.Assign(window, sequences);
+    try {
+      torch::InferenceMode guard;
+      EnsureStore(slots_.size());
+      // Rows adding one token (generations under way) and rows adding many
+      // (prompts, predict prefixes) run as separate passes, so one long
+      // prompt does not pad every other row to its length.
+      std::vector<size_t> one, many;
+      for (size_t i = 0; i < rows.size(); ++i) {
+        (window[i].size() - plan.start[i] == 1 ? one : many).push_back(i);
+      }
+      torch::Tensor last = torch::empty({static_cast<int64_t>(rows.size()), model_->config().dim},
+                                        torch::TensorOptions().device(device_));
+      for (std::vector<size_t>* group : {&one, &many}) {
+        if (group->empty()) continue;
+        std::vector<int64_t> at(group->begin(), group->end());
+        last.index_copy_(0, OnDevice(at, {static_cast<int64_t>(at.size())}, device_),
+                         StepRows(*group, window, plan));
+      }
+      Logits out = ToLogits(model_->Head(last));
+      slots_.Commit(plan, window);
+      return out;
+    } catch (const std::exception& e) {
+      slots_.Abort(plan);
+      return absl::InternalError(absl::StrCat("gpt forward: ", e.what()));
+    }
+  }
+  void EndSequence(uint64_t sequence) override { slots_.EndSequence(sequence); }
+
   absl::StatusOr<std::vector<std::vector<float>>> TokenLogprobs(
       const std::vector<std::vector<uint32_t>>& rows, const std::vector<size_t>& from) override {
     // Long rows are refused (not cut, as NextTokenLogits does): a cut would
@@ -94,9 +153,85 @@ class GptBackend : public ModelBackend {
   }
 
  private:
+  // One slot: keys and values of every layer at every position, float32.
+  static size_t SlotBytes(const GptConfig& c) {
+    return static_cast<size_t>(2 * c.layers * c.context * c.dim) * sizeof(float);
+  }
+
+  // Makes room for `slots` slots, keeping what the store holds. Doubling, so
+  // growth is rare; at most the cache size unless one step needs more.
+  void EnsureStore(size_t slots) {
+    const int64_t have = keys_.empty() ? 0 : keys_[0].size(0);
+    if (static_cast<int64_t>(slots) <= have) return;
+    const GptConfig& c = model_->config();
+    const size_t cap = std::max<size_t>(slots, slots_.max_slots());
+    const int64_t want = static_cast<int64_t>(
+        std::min<size_t>(std::max<size_t>({slots, 2 * static_cast<size_t>(have), 8}), cap));
+    for (size_t l = 0; l < static_cast<size_t>(c.layers); ++l) {
+      for (std::vector<torch::Tensor>* store : {&keys_, &values_}) {
+        torch::Tensor grown = torch::zeros({want, c.context, c.heads, c.dim / c.heads},
+                                           torch::TensorOptions().device(device_));
+        if (have > 0) grown.narrow(0, 0, have).copy_((*store)[l]);
+        if (store->size() <= l) store->push_back(grown); else (*store)[l] = grown;
+      }
+    }
+  }
+
+  // One incremental pass over rows `group` of the step: their new tokens
+  // right-padded into [G, N]. -> the hidden state of each row's last token, [G, D].
+  torch::Tensor StepRows(const std::vector<size_t>& group,
+                         const std::vector<absl::Span<const uint32_t>>& window,
+                         const KvSlots::Plan& plan) {
+    const int64_t g_rows = static_cast<int64_t>(group.size());
+    int64_t n_max = 0, span = 0;
+    for (size_t i : group) {
+      n_max = std::max<int64_t>(n_max, window[i].size() - plan.start[i]);
+      span = std::max<int64_t>(span, window[i].size());
+    }
+    const int64_t context = model_->config().context;
+    std::vector<int64_t> ids(g_rows * n_max, 0), positions(g_rows * n_max), slots(g_rows),
+        starts(g_rows), last(g_rows), src, dst_slot, dst_pos;
+    for (int64_t g = 0; g < g_rows; ++g) {
+      const size_t i = group[g];
+      const int64_t start = static_cast<int64_t>(plan.start[i]);
+      const int64_t n = static_cast<int64_t>(window[i].size()) - start;
+      slots[g] = static_cast<int64_t>(plan.slot[i]);
+      starts[g] = start;
+      last[g] = n - 1;
+      for (int64_t j = 0; j < n_max; ++j) {
+        positions[g * n_max + j] = std::min(start + j, context - 1);
+        if (j >= n) continue;
+        ids[g * n_max + j] = window[i][start + j];
+        src.push_back(g * n_max + j);
+        dst_slot.push_back(slots[g]);
+        dst_pos.push_back(start + j);
+      }
+    }
+    const int64_t k = static_cast<int64_t>(src.size());
+    KvStepIndex idx;
+    idx.positions = OnDevice(positions, {g_rows, n_max}, device_);
+    idx.slots = OnDevice(slots, {g_rows}, device_);
+    idx.src = OnDevice(src, {k}, device_);
+    idx.dst_slot = OnDevice(dst_slot, {k}, device_);
+    idx.dst_pos = OnDevice(dst_pos, {k}, device_);
+    idx.last = OnDevice(last, {g_rows}, device_);
+    idx.span = span;
+    // Query j of row g sits at starts[g] + j and sees positions up to it.
+    torch::Tensor query_pos = OnDevice(starts, {g_rows, 1}, device_) +
+                              torch::arange(n_max, idx.slots.options()).view({1, n_max});
+    idx.masked = (torch::arange(span, idx.slots.options()).view({1, 1, span}) >
+                  query_pos.unsqueeze(-1))
+                     .unsqueeze(1);
+    torch::Tensor hidden = model_->HiddenStep(OnDevice(ids, {g_rows, n_max}, device_), keys_,
+                                              values_, idx);  // [G, N, D]
+    return hidden.index({torch::arange(g_rows, idx.last.options()), idx.last});
+  }
+
   Gpt model_;
   Hash256 hash_;
   torch::Device device_;
+  KvSlots slots_;
+  std::vector<torch::Tensor> keys_, values_;  // per layer: [slots, context, heads, head_dim]
 };
 
 }  // namespace
@@ -136,7 +271,30 @@ torch::Tensor BlockImpl::forward(const torch::Tensor& x) {
   // Causal mask: position i attends to positions <= i only.
   torch::Tensor future = torch::ones({t, t}, x.options().dtype(torch::kBool)).triu(1);
   att = torch::softmax(att.masked_fill(future, -std::numeric_limits<float>::infinity()), -1);
-  torch::Tensor y = torch::matmul(att, v).transpose(1, 2).reshape({b, t, d});
+  return Finish(x, torch::matmul(att, v));
+}
+
+torch::Tensor BlockImpl::Step(const torch::Tensor& x, torch::Tensor& k_store,
+                              torch::Tensor& v_store, const KvStepIndex& idx) {
+  const int64_t b = x.size(0), n = x.size(1), d = x.size(2), hd = d / heads_;
+  torch::Tensor qkv = qkv_(ln1_(x)).view({b, n, 3, heads_, hd});
+  torch::Tensor q = qkv.select(2, 0).transpose(1, 2);  // [B, H, N, hd]
+  // The real new tokens' keys and values go to their slots and positions...
+  k_store.index_put_({idx.dst_slot, idx.dst_pos},
+                     qkv.select(2, 1).reshape({b * n, heads_, hd}).index_select(0, idx.src));
+  v_store.index_put_({idx.dst_slot, idx.dst_pos},
+                     qkv.select(2, 2).reshape({b * n, heads_, hd}).index_select(0, idx.src));
+  // ...and every query attends over its row's stored positions up to its own.
+  torch::Tensor k = k_store.narrow(1, 0, idx.span).index_select(0, idx.slots);  // [B, M, H, hd]
+  torch::Tensor v = v_store.narrow(1, 0, idx.span).index_select(0, idx.slots);
+  torch::Tensor att = torch::matmul(q, k.permute({0, 2, 3, 1})) * (1.0 / std::sqrt(double(hd)));
+  att = torch::softmax(att.masked_fill(idx.masked, -std::numeric_limits<float>::infinity()), -1);
+  return Finish(x, torch::matmul(att, v.transpose(1, 2)));
+}
+
+torch::Tensor BlockImpl::Finish(const torch::Tensor& x, const torch::Tensor& attended) {
+  // attended: [B, H, T, hd] -> [B, T, D]
+  torch::Tensor y = attended.transpose(1, 2).reshape({x.size(0), x.size(1), x.size(2)});
   torch::Tensor h = x + proj_(y);
   return h + out_(torch::gelu(fc_(ln2_(h))));
 }
@@ -158,6 +316,17 @@ torch::Tensor GptImpl::Hidden(const torch::Tensor& ids) {
   torch::Tensor pos = torch::arange(t, ids.options().dtype(torch::kLong));
   torch::Tensor x = tok_(ids) + pos_(pos).unsqueeze(0);
   for (const auto& block : *blocks_) x = block->as<BlockImpl>()->forward(x);
+  return ln_f_(x);
+}
+
+torch::Tensor GptImpl::HiddenStep(const torch::Tensor& ids, std::vector<torch::Tensor>& keys,
+                                  std::vector<torch::Tensor>& values, const KvStepIndex& idx) {
+  torch::Tensor x = tok_(ids) + pos_(idx.positions);
+  size_t layer = 0;
+  for (const auto& block : *blocks_) {
+    x = block->as<BlockImpl>()->Step(x, keys[layer], values[layer], idx);
+    ++layer;
+  }
   return ln_f_(x);
 }
 
@@ -279,8 +448,9 @@ torch::Device ServingDevice(bool force_cpu) {
                                                      : torch::Device(torch::kCPU);
 }
 
-void UseAllCores() {
+void SetUpTorchProcess() {
   static const bool once = [] {
+    KeepFreedMemoryForReuse();
     int n = static_cast<int>(std::thread::hardware_concurrency());
     // AGORA_TORCH_THREADS overrides (tests and shared machines use 1: OpenMP
     // threads spin at barriers, which costs dearly when cores are contended).
@@ -294,8 +464,9 @@ void UseAllCores() {
   (void)once;
 }
 
-std::unique_ptr<ModelBackend> MakeGptBackend(LoadedGpt loaded, torch::Device device) {
-  return std::make_unique<GptBackend>(std::move(loaded), device);
+std::unique_ptr<ModelBackend> MakeGptBackend(LoadedGpt loaded, torch::Device device,
+                                             size_t kv_cache_bytes) {
+  return std::make_unique<GptBackend>(std::move(loaded), device, kv_cache_bytes);
 }
 
 absl::StatusOr<PaddedBatch> PadRows(const std::vector<std::vector<uint32_t>>& rows,

@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <torch/torch.h>
 
@@ -43,12 +44,35 @@ struct GptConfig {
   std::string ToJson() const;
 };
 
+// Where one incremental step's new tokens sit in a key/value store
+// (GptImpl::HiddenStep). A store holds, per layer, keys and values of shape
+// [slots, context, heads, head_dim]; row b's new tokens are its positions
+// start_b .. start_b + n_b - 1, right-padded to N.
+struct KvStepIndex {
+  torch::Tensor positions;  // [B, N] int64: each new token's position (padding clamped)
+  torch::Tensor slots;      // [B] int64: each row's slot
+  torch::Tensor src;        // [K] int64: flat index b*N + j of each real new token
+  torch::Tensor dst_slot;   // [K] int64: where it is written: slot...
+  torch::Tensor dst_pos;    // [K] int64: ...and position
+  torch::Tensor masked;     // [B, 1, N, span] bool: true where a query may not look
+  torch::Tensor last;       // [B] int64: index in N of each row's last new token
+  int64_t span = 0;         // positions read back: max over rows of start + n
+};
+
 class BlockImpl : public torch::nn::Module {
  public:
   explicit BlockImpl(const GptConfig& c);
   torch::Tensor forward(const torch::Tensor& x);  // [B,T,D] -> [B,T,D]
+  // The same for new tokens only: writes their keys and values into the
+  // store (k, v: [S, context, H, hd]) and attends over each row's stored
+  // positions. x [B,N,D] -> [B,N,D].
+  torch::Tensor Step(const torch::Tensor& x, torch::Tensor& k, torch::Tensor& v,
+                     const KvStepIndex& idx);
 
  private:
+  // Attention output -> the block's output: projection, residual, MLP.
+  torch::Tensor Finish(const torch::Tensor& x, const torch::Tensor& attended);
+
   int64_t heads_;
   torch::nn::LayerNorm ln1_{nullptr}, ln2_{nullptr};
   torch::nn::Linear qkv_{nullptr}, proj_{nullptr}, fc_{nullptr}, out_{nullptr};
@@ -62,6 +86,10 @@ class GptImpl : public torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& ids);
   // ids [B,T] -> final hidden states [B,T,D] (after the last LayerNorm).
   torch::Tensor Hidden(const torch::Tensor& ids);
+  // Incremental Hidden: ids [B,N] are each row's new tokens, placed by
+  // `idx`; keys[l], values[l] are layer l's store. -> hidden [B,N,D].
+  torch::Tensor HiddenStep(const torch::Tensor& ids, std::vector<torch::Tensor>& keys,
+                           std::vector<torch::Tensor>& values, const KvStepIndex& idx);
   // hidden [..., D] -> logits [..., V].
   torch::Tensor Head(const torch::Tensor& hidden);
   const GptConfig& config() const { return config_; }
@@ -104,12 +132,17 @@ absl::StatusOr<LoadedGpt> LoadCheckpoint(const std::string& dir);
 
 // The device a miner serves on: CUDA when available (and not `force_cpu`).
 torch::Device ServingDevice(bool force_cpu);
-// Sets LibTorch's intra-op threads to the machine's cores, or to
-// $AGORA_TORCH_THREADS when set (once per process; toolchain.md P3).
-void UseAllCores();
+// Readies a process for LibTorch, once: intra-op threads to the machine's
+// cores, or to $AGORA_TORCH_THREADS when set (toolchain.md P3), and malloc
+// keeping freed memory for the next tensors (common/malloc_tuning.h).
+void SetUpTorchProcess();
 
 // Serves a Gpt through ModelBackend. Takes ownership; moves it to `device`.
-std::unique_ptr<ModelBackend> MakeGptBackend(LoadedGpt loaded, torch::Device device);
+// DecodeStep keeps generations' keys and values in a cache of at most
+// `kv_cache_bytes` (miner/kv_slots.h; more only while one step's rows need it).
+inline constexpr size_t kDefaultKvCacheBytes = size_t{256} << 20;
+std::unique_ptr<ModelBackend> MakeGptBackend(LoadedGpt loaded, torch::Device device,
+                                             size_t kv_cache_bytes = kDefaultKvCacheBytes);
 
 }  // namespace agora::miner
 

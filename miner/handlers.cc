@@ -1,11 +1,17 @@
 #include "miner/handlers.h"
 
 #include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <future>
+#include <mutex>
 #include <cmath>
 #include <limits>
 #include <numeric>
 #include <utility>
 
+#include "absl/base/casts.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "protocol/refusal.h"
@@ -134,17 +140,24 @@ uint32_t SampleToken(absl::Span<const float> logits, float temperature, uint32_t
     }
     return static_cast<uint32_t>(best);
   }
-  std::vector<float> p = Softmax(logits, temperature);
-  std::vector<uint32_t> idx(p.size());
-  std::iota(idx.begin(), idx.end(), 0u);
-  std::sort(idx.begin(), idx.end(),
-            [&](uint32_t a, uint32_t b) { return p[a] != p[b] ? p[a] > p[b] : a < b; });
-  size_t keep = idx.size();
+  const std::vector<float> p = Softmax(logits, temperature);
+  // Most probable first, ties by id. Softmax gives finite p >= 0, whose bits
+  // order as the floats do, so one integer key per token, (~bits(p) << 32 |
+  // id), sorts ascending into exactly that order (this sort runs on the
+  // batcher's worker for every generated token: integers sort ~3x faster
+  // than (p, id) pairs through a comparator).
+  std::vector<uint64_t> ranked(p.size());
+  for (size_t i = 0; i < p.size(); ++i) {
+    ranked[i] = (uint64_t{~absl::bit_cast<uint32_t>(p[i])} << 32) | i;
+  }
+  std::sort(ranked.begin(), ranked.end());
+  auto id = [&](size_t rank) { return static_cast<uint32_t>(ranked[rank] & 0xffffffffu); };
+  size_t keep = ranked.size();
   if (top_k > 0) keep = std::min<size_t>(keep, top_k);
   if (top_p < 1.0f) {
     double cum = 0;
     for (size_t i = 0; i < keep; ++i) {
-      cum += p[idx[i]];
+      cum += p[id(i)];
       if (cum >= top_p) {
         keep = i + 1;
         break;
@@ -152,13 +165,13 @@ uint32_t SampleToken(absl::Span<const float> logits, float temperature, uint32_t
     }
   }
   double total = 0;
-  for (size_t i = 0; i < keep; ++i) total += p[idx[i]];
+  for (size_t i = 0; i < keep; ++i) total += p[id(i)];
   double target = u * total;
   for (size_t i = 0; i < keep; ++i) {
-    target -= p[idx[i]];
-    if (target < 0) return idx[i];
+    target -= p[id(i)];
+    if (target < 0) return id(i);
   }
-  return idx[keep - 1];
+  return id(keep - 1);
 }
 
 absl::StatusOr<protocol::PredictReply> HandlePredict(const protocol::PredictRequest& req,
@@ -238,7 +251,6 @@ absl::StatusOr<protocol::GenerateReply> HandleGenerate(const protocol::GenerateR
     }
   }
   if (req.stream && !emit) return BadRequest("stream", "this endpoint cannot stream");
-  bool streaming = req.stream;
 
   std::vector<uint32_t> seq = req.prompt_tokens;
   if (!req.prompt.empty()) {
@@ -255,15 +267,21 @@ absl::StatusOr<protocol::GenerateReply> HandleGenerate(const protocol::GenerateR
   rep.prompt_tokens = static_cast<uint32_t>(seq.size());
   rep.finish_reason = "length";
   SplitMix64 rng(req.seed);
-  for (uint32_t step = 0; step < req.max_tokens; ++step) {
-    absl::StatusOr<Logits> logits = env.batcher->Run({seq}, env.priority, env.deadline);
-    if (!logits.ok()) return FromBatcher(logits.status());
-    absl::Span<const float> row = logits->Row(0);
-    const uint32_t token = SampleToken(row, req.temperature, req.top_k, req.top_p, rng.Uniform());
+  // Tokens are picked on the batcher's worker between forward passes
+  // (Batcher::Generate); streamed chunks go through `chunks` to this thread,
+  // which signs and sends them, so the model never waits for a socket.
+  struct Chunks {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::deque<protocol::GenerateChunk> queue;
+  } chunks;
+  Batcher::NextToken next = [&](absl::Span<const float> logits, std::vector<uint32_t>& row) {
+    const uint32_t step = static_cast<uint32_t>(rep.tokens.size());
+    const uint32_t token = SampleToken(logits, req.temperature, req.top_k, req.top_p, rng.Uniform());
     rep.tokens.push_back(token);
-    rep.logprobs.push_back(LogSoftmaxAt(row, token));
+    rep.logprobs.push_back(LogSoftmaxAt(logits, token));
     if (step == 0) rep.first_token_us = MicrosSince(env.start);
-    seq.push_back(token);
+    row.push_back(token);
     // Both tokenizers decode token by token, so the text grows by this
     // token's piece (which is also the chunk's text).
     const std::string piece = env.tokenizer->Decode(absl::MakeConstSpan(&token, 1));
@@ -272,7 +290,7 @@ absl::StatusOr<protocol::GenerateReply> HandleGenerate(const protocol::GenerateR
     for (const std::string& stop : req.stop) stopped = stopped || absl::EndsWith(rep.text, stop);
     if (stopped) rep.finish_reason = "stop";
     const bool last = stopped || step + 1 == req.max_tokens;
-    if (streaming) {
+    if (req.stream) {
       protocol::GenerateChunk chunk;
       chunk.index = step;
       chunk.tokens = {token};
@@ -281,10 +299,35 @@ absl::StatusOr<protocol::GenerateReply> HandleGenerate(const protocol::GenerateR
       chunk.done = last;
       if (last) chunk.finish_reason = rep.finish_reason;
       chunk.elapsed_us = MicrosSince(env.start);
-      streaming = emit(chunk);
+      std::lock_guard<std::mutex> lock(chunks.mu);
+      chunks.queue.push_back(std::move(chunk));
+      chunks.cv.notify_one();
     }
-    if (stopped) break;
+    return !last;
+  };
+  std::future<absl::Status> finished =
+      env.batcher->Generate(std::move(seq), env.priority, env.deadline, next);
+  bool streaming = req.stream;
+  for (bool last = !req.stream; !last;) {
+    std::deque<protocol::GenerateChunk> ready;
+    {
+      std::unique_lock<std::mutex> lock(chunks.mu);
+      // The wait is bounded so that a generation that fails (deadline) with
+      // no chunk to say so is noticed.
+      chunks.cv.wait_for(lock, std::chrono::milliseconds(5), [&] { return !chunks.queue.empty(); });
+      ready.swap(chunks.queue);
+    }
+    for (const protocol::GenerateChunk& chunk : ready) {
+      if (streaming) streaming = emit(chunk);  // a gone requester stops the stream, not the work
+      last = last || chunk.done;
+    }
+    if (!last && finished.wait_for(std::chrono::seconds(0)) == std::future_status::ready) {
+      std::lock_guard<std::mutex> lock(chunks.mu);
+      if (chunks.queue.empty()) break;  // failed; its status is below
+    }
   }
+  const absl::Status status = finished.get();
+  if (!status.ok()) return FromBatcher(status);
   rep.total_us = MicrosSince(env.start);
   return rep;
 }

@@ -52,7 +52,7 @@ std::string RenderPrometheus(const MetricsSnapshot& s) {
   absl::StrAppend(&o, "agora_miner_rows_dropped_total{why=\"deadline\"} ", s.batcher.expired, "\n",
                   "agora_miner_rows_dropped_total{why=\"evicted\"} ", s.batcher.evicted, "\n",
                   "agora_miner_rows_dropped_total{why=\"failed\"} ", s.batcher.failed, "\n");
-  Metric(&o, "agora_miner_model_tokens_total", "counter", "Tokens run through the model.");
+  Metric(&o, "agora_miner_model_tokens_total", "counter", "Context tokens of the rows the model answered (tokens whose keys and values came from the cache count too).");
   absl::StrAppend(&o, "agora_miner_model_tokens_total ", s.batcher.tokens, "\n");
   Metric(&o, "agora_miner_generated_tokens_total", "counter", "Tokens generated.");
   absl::StrAppend(&o, "agora_miner_generated_tokens_total ", s.tasks.generated_tokens, "\n");

@@ -12,6 +12,7 @@
 #include "common/address.h"
 #include "common/file_util.h"
 #include "common/log.h"
+#include "common/malloc_tuning.h"
 #include "common/daemon_wallet.h"
 #include "miner/copy_source.h"
 #include "miner/copycat.h"
@@ -238,6 +239,7 @@ absl::StatusOr<std::unique_ptr<ModelBackend>> ConnectCopycat(
 }  // namespace
 
 absl::Status Run(const MinerOptions& o, const std::atomic<bool>* stop) {
+  KeepFreedMemoryForReuse();  // every forward pass allocates its tensors again
   // 1. Identity.
   absl::StatusOr<DaemonWallet> wallet = OpenDaemonWallet(o.wallet);
   if (!wallet.ok()) return wallet.status();

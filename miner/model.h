@@ -4,7 +4,7 @@
 // on purpose (docs/ARCHITECTURE.md "Heavy libraries stay in their corner").
 //
 // Thread-safety: a ModelBackend is not thread-safe; the batcher
-// (miner/batcher.h) calls NextTokenLogits from its one worker thread.
+// (miner/batcher.h) calls it from its one worker thread.
 #ifndef AGORA_MINER_MODEL_H_
 #define AGORA_MINER_MODEL_H_
 
@@ -41,6 +41,24 @@ class ModelBackend {
   // vocab_size(); Internal if the model fails.
   virtual absl::StatusOr<Logits> NextTokenLogits(
       const std::vector<std::vector<uint32_t>>& rows) = 0;
+
+  // NextTokenLogits for rows that continue earlier ones: sequences[i] != 0
+  // names the generation row i belongs to (0: none). A generation asks for
+  // its prompt, then for the prompt plus one token, and so on; a backend
+  // with a key/value cache (Agora's GPT) keeps what it computed for each
+  // sequence's last row and computes only the tokens a row adds, so a step
+  // of a batched generation costs one token per row instead of the whole
+  // row. It checks that a row really extends what it cached (anything else
+  // is computed afresh), so results always equal NextTokenLogits(rows)
+  // within float tolerance. The default forgets nothing because it keeps
+  // nothing: it calls NextTokenLogits. Requires sequences.size() == rows.size().
+  virtual absl::StatusOr<Logits> DecodeStep(const std::vector<std::vector<uint32_t>>& rows,
+                                            const std::vector<uint64_t>& sequences) {
+    (void)sequences;
+    return NextTokenLogits(rows);
+  }
+  // The sequence is finished: whatever DecodeStep kept for it may go.
+  virtual void EndSequence(uint64_t sequence) { (void)sequence; }
 
   // Teacher forcing: for each row, log p(row[t] | row[<t]) for every t in
   // [from[i], row.size()), natural log, temperature 1, all rows in one

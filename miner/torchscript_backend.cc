@@ -89,7 +89,7 @@ absl::StatusOr<std::unique_ptr<ModelBackend>> LoadTorchScript(const std::string&
   }
   absl::StatusOr<std::string> bytes = ReadFile(path, kMaxModelBytes);
   if (!bytes.ok()) return bytes.status();
-  UseAllCores();
+  SetUpTorchProcess();
   const torch::Device device = ServingDevice(force_cpu);
   try {
     std::istringstream in(*bytes);
@@ -119,7 +119,7 @@ absl::StatusOr<std::unique_ptr<ModelBackend>> LoadModel(const ModelSpec& spec) {
   if (!spec.torchscript_path.empty()) {
     return LoadTorchScript(spec.torchscript_path, spec.torchscript_context, spec.force_cpu);
   }
-  UseAllCores();
+  SetUpTorchProcess();
   absl::StatusOr<LoadedGpt> loaded = LoadCheckpoint(spec.checkpoint_dir);
   if (!loaded.ok()) return loaded.status();
   return MakeGptBackend(std::move(*loaded), ServingDevice(spec.force_cpu));

@@ -109,7 +109,7 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& o) {
   s = WriteFileAtomic(o.out_dir + "/holdout.txt", holdout, 0644);
   if (!s.ok()) return s;
 
-  UseAllCores();
+  SetUpTorchProcess();
   const torch::Device device = ServingDevice(o.force_cpu);
   torch::manual_seed(o.seed);
   Gpt model(config);

@@ -67,19 +67,15 @@ std::vector<PredictScore> ScorePredict(const PredictStep& step,
   std::vector<PredictScore> out(m);
   if (m == 0) return out;
 
-  // Shape errors are found on the host; tensors only if someone passed.
+  // Shape errors are found on the host (BuildDense); tensor ops only if
+  // someone passed.
+  DenseStep dense = BuildDense(step);
   bool any = false;
-  std::vector<std::string> reasons(m);
-  for (size_t j = 0; j < m; ++j) {
-    reasons[j] = CheckShape(step.answers[j], step.vocab_size, step.targets.size());
-    any = any || reasons[j].empty();
-  }
+  for (size_t j = 0; j < m; ++j) any = any || dense.reasons[j].empty();
   if (!any) {
-    for (size_t j = 0; j < m; ++j) out[j].reason = std::move(reasons[j]);
+    for (size_t j = 0; j < m; ++j) out[j].reason = std::move(dense.reasons[j]);
     return out;
   }
-
-  const DenseStep dense = BuildDense(step);
   const PredictLossResult r = RunPredictLoss(dense, options);
   const int64_t* bad_index = r.bad_index.data_ptr<int64_t>();
   const int32_t* bad_kind = r.bad_kind.data_ptr<int32_t>();

@@ -19,6 +19,10 @@
 #                          steps" separated by ';' (default in devnet-miners.sh)
 #   AGORA_DEVNET_BIN       use the binaries in this directory as they are
 #                          (no package install, no build): for tests
+#   AGORA_TORCH_THREADS    LibTorch threads per process (default 1: a dozen
+#                          model processes share this machine's cores, and
+#                          OpenMP threads of several processes spinning at
+#                          barriers on the same cores cost 10x in latency)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -39,6 +43,7 @@ devnet=${AGORA_DEVNET_DIR:-.devnet}
 mkdir -p "$devnet/logs" "$devnet/chain"
 devnet=$(cd "$devnet" && pwd)
 export AGORA_WALLET_PASSWORD=${AGORA_WALLET_PASSWORD:-agora-devnet-only-password}
+export AGORA_TORCH_THREADS=${AGORA_TORCH_THREADS:-1}
 wallets=(--wallet-dir "$devnet/wallets")
 
 pids=()

@@ -21,6 +21,7 @@
 #include "common/clock.h"
 #include "common/file_util.h"
 #include "common/log.h"
+#include "common/malloc_tuning.h"
 #include "miner/handlers.h"
 #include "miner/model.h"
 #include "protocol/codec.h"
@@ -940,6 +941,7 @@ absl::Status Validator::Step() {
 }  // namespace
 
 absl::Status Run(const ValidatorOptions& o, const std::atomic<bool>* stop) {
+  KeepFreedMemoryForReuse();  // scoring allocates a step's tensors again every step
   Validator v(o, stop);
   absl::Status s = v.Init();
   if (!s.ok()) return s;

@@ -44,6 +44,28 @@ class FakeModel : public ModelBackend {
     return out;
   }
 
+  // Records what the batcher says of sequences; the logits are NextTokenLogits'.
+  absl::StatusOr<Logits> DecodeStep(const std::vector<std::vector<uint32_t>>& rows,
+                                    const std::vector<uint64_t>& sequences) override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      steps_sequences_.push_back(sequences);
+    }
+    return NextTokenLogits(rows);
+  }
+  void EndSequence(uint64_t sequence) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    ended_.push_back(sequence);
+  }
+  std::vector<std::vector<uint64_t>> steps_sequences() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return steps_sequences_;
+  }
+  std::vector<uint64_t> ended() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return ended_;
+  }
+
   // The fake logits' log-softmax at each token of [from[i], row size), on the host.
   absl::StatusOr<std::vector<std::vector<float>>> TokenLogprobs(
       const std::vector<std::vector<uint32_t>>& rows, const std::vector<size_t>& from) override {
@@ -96,6 +118,8 @@ class FakeModel : public ModelBackend {
   Hash256 hash_{};
   std::mutex mu_;
   std::vector<size_t> batch_sizes_;
+  std::vector<std::vector<uint64_t>> steps_sequences_;
+  std::vector<uint64_t> ended_;
 };
 
 }  // namespace agora::miner::testing

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <future>
 #include <limits>
+#include <map>
 #include <thread>
 #include <vector>
 
@@ -12,6 +13,7 @@
 #include "miner/admission.h"
 #include "miner/batcher.h"
 #include "miner/handlers.h"
+#include "miner/kv_slots.h"
 #include "miner/metrics.h"
 #include "miner/tokenizer.h"
 #include "protocol/refusal.h"
@@ -113,6 +115,148 @@ TEST(BatcherTest, DropsExpiredWorkAndRefusesWhenFull) {
   const BatcherStats s = batcher.Stats();
   EXPECT_EQ(s.expired, 1u);
   EXPECT_EQ(s.evicted, 1u);
+}
+
+// Appends the argmax of the logits; stops after `tokens` tokens.
+Batcher::NextToken Greedy(size_t tokens, std::vector<std::vector<uint32_t>>* seen = nullptr) {
+  return [tokens, seen, n = size_t{0}](absl::Span<const float> logits,
+                                        std::vector<uint32_t>& row) mutable {
+    if (seen) seen->push_back(row);
+    row.push_back(static_cast<uint32_t>(std::max_element(logits.begin(), logits.end()) -
+                                        logits.begin()));
+    return ++n < tokens;
+  };
+}
+
+// A generation runs on the worker to its end, one step per token, its row
+// growing by the chosen token, under one sequence the model is told of and
+// told to end; a lone generation never waits max_wait (30 s here) for company.
+TEST(BatcherTest, RunsAGenerationToItsEndUnderOneSequence) {
+  BatcherOptions bo;
+  bo.max_wait = std::chrono::seconds(30);
+  FakeModel model;
+  Batcher batcher(&model, bo);
+  const auto t0 = Clock::now();
+  std::vector<std::vector<uint32_t>> seen;
+  ASSERT_TRUE(batcher.Generate({1, 2}, 0, Later(), Greedy(5, &seen)).get().ok());
+  EXPECT_LT(Clock::now() - t0, std::chrono::seconds(10));
+  ASSERT_EQ(seen.size(), 5u);
+  EXPECT_EQ(seen[0], (std::vector<uint32_t>{1, 2}));
+  for (size_t i = 1; i < seen.size(); ++i) {
+    ASSERT_EQ(seen[i].size(), seen[i - 1].size() + 1);
+    EXPECT_EQ(seen[i].back(), FakeModel::Peak(seen[i - 1], 256));  // the argmax it was given
+  }
+  const std::vector<std::vector<uint64_t>> steps = model.steps_sequences();
+  ASSERT_EQ(steps.size(), 5u);
+  ASSERT_EQ(steps[0].size(), 1u);
+  EXPECT_NE(steps[0][0], 0u);
+  for (const auto& s : steps) EXPECT_EQ(s, steps[0]);
+  EXPECT_EQ(model.ended(), steps[0]);  // told before the future was ready
+  EXPECT_TRUE(absl::IsInvalidArgument(batcher.Generate({}, 0, Later(), Greedy(1)).get()));
+  EXPECT_TRUE(absl::IsInvalidArgument(batcher.Generate({1}, 0, Later(), nullptr).get()));
+}
+
+// Generations share steps with each other and with other requests, and one
+// past its deadline stops there, its sequence ended.
+TEST(BatcherTest, GenerationsShareStepsAndStopAtTheirDeadline) {
+  BatcherOptions bo;
+  bo.max_wait = std::chrono::milliseconds(1);
+  FakeModel model(256, std::chrono::milliseconds(20));  // each forward takes 20 ms
+  Batcher batcher(&model, bo);
+  auto a = batcher.Generate({1}, 0, Later(), Greedy(4));
+  auto b = batcher.Generate({2}, 0, Later(), Greedy(4));
+  auto rows = batcher.Submit({{5, 6}}, 0, Later());
+  ASSERT_TRUE(a.get().ok());
+  ASSERT_TRUE(b.get().ok());
+  ASSERT_TRUE(rows.get().ok());
+  const std::vector<size_t> sizes = model.batch_sizes();
+  EXPECT_LE(sizes.size(), 6u);  // 9 rows in all: shared steps
+  EXPECT_GE(*std::max_element(sizes.begin(), sizes.end()), 2u);
+  // Two sequences, each in 4 steps; Submit's row has none (0).
+  std::map<uint64_t, int> rows_of;
+  for (const auto& step : model.steps_sequences()) {
+    for (uint64_t id : step) ++rows_of[id];
+  }
+  ASSERT_EQ(rows_of.size(), 3u);
+  EXPECT_EQ(rows_of[0], 1);
+  for (const auto& [id, n] : rows_of) EXPECT_EQ(n, id == 0 ? 1 : 4) << id;
+
+  auto endless = batcher.Generate({3}, 0, Clock::now() + std::chrono::milliseconds(70),
+                                  [](absl::Span<const float>, std::vector<uint32_t>& row) {
+                                    row.push_back(1);
+                                    return true;
+                                  });
+  EXPECT_TRUE(absl::IsDeadlineExceeded(endless.get()));
+  const uint64_t id = model.steps_sequences().back()[0];
+  EXPECT_EQ(model.ended().back(), id);
+  EXPECT_EQ(batcher.Stats().expired, 1u);
+}
+
+TEST(HandlersTest, GenerateRunsOneSequenceAndEndsIt) {
+  Fixture fx(BatcherOptions{16, std::chrono::microseconds(0), 4096});
+  protocol::GenerateRequest req;
+  req.prompt = "abc";
+  req.max_tokens = 4;
+  ASSERT_TRUE(HandleGenerate(req, fx.env, nullptr).ok());
+  const std::vector<std::vector<uint64_t>> steps = fx.model.steps_sequences();
+  ASSERT_EQ(steps.size(), 4u);
+  ASSERT_EQ(steps[0].size(), 1u);
+  EXPECT_NE(steps[0][0], 0u);
+  for (const auto& s : steps) EXPECT_EQ(s, steps[0]);
+  EXPECT_EQ(fx.model.ended(), steps[0]);
+}
+
+TEST(KvSlotsTest, ComputesOnlyWhatARowAddsToItsSequence) {
+  KvSlots slots(2);
+  using Row = std::vector<uint32_t>;
+  auto step = [&](const std::vector<Row>& rows, const std::vector<uint64_t>& seqs) {
+    std::vector<absl::Span<const uint32_t>> spans(rows.begin(), rows.end());
+    KvSlots::Plan plan = slots.Assign(spans, seqs);
+    slots.Commit(plan, spans);
+    return plan;
+  };
+  KvSlots::Plan p = step({{1, 2, 3}}, {7});
+  EXPECT_EQ(p.start, std::vector<size_t>{0});                   // a new prompt: all of it
+  const size_t slot7 = p.slot[0];
+  p = step({{1, 2, 3, 4}}, {7});
+  EXPECT_EQ(p.start, std::vector<size_t>{3});                   // one new token
+  EXPECT_EQ(p.slot[0], slot7);
+  p = step({{1, 2, 3, 4}}, {7});
+  EXPECT_EQ(p.start, std::vector<size_t>{3});                   // the same row: its last token again
+  p = step({{1, 9, 3, 4, 5}}, {7});
+  EXPECT_EQ(p.start, std::vector<size_t>{0});                   // not an extension: afresh
+  p = step({{1, 9, 3, 4, 5, 6}, {4, 4}}, {7, 0});
+  EXPECT_EQ(p.start, (std::vector<size_t>{5, 0}));              // a row without a sequence borrows
+  EXPECT_EQ(slots.sequences(), 1u);
+  // The same sequence twice in a step: the second row gets a slot of its own.
+  p = step({{1, 9, 3, 4, 5, 6, 7}, {1, 9, 3, 4, 5, 6, 7}}, {7, 7});
+  EXPECT_EQ(p.start[0], 6u);
+  EXPECT_EQ(p.start[1], 0u);
+  EXPECT_NE(p.slot[0], p.slot[1]);
+
+  // Two slots: a third sequence evicts the least recently used one.
+  step({{5}}, {8});
+  step({{1, 9, 3, 4, 5, 6, 7, 8}}, {7});                         // 7 is now the most recent
+  p = step({{6}}, {9});                                          // evicts 8
+  EXPECT_EQ(slots.sequences(), 2u);
+  EXPECT_EQ(step({{1, 9, 3, 4, 5, 6, 7, 8, 9}}, {7}).start, std::vector<size_t>{8});  // 7 kept
+  EXPECT_EQ(step({{5, 1}}, {8}).start, std::vector<size_t>{0}); // 8 starts over (evicting 9)
+  EXPECT_EQ(step({{6, 1}}, {9}).start, std::vector<size_t>{0}); // and so does 9 (evicting 7)
+  EXPECT_EQ(slots.size(), 2u);                                   // never past the cap
+
+  // A failed step leaves its slots holding nothing; an ended sequence's slot is free.
+  std::vector<Row> rows = {{6, 1, 2}};
+  std::vector<absl::Span<const uint32_t>> spans(rows.begin(), rows.end());
+  slots.Abort(slots.Assign(spans, {9}));
+  EXPECT_EQ(step({{6, 1, 2}}, {9}).start, std::vector<size_t>{0});
+  slots.EndSequence(9);
+  slots.EndSequence(12345);  // unknown: nothing happens
+  EXPECT_EQ(slots.sequences(), 1u);
+  // More rows in one step than slots: the step still gets one slot per row.
+  p = step({{1}, {2}, {3}, {4}}, {0, 0, 0, 0});
+  std::vector<size_t> distinct = p.slot;
+  std::sort(distinct.begin(), distinct.end());
+  EXPECT_EQ(std::unique(distinct.begin(), distinct.end()), distinct.end());
 }
 
 TEST(HandlersTest, PredictGivesFullDistributionsInOrder) {

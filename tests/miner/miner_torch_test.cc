@@ -8,8 +8,10 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <algorithm>
 #include <map>
 #include <optional>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -100,6 +102,73 @@ TEST(GptTest, ShapesCausalityAndBatchedEqualsUnbatched) {
   EXPECT_FALSE(backend->NextTokenLogits({}).ok());
   EXPECT_FALSE(backend->NextTokenLogits({{}}).ok());
   EXPECT_FALSE(backend->NextTokenLogits({{1, 256}}).ok());
+}
+
+// Generations through DecodeStep (keys and values cached between steps,
+// slots evicted, rows sliding past the context, rows that do not extend
+// their sequence, rows with no sequence) give the full forward's logits.
+TEST(GptTest, DecodeStepWithItsCacheEqualsTheFullForward) {
+  torch::manual_seed(static_cast<uint64_t>(testing::TestSeed()) + 1);
+  Gpt model(TinyConfig());
+  {
+    // Larger weights than the init's, so the logits differ clearly by context.
+    torch::NoGradGuard no_grad;
+    for (auto& p : model->parameters()) p.normal_(0.0, 0.3);
+  }
+  model->eval();
+  LoadedGpt loaded;
+  loaded.model = model;
+  loaded.hash = GptContentHash(model);
+  const size_t slot_bytes = 2 * 2 * 32 * 32 * sizeof(float);  // layers, K and V, context, dim
+  std::unique_ptr<ModelBackend> backend =
+      MakeGptBackend(std::move(loaded), torch::kCPU, 3 * slot_bytes);  // 3 slots: evictions
+  std::mt19937 rng(static_cast<uint32_t>(testing::TestSeed()));
+  std::vector<std::vector<uint32_t>> seqs(5);
+  for (size_t s = 0; s < seqs.size(); ++s) {
+    for (size_t j = 0; j <= 3 * s; ++j) seqs[s].push_back(rng() % 256);
+  }
+  float worst = 0;
+  for (int step = 0; step < 45; ++step) {  // rows grow past the context (32)
+    std::vector<std::vector<uint32_t>> rows;
+    std::vector<uint64_t> ids;
+    for (size_t s = 0; s < seqs.size(); ++s) {
+      if (rng() % 4 == 0) continue;  // not every sequence in every step
+      rows.push_back(seqs[s]);
+      ids.push_back(s + 1);
+    }
+    rows.push_back({static_cast<uint32_t>(rng() % 256), 7, 9});  // no sequence
+    ids.push_back(0);
+    if (step == 20) {
+      seqs[0][1] ^= 1;  // a row that no longer extends what was cached
+      rows.push_back(seqs[0]);
+      ids.push_back(1);
+    }
+    absl::StatusOr<Logits> got = backend->DecodeStep(rows, ids);
+    ASSERT_TRUE(got.ok()) << got.status();
+    ASSERT_EQ(got->rows, rows.size());
+    absl::StatusOr<Logits> want = backend->NextTokenLogits(rows);
+    ASSERT_TRUE(want.ok());
+    for (size_t i = 0; i < rows.size(); ++i) {
+      worst = std::max(worst, MaxAbsDiff(got->Row(i), want->Row(i)));
+    }
+    for (size_t i = 0; i < rows.size(); ++i) {
+      if (ids[i] == 0) continue;
+      auto row = got->Row(i);
+      seqs[ids[i] - 1].push_back(std::max_element(row.begin(), row.end()) - row.begin());
+    }
+    if (step == 30) backend->EndSequence(2);
+  }
+  EXPECT_LT(worst, 1e-4f);
+  // Logits that do depend on the context, so the comparison above means something.
+  absl::StatusOr<Logits> a = backend->NextTokenLogits({{1, 2, 3}}), b = backend->NextTokenLogits({{4, 2, 3}});
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_GT(MaxAbsDiff(a->Row(0), b->Row(0)), 1e-2f);
+  // Hostile steps are refused, and the backend keeps serving.
+  EXPECT_FALSE(backend->DecodeStep({}, {}).ok());
+  EXPECT_FALSE(backend->DecodeStep({{1}}, {}).ok());
+  EXPECT_FALSE(backend->DecodeStep({{}}, {1}).ok());
+  EXPECT_FALSE(backend->DecodeStep({{1, 256}}, {1}).ok());
+  EXPECT_TRUE(backend->DecodeStep({seqs[3]}, {4}).ok());
 }
 
 TEST(GptTest, CheckpointRoundTripKeepsHashAndRefusesTampering) {

@@ -82,7 +82,7 @@ PredictScoringOptions Cpu() {
 }
 
 TEST(PredictScoringTest, HandComputedLossesTopKFormAndFloor) {
-  miner::UseAllCores();
+  miner::SetUpTorchProcess();
   constexpr uint32_t kV = 256;
   const std::vector<uint32_t> targets = {3, 200, 0, 255};
   // Uniform: loss log(256), score 0.
@@ -139,7 +139,7 @@ TEST(PredictScoringTest, HandComputedLossesTopKFormAndFloor) {
 }
 
 TEST(PredictScoringTest, MalformedAnswersScoreZeroWithTheirReasonAndSpareOthers) {
-  miner::UseAllCores();
+  miner::SetUpTorchProcess();
   constexpr uint32_t kV = 16;
   const std::vector<uint32_t> targets = {1, 2, 3};
   auto full3 = [&](std::vector<float> a, std::vector<float> b, std::vector<float> c) {
@@ -219,7 +219,7 @@ TEST(PredictScoringTest, MalformedAnswersScoreZeroWithTheirReasonAndSpareOthers)
 }
 
 TEST(PredictScoringTest, CloserToTheTruthScoresHigherAndPermutingMinersPermutesScores) {
-  miner::UseAllCores();
+  miner::SetUpTorchProcess();
   constexpr uint32_t kV = 64;
   constexpr size_t kN = 24, kM = 10;
   std::mt19937_64 rng(testing::TestSeed());
@@ -386,7 +386,7 @@ TEST(CompletionScoringTest, ScoresSpotChecksAndPositions) {
 }
 
 TEST(TokenLogprobsTest, TensorFunctionAndGptBackendAgreeWithNextTokenLogits) {
-  miner::UseAllCores();
+  miner::SetUpTorchProcess();
   torch::manual_seed(static_cast<uint64_t>(testing::TestSeed()));
   // The tensor function against a hand computation, including logits so
   // spread that softmax underflows to 0 in float (log_softmax stays finite).
