@@ -3,9 +3,11 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "scoring/kernel_dispatch.h"
+#include "scoring/predict_host.h"
 #include "scoring/predict_loss.h"
 
 namespace agora::scoring {
@@ -67,21 +69,45 @@ std::vector<PredictScore> ScorePredict(const PredictStep& step,
   std::vector<PredictScore> out(m);
   if (m == 0) return out;
 
-  // Shape errors are found on the host (BuildDense); tensor ops only if
-  // someone passed.
-  DenseStep dense = BuildDense(step);
+  // Shape errors are found on the host; the rest only if someone passed.
+  std::vector<std::string> shape(m);
   bool any = false;
-  for (size_t j = 0; j < m; ++j) any = any || dense.reasons[j].empty();
+  for (size_t j = 0; j < m; ++j) {
+    shape[j] = CheckShape(step.answers[j], step.vocab_size, step.targets.size());
+    any = any || shape[j].empty();
+  }
   if (!any) {
-    for (size_t j = 0; j < m; ++j) out[j].reason = std::move(dense.reasons[j]);
+    for (size_t j = 0; j < m; ++j) out[j].reason = std::move(shape[j]);
     return out;
   }
+  const double uniform = std::log(static_cast<double>(step.vocab_size));
+  auto set_valid = [&](PredictScore& s, double loss) {
+    s.valid = true;
+    s.loss = loss;
+    s.score = std::max(0.0, 1.0 - s.loss / uniform);
+  };
+  // On the CPU, a step with nothing malformed (the usual one) is scored in
+  // one pass over the replies; the tensor path below names the problems.
+  if (ScoringDevice(options) == "cpu") {
+    if (std::optional<std::vector<double>> losses = WellFormedLosses(
+            step, shape, options.sum_tolerance, options.probability_floor)) {
+      for (size_t j = 0; j < m; ++j) {
+        if (shape[j].empty()) {
+          set_valid(out[j], (*losses)[j]);
+        } else {
+          out[j].reason = std::move(shape[j]);
+        }
+      }
+      return out;
+    }
+  }
+
+  const DenseStep dense = BuildDense(step);
   const PredictLossResult r = RunPredictLoss(dense, options);
   const int64_t* bad_index = r.bad_index.data_ptr<int64_t>();
   const int32_t* bad_kind = r.bad_kind.data_ptr<int32_t>();
   const double* bad_sum = r.bad_sum.data_ptr<double>();
   const double* loss = r.loss.data_ptr<double>();
-  const double uniform = std::log(static_cast<double>(step.vocab_size));
   for (size_t j = 0; j < m; ++j) {
     PredictScore& s = out[j];
     if (!dense.reasons[j].empty()) {
@@ -89,9 +115,7 @@ std::vector<PredictScore> ScorePredict(const PredictStep& step,
     } else if (bad_index[j] >= 0) {
       s.reason = Reason(static_cast<BadKind>(bad_kind[j]), bad_index[j], bad_sum[j]);
     } else {
-      s.valid = true;
-      s.loss = loss[j];
-      s.score = std::max(0.0, 1.0 - s.loss / uniform);
+      set_valid(s, loss[j]);
     }
   }
   return out;

@@ -9,6 +9,7 @@
 #include <limits>
 #include <memory>
 #include <numeric>
+#include <optional>
 #include <random>
 #include <string>
 #include <utility>
@@ -25,6 +26,7 @@
 #include "miner/torchscript_backend.h"
 #include "protocol/task_messages.h"
 #include "scoring/completion_scoring.h"
+#include "scoring/predict_host.h"
 #include "scoring/predict_loss.h"
 #include "scoring/predict_scoring.h"
 #include "scoring/token_logprobs.h"
@@ -295,6 +297,82 @@ TEST(PredictScoringTest, CloserToTheTruthScoresHigherAndPermutingMinersPermutesS
       EXPECT_EQ(p[i].reason, base[perm[i]].reason);
       EXPECT_EQ(p[i].loss, base[perm[i]].loss) << "miner " << perm[i];
       EXPECT_EQ(p[i].score, base[perm[i]].score) << "miner " << perm[i];
+    }
+  }
+}
+
+// The CPU's one-pass path (predict_host.h) and the tensor path agree on
+// well-formed steps, full and top-k forms alike, and the one-pass path turns
+// down every step with a malformed distribution (so the tensor path names it).
+TEST(PredictScoringTest, OnePassPathEqualsTheTensorPathAndDefersMalformedSteps) {
+  std::mt19937 rng(static_cast<uint32_t>(testing::TestSeed()));
+  const uint32_t vocab = 61;  // not a multiple of the scan's lanes
+  std::vector<uint32_t> targets;
+  for (int i = 0; i < 9; ++i) targets.push_back(rng() % vocab);
+  std::vector<PredictReply> replies;
+  for (int m = 0; m < 6; ++m) {
+    std::vector<TokenDistribution> dists;
+    for (size_t i = 0; i < targets.size(); ++i) {
+      std::vector<double> w(vocab);
+      double sum = 0;
+      for (double& x : w) sum += (x = std::exp(3.0 * std::uniform_real_distribution<double>(-1, 1)(rng)));
+      std::vector<float> p(vocab);
+      for (uint32_t t = 0; t < vocab; ++t) p[t] = static_cast<float>(w[t] / sum);
+      if (m % 2 == 0) {
+        dists.push_back(Full(p));
+      } else {  // top-5 and the rest
+        std::vector<uint32_t> ids(vocab);
+        std::iota(ids.begin(), ids.end(), 0u);
+        std::partial_sort(ids.begin(), ids.begin() + 5, ids.end(),
+                          [&](uint32_t a, uint32_t b) { return p[a] > p[b]; });
+        std::vector<uint32_t> top(ids.begin(), ids.begin() + 5);
+        std::vector<float> probs;
+        double listed = 0;
+        for (uint32_t t : top) listed += (probs.push_back(p[t]), p[t]);
+        dists.push_back(TopK(top, probs, static_cast<float>(1.0 - listed)));
+      }
+    }
+    replies.push_back(Reply(vocab, std::move(dists)));
+  }
+  replies.push_back(Reply(vocab + 1, {}));  // a wrong shape: not scored by either
+  std::vector<const PredictReply*> answers;
+  for (const PredictReply& r : replies) answers.push_back(&r);
+  const PredictStep step = Step(vocab, targets, answers);
+  const PredictScoringOptions opt = Cpu();
+  const DenseStep dense = BuildDense(step);
+  const std::optional<std::vector<double>> fast =
+      WellFormedLosses(step, dense.reasons, opt.sum_tolerance, opt.probability_floor);
+  ASSERT_TRUE(fast.has_value());
+  const PredictLossResult slow = PredictLoss(dense.probs, dense.targets, dense.present,
+                                             opt.sum_tolerance, opt.probability_floor);
+  for (size_t m = 0; m < answers.size(); ++m) {
+    EXPECT_EQ(slow.bad_index[m].item<int64_t>(), -1);
+    EXPECT_NEAR((*fast)[m], slow.loss[m].item<double>(), 1e-9) << "miner " << m;
+  }
+  EXPECT_GT((*fast)[0], 0.0);
+  EXPECT_EQ((*fast)[6], 0.0);
+
+  // Each kind of malformed distribution, in either form, sends the step back.
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  const float inf = std::numeric_limits<float>::infinity();
+  for (float bad : {nan, inf, -inf, -0.01f, 0.5f}) {
+    for (bool top_k : {false, true}) {
+      PredictReply broken = replies[top_k ? 1 : 0];
+      TokenDistribution& d = broken.distributions[4];
+      d.probs[2] = bad == 0.5f ? d.probs[2] + 0.5f : bad;  // 0.5: a sum off by 0.5
+      std::vector<const PredictReply*> with = answers;
+      with[top_k ? 1 : 0] = &broken;
+      const PredictStep s = Step(vocab, targets, with);
+      EXPECT_FALSE(WellFormedLosses(s, BuildDense(s).reasons, opt.sum_tolerance,
+                                    opt.probability_floor).has_value())
+          << bad << (top_k ? " top-k" : " full");
+      // ...and ScorePredict still scores the others and names the problem.
+      const std::vector<PredictScore> scores = ScorePredict(s, opt);
+      EXPECT_FALSE(scores[top_k ? 1 : 0].valid);
+      EXPECT_NE(scores[top_k ? 1 : 0].reason.find("distribution 4"), std::string::npos)
+          << scores[top_k ? 1 : 0].reason;
+      EXPECT_TRUE(scores[top_k ? 0 : 1].valid);
+      EXPECT_NEAR(scores[2].loss, (*fast)[2], 1e-9);
     }
   }
 }

@@ -1,0 +1,33 @@
+// The CPU's fast path of predict scoring, for the usual step in which every
+// answer that has the right shape is also well formed: one pass over each
+// distribution straight from the replies, with no [M, N, V] tensor built and
+// no tensor op run. A step with a malformed distribution (NaN, infinite,
+// negative, bad sum) is left to the tensor path (scoring/predict_loss.h),
+// which names the first problem of each miner; both compute the same losses.
+//
+// Torch-free. Thread-safety: pure functions.
+#ifndef AGORA_SCORING_PREDICT_HOST_H_
+#define AGORA_SCORING_PREDICT_HOST_H_
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "scoring/predict_scoring.h"
+
+namespace agora::scoring {
+
+// Mean log-loss of each miner whose shape reason is empty (0 for the
+// others): mean over challenges of -log(max(p[target], floor)), float64.
+// `shape_reasons[m]` is CheckShape's verdict on answers[m] (predict_loss.h).
+// nullopt when any distribution of such a miner is malformed: a NaN, a
+// negative or infinite probability, or a sum (float32 lanes, added in
+// float64) outside [1 - tol, 1 + tol].
+std::optional<std::vector<double>> WellFormedLosses(const PredictStep& step,
+                                                    const std::vector<std::string>& shape_reasons,
+                                                    double sum_tolerance,
+                                                    double probability_floor);
+
+}  // namespace agora::scoring
+
+#endif  // AGORA_SCORING_PREDICT_HOST_H_
