@@ -98,22 +98,7 @@ class GptBackend : public ModelBackend {
     try {
       torch::InferenceMode guard;
       EnsureStore(slots_.size());
-      // Rows adding one token (generations under way) and rows adding many
-      // (prompts, predict prefixes) run as separate passes, so one long
-      // prompt does not pad every other row to its length.
-      std::vector<size_t> one, many;
-      for (size_t i = 0; i < rows.size(); ++i) {
-        (window[i].size() - plan.start[i] == 1 ? one : many).push_back(i);
-      }
-      torch::Tensor last = torch::empty({static_cast<int64_t>(rows.size()), model_->config().dim},
-                                        torch::TensorOptions().device(device_));
-      for (std::vector<size_t>* group : {&one, &many}) {
-        if (group->empty()) continue;
-        std::vector<int64_t> at(group->begin(), group->end());
-        last.index_copy_(0, OnDevice(at, {static_cast<int64_t>(at.size())}, device_),
-                         StepRows(*group, window, plan));
-      }
-      Logits out = ToLogits(model_->Head(last));
+      Logits out = ToLogits(model_->Head(StepRows(window, plan)));
       slots_.Commit(plan, window);
       return out;
     } catch (const std::exception& e) {
@@ -177,54 +162,58 @@ class GptBackend : public ModelBackend {
     }
   }
 
-  // One incremental pass over rows `group` of the step: their new tokens
-  // right-padded into [G, N]. -> the hidden state of each row's last token, [G, D].
-  torch::Tensor StepRows(const std::vector<size_t>& group,
-                         const std::vector<absl::Span<const uint32_t>>& window,
+  // One incremental pass over the step's rows: each adds its tokens from
+  // plan.start on (KvStepIndex). -> the hidden state of each row's last
+  // token, [rows, D].
+  torch::Tensor StepRows(const std::vector<absl::Span<const uint32_t>>& window,
                          const KvSlots::Plan& plan) {
-    const int64_t g_rows = static_cast<int64_t>(group.size());
-    int64_t n_max = 0, span = 0;
-    for (size_t i : group) {
-      n_max = std::max<int64_t>(n_max, window[i].size() - plan.start[i]);
-      span = std::max<int64_t>(span, window[i].size());
-    }
-    const int64_t context = model_->config().context;
-    std::vector<int64_t> ids(g_rows * n_max, 0), positions(g_rows * n_max), slots(g_rows),
-        starts(g_rows), last(g_rows), src, dst_slot, dst_pos;
-    for (int64_t g = 0; g < g_rows; ++g) {
-      const size_t i = group[g];
-      const int64_t start = static_cast<int64_t>(plan.start[i]);
-      const int64_t n = static_cast<int64_t>(window[i].size()) - start;
-      slots[g] = static_cast<int64_t>(plan.slot[i]);
-      starts[g] = start;
-      last[g] = n - 1;
-      for (int64_t j = 0; j < n_max; ++j) {
-        positions[g * n_max + j] = std::min(start + j, context - 1);
-        if (j >= n) continue;
-        ids[g * n_max + j] = window[i][start + j];
-        src.push_back(g * n_max + j);
-        dst_slot.push_back(slots[g]);
-        dst_pos.push_back(start + j);
-      }
-    }
-    const int64_t k = static_cast<int64_t>(src.size());
+    auto adds = [&](size_t i) { return static_cast<int64_t>(window[i].size() - plan.start[i]); };
+    // Attention groups: rows adding one token (generations under way), then
+    // rows adding several (prompts, predict prefixes).
+    std::vector<std::vector<size_t>> groups(2);
+    for (size_t i = 0; i < window.size(); ++i) groups[adds(i) == 1 ? 0 : 1].push_back(i);
+    std::vector<int64_t> ids, positions, dst_slot, last(window.size());
     KvStepIndex idx;
-    idx.positions = OnDevice(positions, {g_rows, n_max}, device_);
-    idx.slots = OnDevice(slots, {g_rows}, device_);
-    idx.src = OnDevice(src, {k}, device_);
-    idx.dst_slot = OnDevice(dst_slot, {k}, device_);
-    idx.dst_pos = OnDevice(dst_pos, {k}, device_);
-    idx.last = OnDevice(last, {g_rows}, device_);
-    idx.span = span;
-    // Query j of row g sits at starts[g] + j and sees positions up to it.
-    torch::Tensor query_pos = OnDevice(starts, {g_rows, 1}, device_) +
-                              torch::arange(n_max, idx.slots.options()).view({1, n_max});
-    idx.masked = (torch::arange(span, idx.slots.options()).view({1, 1, span}) >
+    for (const std::vector<size_t>& rows : groups) {
+      if (rows.empty()) continue;
+      KvAttendGroup g;
+      g.first = static_cast<int64_t>(ids.size());
+      g.rows = static_cast<int64_t>(rows.size());
+      for (size_t i : rows) {
+        g.width = std::max(g.width, adds(i));
+        g.span = std::max<int64_t>(g.span, window[i].size());
+      }
+      std::vector<int64_t> slots, starts, padded;
+      for (size_t r = 0; r < rows.size(); ++r) {
+        const size_t i = rows[r];
+        const int64_t start = static_cast<int64_t>(plan.start[i]);
+        slots.push_back(static_cast<int64_t>(plan.slot[i]));
+        starts.push_back(start);
+        for (int64_t j = 0; j < adds(i); ++j) {
+          ids.push_back(window[i][start + j]);
+          positions.push_back(start + j);
+          dst_slot.push_back(slots.back());
+          padded.push_back(static_cast<int64_t>(r) * g.width + j);
+        }
+        last[i] = static_cast<int64_t>(ids.size()) - 1;
+      }
+      g.tokens = static_cast<int64_t>(ids.size()) - g.first;
+      g.slots = OnDevice(slots, {g.rows}, device_);
+      if (g.tokens != g.rows * g.width) g.padded = OnDevice(padded, {g.tokens}, device_);
+      // Query j of row r sits at starts[r] + j and sees positions up to it.
+      torch::Tensor query_pos = OnDevice(starts, {g.rows, 1}, device_) +
+                                torch::arange(g.width, g.slots.options()).view({1, g.width});
+      g.masked = (torch::arange(g.span, g.slots.options()).view({1, 1, g.span}) >
                   query_pos.unsqueeze(-1))
                      .unsqueeze(1);
-    torch::Tensor hidden = model_->HiddenStep(OnDevice(ids, {g_rows, n_max}, device_), keys_,
-                                              values_, idx);  // [G, N, D]
-    return hidden.index({torch::arange(g_rows, idx.last.options()), idx.last});
+      idx.groups.push_back(std::move(g));
+    }
+    const int64_t tokens = static_cast<int64_t>(ids.size());
+    idx.positions = OnDevice(positions, {tokens}, device_);
+    idx.dst_slot = OnDevice(dst_slot, {tokens}, device_);
+    idx.last = OnDevice(last, {static_cast<int64_t>(window.size())}, device_);
+    torch::Tensor hidden = model_->HiddenStep(OnDevice(ids, {tokens}, device_), keys_, values_, idx);
+    return hidden.index_select(0, idx.last);
   }
 
   Gpt model_;
@@ -271,30 +260,38 @@ torch::Tensor BlockImpl::forward(const torch::Tensor& x) {
   // Causal mask: position i attends to positions <= i only.
   torch::Tensor future = torch::ones({t, t}, x.options().dtype(torch::kBool)).triu(1);
   att = torch::softmax(att.masked_fill(future, -std::numeric_limits<float>::infinity()), -1);
-  return Finish(x, torch::matmul(att, v));
+  return Finish(x, torch::matmul(att, v).transpose(1, 2).reshape({b, t, d}));
 }
 
 torch::Tensor BlockImpl::Step(const torch::Tensor& x, torch::Tensor& k_store,
                               torch::Tensor& v_store, const KvStepIndex& idx) {
-  const int64_t b = x.size(0), n = x.size(1), d = x.size(2), hd = d / heads_;
-  torch::Tensor qkv = qkv_(ln1_(x)).view({b, n, 3, heads_, hd});
-  torch::Tensor q = qkv.select(2, 0).transpose(1, 2);  // [B, H, N, hd]
-  // The real new tokens' keys and values go to their slots and positions...
-  k_store.index_put_({idx.dst_slot, idx.dst_pos},
-                     qkv.select(2, 1).reshape({b * n, heads_, hd}).index_select(0, idx.src));
-  v_store.index_put_({idx.dst_slot, idx.dst_pos},
-                     qkv.select(2, 2).reshape({b * n, heads_, hd}).index_select(0, idx.src));
-  // ...and every query attends over its row's stored positions up to its own.
-  torch::Tensor k = k_store.narrow(1, 0, idx.span).index_select(0, idx.slots);  // [B, M, H, hd]
-  torch::Tensor v = v_store.narrow(1, 0, idx.span).index_select(0, idx.slots);
-  torch::Tensor att = torch::matmul(q, k.permute({0, 2, 3, 1})) * (1.0 / std::sqrt(double(hd)));
-  att = torch::softmax(att.masked_fill(idx.masked, -std::numeric_limits<float>::infinity()), -1);
-  return Finish(x, torch::matmul(att, v.transpose(1, 2)));
+  const int64_t t = x.size(0), d = x.size(1), hd = d / heads_;
+  torch::Tensor qkv = qkv_(ln1_(x)).view({t, 3, heads_, hd});  // packed: no padding
+  // The new tokens' keys and values go to their slots and positions...
+  k_store.index_put_({idx.dst_slot, idx.positions}, qkv.select(1, 1));
+  v_store.index_put_({idx.dst_slot, idx.positions}, qkv.select(1, 2));
+  // ...and each query, laid out by row, attends over its row's stored
+  // positions up to its own.
+  const torch::Tensor queries = qkv.select(1, 0);  // [T, H, hd]
+  std::vector<torch::Tensor> ys;
+  for (const KvAttendGroup& g : idx.groups) {
+    const int64_t r = g.rows, n = g.width;
+    torch::Tensor q = queries.narrow(0, g.first, g.tokens);
+    if (g.padded.defined()) {
+      q = torch::zeros({r * n, heads_, hd}, x.options()).index_copy_(0, g.padded, q);
+    }
+    q = q.reshape({r, n, heads_, hd}).transpose(1, 2);  // [R, H, N, hd]
+    torch::Tensor k = k_store.narrow(1, 0, g.span).index_select(0, g.slots);  // [R, M, H, hd]
+    torch::Tensor v = v_store.narrow(1, 0, g.span).index_select(0, g.slots);
+    torch::Tensor att = torch::matmul(q, k.permute({0, 2, 3, 1})) * (1.0 / std::sqrt(double(hd)));
+    att = torch::softmax(att.masked_fill(g.masked, -std::numeric_limits<float>::infinity()), -1);
+    torch::Tensor y = torch::matmul(att, v.transpose(1, 2)).transpose(1, 2).reshape({r * n, d});
+    ys.push_back(g.padded.defined() ? y.index_select(0, g.padded) : y);  // back to packed
+  }
+  return Finish(x, ys.size() == 1 ? ys[0] : torch::cat(ys, 0));
 }
 
-torch::Tensor BlockImpl::Finish(const torch::Tensor& x, const torch::Tensor& attended) {
-  // attended: [B, H, T, hd] -> [B, T, D]
-  torch::Tensor y = attended.transpose(1, 2).reshape({x.size(0), x.size(1), x.size(2)});
+torch::Tensor BlockImpl::Finish(const torch::Tensor& x, const torch::Tensor& y) {
   torch::Tensor h = x + proj_(y);
   return h + out_(torch::gelu(fc_(ln2_(h))));
 }

@@ -44,19 +44,32 @@ struct GptConfig {
   std::string ToJson() const;
 };
 
-// Where one incremental step's new tokens sit in a key/value store
-// (GptImpl::HiddenStep). A store holds, per layer, keys and values of shape
-// [slots, context, heads, head_dim]; row b's new tokens are its positions
-// start_b .. start_b + n_b - 1, right-padded to N.
+// Where one incremental step's new tokens sit (GptImpl::HiddenStep). A store
+// holds, per layer, keys and values of shape [slots, context, heads,
+// head_dim]. Row r of the step adds n_r tokens at positions start_r ..
+// start_r + n_r - 1 of its slot: a generation under way adds one, a new
+// prompt all of its tokens. The step's new tokens are packed into one [T, D]
+// batch for every matrix product (no padding). For attention they are taken
+// in groups of consecutive rows (the rows adding one token, then the rows
+// adding several), each group laid out as R rows of N = max(n_r) tokens and
+// each row reading its own slot, so a long prompt pads only its own group.
+struct KvAttendGroup {
+  int64_t first = 0;        // its first token in the packed batch
+  int64_t tokens = 0;       // how many packed tokens it has
+  int64_t rows = 0;         // R
+  int64_t width = 0;        // N
+  int64_t span = 0;         // positions read back: max over its rows of start + n
+  torch::Tensor slots;      // [R] int64: each row's slot
+  torch::Tensor masked;     // [R, 1, N, span] bool: true where a query may not look
+  torch::Tensor padded;     // [tokens] int64: each token's place r * N + j; undefined
+                            // when tokens == R * N (the packed order is the layout)
+};
 struct KvStepIndex {
-  torch::Tensor positions;  // [B, N] int64: each new token's position (padding clamped)
-  torch::Tensor slots;      // [B] int64: each row's slot
-  torch::Tensor src;        // [K] int64: flat index b*N + j of each real new token
-  torch::Tensor dst_slot;   // [K] int64: where it is written: slot...
-  torch::Tensor dst_pos;    // [K] int64: ...and position
-  torch::Tensor masked;     // [B, 1, N, span] bool: true where a query may not look
-  torch::Tensor last;       // [B] int64: index in N of each row's last new token
-  int64_t span = 0;         // positions read back: max over rows of start + n
+  torch::Tensor positions;  // [T] int64: each new token's position
+  torch::Tensor dst_slot;   // [T] int64: its key and value go to this slot,
+                            // at its position
+  std::vector<KvAttendGroup> groups;
+  torch::Tensor last;       // [rows of the step] int64: each row's last token, in [0, T)
 };
 
 class BlockImpl : public torch::nn::Module {
@@ -65,13 +78,14 @@ class BlockImpl : public torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& x);  // [B,T,D] -> [B,T,D]
   // The same for new tokens only: writes their keys and values into the
   // store (k, v: [S, context, H, hd]) and attends over each row's stored
-  // positions. x [B,N,D] -> [B,N,D].
+  // positions. x [T,D] (packed, see KvStepIndex) -> [T,D].
   torch::Tensor Step(const torch::Tensor& x, torch::Tensor& k, torch::Tensor& v,
                      const KvStepIndex& idx);
 
  private:
-  // Attention output -> the block's output: projection, residual, MLP.
-  torch::Tensor Finish(const torch::Tensor& x, const torch::Tensor& attended);
+  // Attention output y (x's shape) -> the block's output: projection,
+  // residual, MLP.
+  torch::Tensor Finish(const torch::Tensor& x, const torch::Tensor& y);
 
   int64_t heads_;
   torch::nn::LayerNorm ln1_{nullptr}, ln2_{nullptr};
@@ -86,8 +100,8 @@ class GptImpl : public torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& ids);
   // ids [B,T] -> final hidden states [B,T,D] (after the last LayerNorm).
   torch::Tensor Hidden(const torch::Tensor& ids);
-  // Incremental Hidden: ids [B,N] are each row's new tokens, placed by
-  // `idx`; keys[l], values[l] are layer l's store. -> hidden [B,N,D].
+  // Incremental Hidden: ids [T] are the step's new tokens, packed and placed
+  // by `idx`; keys[l], values[l] are layer l's store. -> hidden [T,D].
   torch::Tensor HiddenStep(const torch::Tensor& ids, std::vector<torch::Tensor>& keys,
                            std::vector<torch::Tensor>& values, const KvStepIndex& idx);
   // hidden [..., D] -> logits [..., V].
