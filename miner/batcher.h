@@ -53,7 +53,8 @@ using Clock = std::chrono::steady_clock;
 
 struct BatcherOptions {
   size_t max_batch = 16;                      // rows per forward pass
-  std::chrono::microseconds max_wait{2000};   // longest a row waits for company
+  std::chrono::microseconds max_wait{2000};   // longest a row waits for company (no
+                                              // generation queued: see BatchReady)
   size_t max_queue_rows = 4096;               // queued rows before "overloaded"
 };
 

@@ -85,7 +85,7 @@ std::vector<cli::FlagSpec> MinerFlagSpecs() {
       {"vocab-file", "FILE", "tokenizer vocabulary (default: byte-level)"},
       {"cpu", "", "serve on the CPU even if CUDA is available"},
       {"max-batch", "N", "rows per forward pass (default 16)"},
-      {"max-wait-us", "US", "longest a row waits for a fuller batch (default 2000)"},
+      {"max-wait-us", "US", "longest a predict row waits for a fuller batch; a step with a generation in it never waits (default 2000)"},
       {"max-queue-rows", "N", "queued model rows before 'overloaded' (default 4096)"},
       {"workers", "N", "concurrently served requests (default 64)"},
       {"request-timeout-ms", "MS", "model work older than this is dropped (default 10000)"},
