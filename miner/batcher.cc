@@ -21,8 +21,8 @@ struct Batcher::Job {
   std::mutex mu;
   std::promise<absl::StatusOr<Logits>> promise;  // Submit's result
   std::promise<absl::Status> finished;           // Generate's result
-  Logits out;              // filled row by row
-  size_t remaining = 0;    // rows not yet filled
+  Logits out;              // Submit's, filled row by row
+  size_t remaining = 0;    // Submit's rows not yet filled
   bool done = false;       // promise set
 
   void Fail(absl::Status status) {
@@ -120,7 +120,6 @@ std::future<absl::Status> Batcher::Generate(std::vector<uint32_t> prompt, uint64
   }
   job->rows.push_back(std::move(prompt));
   job->deadline = deadline;
-  job->remaining = 1;
   Enqueue(job, priority);
   return result;
 }
@@ -209,6 +208,11 @@ void Batcher::Loop() {
   }
 }
 
+void Batcher::Abandon(Job& job, absl::Status status) {
+  if (job.sequence != 0) model_->EndSequence(job.sequence);  // before the caller hears of it
+  job.Fail(std::move(status));
+}
+
 void Batcher::RunStep(std::vector<Item> items) {
   const Clock::time_point now = Clock::now();
   std::vector<Item> live;
@@ -227,10 +231,7 @@ void Batcher::RunStep(std::vector<Item> items) {
       absl::MutexLock lock(&mu_);
       stats_.expired += expired.size();
     }
-    for (Item& it : expired) {
-      if (it.job->sequence != 0) model_->EndSequence(it.job->sequence);
-      it.job->Fail(absl::DeadlineExceededError("deadline passed while queued"));
-    }
+    for (Item& it : expired) Abandon(*it.job, absl::DeadlineExceededError("deadline passed while queued"));
   }
   if (live.empty()) return;
   std::vector<std::vector<uint32_t>> rows;
@@ -263,10 +264,7 @@ void Batcher::RunStep(std::vector<Item> items) {
     }
   }
   if (!logits.ok()) {
-    for (Item& it : live) {
-      if (it.job->sequence != 0) model_->EndSequence(it.job->sequence);
-      it.job->Fail(logits.status());
-    }
+    for (Item& it : live) Abandon(*it.job, logits.status());
     return;
   }
   std::vector<Item> again;  // generations going on to their next token

@@ -124,6 +124,8 @@ class Batcher {
 
   void Loop();
   void RunStep(std::vector<Item> items);
+  // Fails a job on the worker, ending its sequence in the model first.
+  void Abandon(Job& job, absl::Status status);
   // Queues a job's rows (or refuses or evicts, see above).
   void Enqueue(const std::shared_ptr<Job>& job, uint64_t priority);
   // Whether the worker should start a step now rather than wait for company.

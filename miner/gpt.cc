@@ -50,6 +50,26 @@ torch::Tensor OnDevice(std::vector<int64_t>& v, torch::IntArrayRef shape, torch:
                                                            /*copy=*/true);
 }
 
+// Each row's window, its last `context` tokens, after checking the batch: not
+// empty, no empty row, every id < vocab. InvalidArgument naming the row otherwise.
+absl::StatusOr<std::vector<absl::Span<const uint32_t>>> ContextWindows(
+    const std::vector<std::vector<uint32_t>>& rows, uint32_t vocab, uint32_t context) {
+  if (rows.empty()) return absl::InvalidArgumentError("batch: no rows");
+  std::vector<absl::Span<const uint32_t>> window(rows.size());
+  for (size_t i = 0; i < rows.size(); ++i) {
+    if (rows[i].empty()) return absl::InvalidArgumentError(absl::StrCat("rows[", i, "]: empty"));
+    const size_t skip = rows[i].size() - std::min<size_t>(rows[i].size(), context);
+    window[i] = absl::MakeConstSpan(rows[i]).subspan(skip);
+    for (size_t j = 0; j < window[i].size(); ++j) {
+      if (window[i][j] >= vocab) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("rows[", i, "][", skip + j, "]: token ", window[i][j], " >= vocab ", vocab));
+      }
+    }
+  }
+  return window;
+}
+
 class GptBackend : public ModelBackend {
  public:
   GptBackend(LoadedGpt loaded, torch::Device device, size_t kv_cache_bytes)
@@ -77,23 +97,14 @@ class GptBackend : public ModelBackend {
   }
   absl::StatusOr<Logits> DecodeStep(const std::vector<std::vector<uint32_t>>& rows,
                                     const std::vector<uint64_t>& sequences) override {
-    if (rows.empty()) return absl::InvalidArgumentError("batch: no rows");
+    // Each row's window: its last max_context() tokens (as NextTokenLogits).
+    absl::StatusOr<std::vector<absl::Span<const uint32_t>>> windows =
+        ContextWindows(rows, vocab_size(), max_context());
+    if (!windows.ok()) return windows.status();
     if (sequences.size() != rows.size()) {
       return absl::InvalidArgumentError("batch: not one sequence per row");
     }
-    // Each row's window: its last max_context() tokens (as NextTokenLogits).
-    std::vector<absl::Span<const uint32_t>> window(rows.size());
-    for (size_t i = 0; i < rows.size(); ++i) {
-      if (rows[i].empty()) return absl::InvalidArgumentError(absl::StrCat("rows[", i, "]: empty"));
-      const size_t skip = rows[i].size() - std::min<size_t>(rows[i].size(), max_context());
-      window[i] = absl::MakeConstSpan(rows[i]).subspan(skip);
-      for (size_t j = 0; j < window[i].size(); ++j) {
-        if (window[i][j] >= vocab_size()) {
-          return absl::InvalidArgumentError(absl::StrCat("rows[", i, "][", skip + j, "]: token ",
-                                                         window[i][j], " >= vocab ", vocab_size()));
-        }
-      }
-    }
+    const std::vector<absl::Span<const uint32_t>>& window = *windows;
     const KvSlots::Plan plan = slots_.Assign(window, sequences);
     try {
       torch::InferenceMode guard;
@@ -468,31 +479,21 @@ std::unique_ptr<ModelBackend> MakeGptBackend(LoadedGpt loaded, torch::Device dev
 
 absl::StatusOr<PaddedBatch> PadRows(const std::vector<std::vector<uint32_t>>& rows,
                                     uint32_t vocab, uint32_t context, torch::Device device) {
-  if (rows.empty()) return absl::InvalidArgumentError("batch: no rows");
+  absl::StatusOr<std::vector<absl::Span<const uint32_t>>> window =
+      ContextWindows(rows, vocab, context);
+  if (!window.ok()) return window.status();
   size_t t = 0;
-  for (size_t i = 0; i < rows.size(); ++i) {
-    if (rows[i].empty()) return absl::InvalidArgumentError(absl::StrCat("rows[", i, "]: empty"));
-    t = std::max(t, std::min<size_t>(rows[i].size(), context));
-  }
+  for (const absl::Span<const uint32_t>& w : *window) t = std::max(t, w.size());
   std::vector<int64_t> ids(rows.size() * t, 0);
   std::vector<int64_t> last(rows.size());
   for (size_t i = 0; i < rows.size(); ++i) {
-    const size_t n = std::min<size_t>(rows[i].size(), context);
-    const size_t skip = rows[i].size() - n;
-    for (size_t j = 0; j < n; ++j) {
-      const uint32_t id = rows[i][skip + j];
-      if (id >= vocab) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("rows[", i, "][", skip + j, "]: token ", id, " >= vocab ", vocab));
-      }
-      ids[i * t + j] = id;
-    }
-    last[i] = static_cast<int64_t>(n) - 1;
+    std::copy((*window)[i].begin(), (*window)[i].end(), ids.begin() + i * t);
+    last[i] = static_cast<int64_t>((*window)[i].size()) - 1;
   }
   PaddedBatch b;
   const int64_t bs = static_cast<int64_t>(rows.size());
-  b.ids = torch::from_blob(ids.data(), {bs, static_cast<int64_t>(t)}, torch::kLong).to(device, /*non_blocking=*/false, /*copy=*/true);
-  b.last = torch::from_blob(last.data(), {bs}, torch::kLong).to(device, false, true);
+  b.ids = OnDevice(ids, {bs, static_cast<int64_t>(t)}, device);
+  b.last = OnDevice(last, {bs}, device);
   return b;
 }
 

@@ -2,12 +2,12 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <condition_variable>
 #include <deque>
 #include <future>
-#include <mutex>
-#include <cmath>
 #include <limits>
+#include <mutex>
 #include <numeric>
 #include <utility>
 

@@ -50,17 +50,14 @@ KvSlots::Plan KvSlots::Assign(const std::vector<absl::Span<const uint32_t>>& row
   plan.start.resize(rows.size());
   for (size_t i = 0; i < rows.size(); ++i) {
     const uint64_t sequence = i < sequences.size() ? sequences[i] : 0;
-    size_t slot = slots_.size();
-    if (sequence != 0) {
-      auto it = by_sequence_.find(sequence);
-      if (it != by_sequence_.end()) {
-        slot = it->second;
-      }
-    }
-    // A sequence named twice in one step: the second row borrows a slot.
-    if (slot == slots_.size() || slots_[slot].last_step == step_) {
-      const bool named = sequence != 0 && by_sequence_.find(sequence) == by_sequence_.end();
-      slot = Take(named ? sequence : 0);
+    auto held = sequence != 0 ? by_sequence_.find(sequence) : by_sequence_.end();
+    size_t slot;
+    if (held == by_sequence_.end()) {
+      slot = Take(sequence);  // a new sequence, or none (0: borrowed for this step)
+    } else if (slots_[held->second].last_step == step_) {
+      slot = Take(0);  // a sequence named twice in one step: the second row borrows
+    } else {
+      slot = held->second;
     }
     Slot& s = slots_[slot];
     s.last_step = step_;

@@ -57,6 +57,12 @@ bool WellFormed(const RowFacts& f, double sum_tolerance) {
 
 }  // namespace
 
+void DensifyTopK(const protocol::TokenDistribution& d, uint32_t vocab_size, float* out) {
+  const size_t v = vocab_size, k = d.tokens.size();
+  std::fill(out, out + v, k < v ? static_cast<float>(double(d.rest) / double(v - k)) : 0.0f);
+  for (size_t j = 0; j < k; ++j) out[d.tokens[j]] = d.probs[j];
+}
+
 std::optional<std::vector<double>> WellFormedLosses(const PredictStep& step,
                                                     const std::vector<std::string>& shape_reasons,
                                                     double sum_tolerance,
@@ -72,10 +78,9 @@ std::optional<std::vector<double>> WellFormedLosses(const PredictStep& step,
     for (size_t i = 0; i < n; ++i) {
       const protocol::TokenDistribution& d = reply.distributions[i];
       const float* p = d.probs.data();
-      if (!d.tokens.empty()) {  // top-k: as Densify spreads `rest` (predict_loss.h)
-        const size_t k = d.tokens.size();
-        row.assign(v, k < v ? static_cast<float>(double(d.rest) / double(v - k)) : 0.0f);
-        for (size_t j = 0; j < k; ++j) row[d.tokens[j]] = d.probs[j];
+      if (!d.tokens.empty()) {
+        row.resize(v);
+        DensifyTopK(d, step.vocab_size, row.data());
         p = row.data();
       }
       if (!WellFormed(ScanRow(p, v), sum_tolerance)) return std::nullopt;

@@ -9,13 +9,21 @@
 #ifndef AGORA_SCORING_PREDICT_HOST_H_
 #define AGORA_SCORING_PREDICT_HOST_H_
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "protocol/task_messages.h"
 #include "scoring/predict_scoring.h"
 
 namespace agora::scoring {
+
+// Writes a top-k distribution (d.tokens not empty) densely into out[V]: the
+// listed probabilities, and `rest` spread evenly over the V - k unlisted
+// tokens (none when k == V, so a non-zero rest then shows as a bad sum).
+// Shared with the tensor path's Densify (predict_loss.h).
+void DensifyTopK(const protocol::TokenDistribution& d, uint32_t vocab_size, float* out);
 
 // Mean log-loss of each miner whose shape reason is empty (0 for the
 // others): mean over challenges of -log(max(p[target], floor)), float64.

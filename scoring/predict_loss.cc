@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "scoring/predict_host.h"
 
 namespace agora::scoring {
 
@@ -58,11 +59,7 @@ void Densify(const protocol::PredictReply& reply, uint32_t vocab_size, size_t ch
       std::memcpy(row, d.probs.data(), v * sizeof(float));
       continue;
     }
-    const size_t k = d.tokens.size();
-    // k == V leaves no token for `rest`: a non-zero rest then shows as a bad sum.
-    const float fill = k < v ? static_cast<float>(double(d.rest) / double(v - k)) : 0.0f;
-    std::fill(row, row + v, fill);
-    for (size_t j = 0; j < k; ++j) row[d.tokens[j]] = d.probs[j];
+    DensifyTopK(d, vocab_size, row);
   }
 }
 
