@@ -5,12 +5,15 @@
 //
 // Usage: bench_miner [--layers 2 --dim 128 --heads 4 --context 128]
 //                    [--seconds 4] [--prompt 32] [--max-tokens 16] [--curve]
+//                    [--clients N]   (one row instead of 1, 4, 16 and 64)
 // Each client loops: GenerateRequest(prompt of --prompt bytes, --max-tokens
 // tokens, temperature 1, its own seed). The raw figure drives the model
 // directly, no server: B generations in lockstep through DecodeStep (the
 // prompt, then one token per step, keys and values cached), tokens/s, median
 // of 5. For scale, "no-cache" is NextTokenLogits (every row recomputed) on B
-// rows of the mean length a generation sees (prompt + max_tokens/2).
+// rows of the mean length a generation sees (prompt + max_tokens/2). "in
+// model" is the share of the served run the batcher's worker spent in the
+// model's forward (the rest: sampling, queueing, waiting for requests).
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -38,6 +41,7 @@ struct Args {
   double seconds = 4;
   uint32_t prompt = 32, max_tokens = 16;
   bool curve = false;
+  std::vector<size_t> clients = {1, 4, 16, 64};
 };
 
 Args Parse(int argc, char** argv) {
@@ -53,6 +57,11 @@ Args Parse(int argc, char** argv) {
     else if (f == "--prompt") absl::SimpleAtoi(next(), &a.prompt);
     else if (f == "--max-tokens") absl::SimpleAtoi(next(), &a.max_tokens);
     else if (f == "--curve") a.curve = true;
+    else if (f == "--clients") {
+      size_t n = 0;
+      if (!absl::SimpleAtoi(next(), &n) || n == 0) { std::fprintf(stderr, "--clients: a positive count\n"); std::exit(2); }
+      a.clients = {n};
+    }
     else { std::fprintf(stderr, "unknown flag %s\n", f.c_str()); std::exit(2); }
   }
   return a;
@@ -123,6 +132,7 @@ double RawRowsPerSecond(miner::ModelBackend& m, size_t batch, size_t len) {
 
 struct Served {
   double tokens_per_s = 0, p50_ms = 0, p99_ms = 0, mean_batch = 0;
+  double in_model = 0;  // share of the run the worker spent in the model's forward
   uint64_t errors = 0;
 };
 
@@ -188,6 +198,7 @@ Served Serve(const Args& a, size_t clients, size_t max_batch) {
   }
   const miner::MetricsSnapshot m = service.Snapshot();
   s.mean_batch = m.batcher.batches ? double(m.batcher.rows) / double(m.batcher.batches) : 0;
+  s.in_model = m.batcher.forward_seconds / elapsed;
   service.Stop();
   return s;
 }
@@ -203,19 +214,20 @@ int main(int argc, char** argv) {
               torch::get_num_threads(), std::getenv("OPENBLAS_CORETYPE") ? std::getenv("OPENBLAS_CORETYPE") : "(unset)",
               a.curve, a.seconds);
   std::printf("generate: prompt %u bytes, %u tokens per request\n\n", a.prompt, a.max_tokens);
-  std::printf("%8s %14s %14s %8s %14s %10s %10s %10s %7s\n", "clients", "served tok/s",
-              "raw tok/s", "ratio", "no-cache tok/s", "mean batch", "p50 ms", "p99 ms", "errors");
+  std::printf("%8s %14s %14s %8s %14s %10s %9s %10s %10s %7s\n", "clients", "served tok/s",
+              "raw tok/s", "ratio", "no-cache tok/s", "mean batch", "in model", "p50 ms", "p99 ms", "errors");
   double served16 = 0;
-  for (size_t c : {1, 4, 16, 64}) {
+  for (size_t c : a.clients) {
     const double raw = RawDecodeTokensPerSecond(*model, c, a.prompt, a.max_tokens);
     const double no_cache = RawRowsPerSecond(*model, c, len);
     const Served s = Serve(a, c, 64);
     if (c == 16) served16 = s.tokens_per_s;
-    std::printf("%8zu %14.0f %14.0f %7.0f%% %14.0f %10.1f %10.1f %10.1f %7llu\n", c,
+    std::printf("%8zu %14.0f %14.0f %7.0f%% %14.0f %10.1f %8.0f%% %10.1f %10.1f %7llu\n", c,
                 s.tokens_per_s, raw, 100.0 * s.tokens_per_s / raw, no_cache, s.mean_batch,
-                s.p50_ms, s.p99_ms, static_cast<unsigned long long>(s.errors));
+                100.0 * s.in_model, s.p50_ms, s.p99_ms, static_cast<unsigned long long>(s.errors));
     std::fflush(stdout);
   }
+  if (served16 == 0) return 0;  // no 16-client row to compare with
   const Served u = Serve(a, 16, 1);
   std::printf("\nunbatched serving (max_batch 1), 16 clients: %.0f tok/s, p50 %.1f ms, p99 %.1f ms\n",
               u.tokens_per_s, u.p50_ms, u.p99_ms);

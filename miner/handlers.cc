@@ -130,34 +130,88 @@ protocol::TokenDistribution Distribution(absl::Span<const float> logits, uint32_
   return d;
 }
 
-uint32_t SampleToken(absl::Span<const float> logits, float temperature, uint32_t top_k,
-                     float top_p, double u) {
-  if (logits.empty()) return 0;
+TokenSampler::Pick TokenSampler::Sample(absl::Span<const float> logits, float temperature,
+                                        uint32_t top_k, float top_p, double u) {
+  Pick pick;
+  if (logits.empty()) return pick;
   if (temperature <= 0.0f) {  // greedy; ties go to the lowest id
     size_t best = 0;
     for (size_t i = 1; i < logits.size(); ++i) {
       if (std::isfinite(logits[i]) && (!std::isfinite(logits[best]) || logits[i] > logits[best])) best = i;
     }
-    return static_cast<uint32_t>(best);
+    pick.token = static_cast<uint32_t>(best);
+    pick.logprob = LogSoftmaxAt(logits, pick.token);
+    return pick;
   }
-  const std::vector<float> p = Softmax(logits, temperature);
-  // Most probable first, ties by id. Softmax gives finite p >= 0, whose bits
-  // order as the floats do, so one integer key per token, (~bits(p) << 32 |
-  // id), sorts ascending into exactly that order (this sort runs on the
-  // batcher's worker for every generated token: integers sort ~3x faster
-  // than (p, id) pairs through a comparator).
-  std::vector<uint64_t> ranked(p.size());
-  for (size_t i = 0; i < p.size(); ++i) {
-    ranked[i] = (uint64_t{~absl::bit_cast<uint32_t>(p[i])} << 32) | i;
+  // The weights are Softmax's (same operations, same order), before the
+  // division by their total.
+  const size_t n = logits.size();
+  weights_.resize(n);
+  max_ = -std::numeric_limits<double>::infinity();
+  for (size_t i = 0; i < n; ++i) {
+    weights_[i] = std::isfinite(logits[i]) ? double(logits[i]) / temperature
+                                           : -std::numeric_limits<double>::infinity();
+    max_ = std::max(max_, weights_[i]);
   }
-  std::sort(ranked.begin(), ranked.end());
-  auto id = [&](size_t rank) { return static_cast<uint32_t>(ranked[rank] & 0xffffffffu); };
-  size_t keep = ranked.size();
-  if (top_k > 0) keep = std::min<size_t>(keep, top_k);
+  const bool finite = std::isfinite(max_);
+  if (finite) {
+    total_ = 0;
+    for (double& w : weights_) total_ += (w = std::exp(w - max_));
+  } else {  // nothing finite: uniform, as Softmax
+    std::fill(weights_.begin(), weights_.end(), 1.0);
+    total_ = static_cast<double>(n);
+  }
+  if (top_k > 0 || top_p < 1.0f) {
+    pick = Ranked(logits, top_k, top_p, u);
+  } else {
+    // Inverse of the cumulative distribution in id order.
+    double target = u * total_;
+    size_t last = 0;  // the last token with any weight: where rounding ends the walk
+    pick.token = n;
+    for (size_t i = 0; i < n && pick.token == n; ++i) {
+      if (weights_[i] <= 0) continue;
+      last = i;
+      target -= weights_[i];
+      if (target < 0) pick.token = static_cast<uint32_t>(i);
+    }
+    if (pick.token == n) pick.token = static_cast<uint32_t>(last);
+  }
+  if (temperature == 1.0f && finite) {
+    // LogSoftmaxAt's value from the weights already at hand: its max and its
+    // sum are these (division by 1 is exact).
+    pick.logprob = std::isfinite(logits[pick.token])
+                       ? static_cast<float>(double(logits[pick.token]) - max_ - std::log(total_))
+                       : -std::numeric_limits<float>::infinity();
+  } else {
+    pick.logprob = LogSoftmaxAt(logits, pick.token);
+  }
+  return pick;
+}
+
+TokenSampler::Pick TokenSampler::Ranked(absl::Span<const float> logits, uint32_t top_k,
+                                        float top_p, double u) {
+  const size_t n = logits.size();
+  // Softmax's probabilities. Finite p >= 0 order as their bits do, so one
+  // integer key per token, (~bits(p) << 32 | id), sorts ascending into most
+  // probable first, ties by id (integers sort ~3x faster than (p, id) pairs
+  // through a comparator). Only the first `keep` ranks are ever read.
+  ranked_.resize(n);
+  for (size_t i = 0; i < n; ++i) {
+    const float p = static_cast<float>(weights_[i] / total_);
+    weights_[i] = p;
+    ranked_[i] = (uint64_t{~absl::bit_cast<uint32_t>(p)} << 32) | i;
+  }
+  size_t keep = top_k > 0 ? std::min<size_t>(n, top_k) : n;
+  if (keep < n) {
+    std::partial_sort(ranked_.begin(), ranked_.begin() + keep, ranked_.end());
+  } else {
+    std::sort(ranked_.begin(), ranked_.end());
+  }
+  auto id = [&](size_t rank) { return static_cast<uint32_t>(ranked_[rank] & 0xffffffffu); };
   if (top_p < 1.0f) {
     double cum = 0;
     for (size_t i = 0; i < keep; ++i) {
-      cum += p[id(i)];
+      cum += weights_[id(i)];
       if (cum >= top_p) {
         keep = i + 1;
         break;
@@ -165,13 +219,23 @@ uint32_t SampleToken(absl::Span<const float> logits, float temperature, uint32_t
     }
   }
   double total = 0;
-  for (size_t i = 0; i < keep; ++i) total += p[id(i)];
+  for (size_t i = 0; i < keep; ++i) total += weights_[id(i)];
   double target = u * total;
+  Pick pick;
+  pick.token = id(keep - 1);
   for (size_t i = 0; i < keep; ++i) {
-    target -= p[id(i)];
-    if (target < 0) return id(i);
+    target -= weights_[id(i)];
+    if (target < 0) {
+      pick.token = id(i);
+      break;
+    }
   }
-  return id(keep - 1);
+  return pick;
+}
+
+uint32_t SampleToken(absl::Span<const float> logits, float temperature, uint32_t top_k,
+                     float top_p, double u) {
+  return TokenSampler().Sample(logits, temperature, top_k, top_p, u).token;
 }
 
 absl::StatusOr<protocol::PredictReply> HandlePredict(const protocol::PredictRequest& req,
@@ -275,11 +339,16 @@ absl::StatusOr<protocol::GenerateReply> HandleGenerate(const protocol::GenerateR
     std::condition_variable cv;
     std::deque<protocol::GenerateChunk> queue;
   } chunks;
+  TokenSampler sampler;
+  rep.tokens.reserve(req.max_tokens);
+  rep.logprobs.reserve(req.max_tokens);
   Batcher::NextToken next = [&](absl::Span<const float> logits, std::vector<uint32_t>& row) {
     const uint32_t step = static_cast<uint32_t>(rep.tokens.size());
-    const uint32_t token = SampleToken(logits, req.temperature, req.top_k, req.top_p, rng.Uniform());
+    const TokenSampler::Pick pick =
+        sampler.Sample(logits, req.temperature, req.top_k, req.top_p, rng.Uniform());
+    const uint32_t token = pick.token;
     rep.tokens.push_back(token);
-    rep.logprobs.push_back(LogSoftmaxAt(logits, token));
+    rep.logprobs.push_back(pick.logprob);
     if (step == 0) rep.first_token_us = MicrosSince(env.start);
     row.push_back(token);
     // Both tokenizers decode token by token, so the text grows by this

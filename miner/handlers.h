@@ -58,9 +58,34 @@ std::vector<float> Softmax(absl::Span<const float> logits, double temperature = 
 // The distribution a PredictReply carries for these logits.
 protocol::TokenDistribution Distribution(absl::Span<const float> logits, uint32_t top_k);
 // Deterministic sampling: the token drawn from `logits` with the request's
-// temperature/top-k/top-p, using the uniform number `u` in [0, 1).
+// temperature/top-k/top-p, using the uniform number `u` in [0, 1), and that
+// token's log-probability under the model at temperature 1 (what a
+// GenerateReply carries). Temperature 0 is greedy (ties to the lowest id).
+// With neither top-k nor top-p, `u` is mapped through the cumulative
+// distribution in token-id order, which needs no ranking; with either, the
+// tokens are ranked most probable first (ties by id), cut to top-k and then
+// to the smallest prefix holding top-p of the mass, and `u` walks that
+// ranking. Keeps its scratch space between calls: the batcher's worker calls
+// it for every generated token, and it allocates nothing once warm.
+class TokenSampler {
+ public:
+  struct Pick {
+    uint32_t token = 0;
+    float logprob = 0;
+  };
+  Pick Sample(absl::Span<const float> logits, float temperature, uint32_t top_k, float top_p,
+              double u);
+
+ private:
+  Pick Ranked(absl::Span<const float> logits, uint32_t top_k, float top_p, double u);
+
+  std::vector<double> weights_;  // exp(logit / temperature - max), 0 for non-finite logits
+  double max_ = 0;               // max finite logit / temperature
+  double total_ = 0;             // sum of weights_
+  std::vector<uint64_t> ranked_;
+};
 uint32_t SampleToken(absl::Span<const float> logits, float temperature, uint32_t top_k,
-                     float top_p, double u);
+                     float top_p, double u);  // TokenSampler().Sample(...).token
 
 }  // namespace agora::miner
 

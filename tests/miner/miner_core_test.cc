@@ -5,6 +5,7 @@
 #include <future>
 #include <limits>
 #include <map>
+#include <numeric>
 #include <thread>
 #include <vector>
 
@@ -472,6 +473,66 @@ TEST(HandlersTest, SoftmaxAndSamplingSurviveHostileLogits) {
   EXPECT_FLOAT_EQ(p[0], 0.5f);
   EXPECT_EQ(SampleToken(std::vector<float>{nan, 1.0f, 0.0f}, 0.0f, 0, 1.0f, 0.5), 1u);
   EXPECT_LT(SampleToken(std::vector<float>{nan, nan, nan}, 1.0f, 2, 0.5f, 0.999), 3u);
+}
+
+// Sampling is the inverse of a cumulative distribution, so over an even grid
+// of u each token is drawn in proportion to its probability (to within one
+// grid step), whichever path (id order, or ranked with top-k/top-p) it takes.
+TEST(HandlersTest, SamplerDrawsEachTokenWithItsProbabilityAndReportsItsLogprob) {
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  const std::vector<float> logits = {0.5f, 2.0f, -1.0f, nan, 1.0f, 1.0f};
+  struct Case {
+    float temperature;
+    uint32_t top_k;
+    float top_p;
+  };
+  TokenSampler sampler;  // one sampler for every case: its scratch is reused
+  for (const Case& c : {Case{1.0f, 0, 1.0f}, Case{0.5f, 0, 1.0f}, Case{2.0f, 0, 1.0f},
+                        Case{1.0f, 2, 1.0f}, Case{1.0f, 0, 0.7f}, Case{0.7f, 3, 0.9f}}) {
+    SCOPED_TRACE(::testing::Message() << "T " << c.temperature << " top_k " << c.top_k << " top_p " << c.top_p);
+    // The expected distribution: softmax at T, most probable first (ties by
+    // id), cut to top_k, then to the smallest prefix holding top_p.
+    const std::vector<float> p = Softmax(logits, c.temperature);
+    std::vector<uint32_t> order(p.size());
+    std::iota(order.begin(), order.end(), 0u);
+    std::stable_sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) { return p[a] > p[b]; });
+    size_t keep = c.top_k > 0 ? c.top_k : order.size();
+    double cum = 0;
+    for (size_t i = 0; i < keep && c.top_p < 1.0f; ++i) {
+      cum += p[order[i]];
+      if (cum >= c.top_p) keep = i + 1;
+    }
+    std::vector<double> want(p.size(), 0.0);
+    double kept = 0;
+    for (size_t i = 0; i < keep; ++i) kept += p[order[i]];
+    for (size_t i = 0; i < keep; ++i) want[order[i]] = p[order[i]] / kept;
+
+    constexpr int kGrid = 20000;
+    std::vector<int> drawn(p.size(), 0);
+    for (int g = 0; g < kGrid; ++g) {
+      const TokenSampler::Pick pick = sampler.Sample(logits, c.temperature, c.top_k, c.top_p, (g + 0.5) / kGrid);
+      ASSERT_LT(pick.token, p.size());
+      ++drawn[pick.token];
+      // The log-probability is the model's, at temperature 1, whatever T.
+      EXPECT_NEAR(pick.logprob, std::log(Softmax(logits)[pick.token]), 1e-5);
+      EXPECT_EQ(pick.token, SampleToken(logits, c.temperature, c.top_k, c.top_p, (g + 0.5) / kGrid));
+    }
+    for (size_t t = 0; t < p.size(); ++t) {
+      EXPECT_NEAR(drawn[t] / double(kGrid), want[t], 2.0 / kGrid) << "token " << t;
+    }
+    EXPECT_EQ(drawn[3], 0);  // the NaN logit has no mass
+  }
+  // Greedy: the largest finite logit, ties to the lowest id.
+  const TokenSampler::Pick greedy = sampler.Sample(logits, 0.0f, 0, 1.0f, 0.99);
+  EXPECT_EQ(greedy.token, 1u);
+  EXPECT_NEAR(greedy.logprob, std::log(Softmax(logits)[1]), 1e-5);
+  EXPECT_EQ(sampler.Sample(std::vector<float>{1.0f, 3.0f, 3.0f}, 0.0f, 0, 1.0f, 0.5).token, 1u);
+  // A shorter vocabulary after a longer one: nothing left over from before.
+  EXPECT_EQ(sampler.Sample(std::vector<float>{5.0f}, 1.0f, 0, 1.0f, 0.999).token, 0u);
+  // Nothing finite: uniform over the ids, logprob -log(n).
+  const TokenSampler::Pick uniform = sampler.Sample(std::vector<float>{nan, nan, nan, nan}, 1.0f, 0, 1.0f, 0.6);
+  EXPECT_EQ(uniform.token, 2u);
+  EXPECT_NEAR(uniform.logprob, -std::log(4.0), 1e-6);
 }
 
 TEST(AdmissionTest, RegistrationStakePermitAndRateLimit) {
