@@ -9,8 +9,10 @@
 // Each client loops: GenerateRequest(prompt of --prompt bytes, --max-tokens
 // tokens, temperature 1, its own seed). The raw figure drives the model
 // directly, no server: B generations in lockstep through DecodeStep (the
-// prompt, then one token per step, keys and values cached), tokens/s, median
-// of 5. For scale, "no-cache" is NextTokenLogits (every row recomputed) on B
+// prompt, then one token per step, keys and values cached), tokens/s over
+// --seconds/2 right before and --seconds/2 right after the served run, and
+// the served figure is compared with their mean (this VM's speed drifts with
+// its neighbours' load; "drift" is after / before). For scale, "no-cache" is NextTokenLogits (every row recomputed) on B
 // rows of the mean length a generation sees (prompt + max_tokens/2). "in
 // model" is the share of the served run the batcher's worker spent in the
 // model's forward (the rest: sampling, queueing, waiting for requests).
@@ -86,9 +88,9 @@ std::unique_ptr<miner::ModelBackend> MakeModel(const Args& a) {
 }
 
 double RawDecodeTokensPerSecond(miner::ModelBackend& m, size_t batch, uint32_t prompt,
-                                uint32_t max_tokens) {
+                                uint32_t max_tokens, double seconds) {
   static uint64_t next_sequence = 1;
-  auto generate = [&] {
+  auto generate = [&] {  // -> its seconds
     std::vector<std::vector<uint32_t>> rows(batch, std::vector<uint32_t>(prompt));
     std::vector<uint64_t> sequences(batch);
     for (size_t i = 0; i < batch; ++i) {
@@ -104,15 +106,18 @@ double RawDecodeTokensPerSecond(miner::ModelBackend& m, size_t batch, uint32_t p
         rows[i].push_back(static_cast<uint32_t>(std::max_element(row.begin(), row.end()) - row.begin()));
       }
     }
-    const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+    const double took = std::chrono::duration<double>(Clock::now() - t0).count();
     for (uint64_t s : sequences) m.EndSequence(s);
-    return double(batch) * max_tokens / seconds;
+    return took;
   };
   (void)generate();  // warm up
-  std::vector<double> rates;
-  for (int r = 0; r < 5; ++r) rates.push_back(generate());
-  std::sort(rates.begin(), rates.end());
-  return rates[2];
+  double took = 0;
+  int runs = 0;
+  while (took < seconds || runs < 3) {
+    took += generate();
+    ++runs;
+  }
+  return double(batch) * max_tokens * runs / took;
 }
 
 double RawRowsPerSecond(miner::ModelBackend& m, size_t batch, size_t len) {
@@ -214,23 +219,27 @@ int main(int argc, char** argv) {
               torch::get_num_threads(), std::getenv("OPENBLAS_CORETYPE") ? std::getenv("OPENBLAS_CORETYPE") : "(unset)",
               a.curve, a.seconds);
   std::printf("generate: prompt %u bytes, %u tokens per request\n\n", a.prompt, a.max_tokens);
-  std::printf("%8s %14s %14s %8s %14s %10s %9s %10s %10s %7s\n", "clients", "served tok/s",
-              "raw tok/s", "ratio", "no-cache tok/s", "mean batch", "in model", "p50 ms", "p99 ms", "errors");
-  double served16 = 0;
+  std::printf("%8s %14s %14s %8s %7s %14s %10s %9s %10s %10s %7s\n", "clients", "served tok/s",
+              "raw tok/s", "ratio", "drift", "no-cache tok/s", "mean batch", "in model", "p50 ms", "p99 ms",
+              "errors");
   for (size_t c : a.clients) {
-    const double raw = RawDecodeTokensPerSecond(*model, c, a.prompt, a.max_tokens);
     const double no_cache = RawRowsPerSecond(*model, c, len);
+    const double before = RawDecodeTokensPerSecond(*model, c, a.prompt, a.max_tokens, a.seconds / 2);
     const Served s = Serve(a, c, 64);
-    if (c == 16) served16 = s.tokens_per_s;
-    std::printf("%8zu %14.0f %14.0f %7.0f%% %14.0f %10.1f %8.0f%% %10.1f %10.1f %7llu\n", c,
-                s.tokens_per_s, raw, 100.0 * s.tokens_per_s / raw, no_cache, s.mean_batch,
+    const double after = RawDecodeTokensPerSecond(*model, c, a.prompt, a.max_tokens, a.seconds / 2);
+    const double raw = (before + after) / 2;
+    std::printf("%8zu %14.0f %14.0f %7.0f%% %6.2fx %14.0f %10.1f %8.0f%% %10.1f %10.1f %7llu\n", c,
+                s.tokens_per_s, raw, 100.0 * s.tokens_per_s / raw, after / before, no_cache, s.mean_batch,
                 100.0 * s.in_model, s.p50_ms, s.p99_ms, static_cast<unsigned long long>(s.errors));
     std::fflush(stdout);
+    if (c != 16) continue;
+    // Unbatched serving right after, so both see the machine alike.
+    const Served u = Serve(a, 16, 1);
+    std::printf("%8s %14.0f %14s %8s %7s %14s %10.1f %8.0f%% %10.1f %10.1f %7llu   (max_batch 1: %.1fx "
+                "less than batched)\n",
+                "16 unb.", u.tokens_per_s, "", "", "", "", u.mean_batch, 100.0 * u.in_model, u.p50_ms,
+                u.p99_ms, static_cast<unsigned long long>(u.errors), s.tokens_per_s / std::max(u.tokens_per_s, 1e-9));
+    std::fflush(stdout);
   }
-  if (served16 == 0) return 0;  // no 16-client row to compare with
-  const Served u = Serve(a, 16, 1);
-  std::printf("\nunbatched serving (max_batch 1), 16 clients: %.0f tok/s, p50 %.1f ms, p99 %.1f ms\n",
-              u.tokens_per_s, u.p50_ms, u.p99_ms);
-  std::printf("batched / unbatched at 16 clients: %.1fx\n", served16 / std::max(u.tokens_per_s, 1e-9));
   return 0;
 }

@@ -17,6 +17,7 @@ struct Batcher::Job {
   Clock::time_point deadline;
   bool generation = false;
   NextToken next;         // a generation's
+  std::function<void()> on_end;  // a generation's: called once it ends, before `finished` is set
   uint64_t sequence = 0;  // a generation's id for the model, else 0
   std::mutex mu;
   std::promise<absl::StatusOr<Logits>> promise;  // Submit's result
@@ -26,14 +27,20 @@ struct Batcher::Job {
   bool done = false;       // promise set
 
   void Fail(absl::Status status) {
-    std::lock_guard<std::mutex> lock(mu);
-    if (done) return;
-    done = true;
+    if (!MarkDone()) return;
     if (generation) {
+      if (on_end) on_end();
       finished.set_value(std::move(status));
     } else {
       promise.set_value(std::move(status));
     }
+  }
+  // Claims the right to set the result: false if it was set already.
+  bool MarkDone() {
+    std::lock_guard<std::mutex> lock(mu);
+    if (done) return false;
+    done = true;
+    return true;
   }
   bool Done() {
     std::lock_guard<std::mutex> lock(mu);
@@ -55,9 +62,8 @@ struct Batcher::Job {
   }
   // A generation is complete.
   void Finish() {
-    std::lock_guard<std::mutex> lock(mu);
-    if (done) return;
-    done = true;
+    if (!MarkDone()) return;
+    if (on_end) on_end();
     finished.set_value(absl::OkStatus());
   }
 };
@@ -105,10 +111,12 @@ absl::StatusOr<Logits> Batcher::Run(std::vector<std::vector<uint32_t>> rows, uin
 }
 
 std::future<absl::Status> Batcher::Generate(std::vector<uint32_t> prompt, uint64_t priority,
-                                            Clock::time_point deadline, NextToken next) {
+                                            Clock::time_point deadline, NextToken next,
+                                            std::function<void()> on_end) {
   auto job = std::make_shared<Job>();
   job->generation = true;
   job->next = std::move(next);
+  job->on_end = std::move(on_end);
   std::future<absl::Status> result = job->finished.get_future();
   if (prompt.empty()) {
     job->Fail(absl::InvalidArgumentError("generate: empty prompt"));

@@ -98,10 +98,14 @@ class Batcher {
   using NextToken = std::function<bool(absl::Span<const float> logits, std::vector<uint32_t>& row)>;
   // Runs a generation from `prompt` (non-empty) until `next` returns false;
   // the future is OK then, or holds what stopped it (the errors of Submit;
-  // the deadline is checked before every step). `next` and what it refers to
-  // must stay alive until the future is ready.
+  // the deadline is checked before every step). `on_end` (optional) is
+  // called once when the generation ends, either way, on whichever thread
+  // ends it, just before the future becomes ready: after the last `next`, so
+  // a caller woken by it has seen every token. `next`, `on_end` and what they
+  // refer to must stay alive until the future is ready.
   std::future<absl::Status> Generate(std::vector<uint32_t> prompt, uint64_t priority,
-                                     Clock::time_point deadline, NextToken next);
+                                     Clock::time_point deadline, NextToken next,
+                                     std::function<void()> on_end = nullptr);
 
   // Finishes queued rows, then stops the worker. Idempotent.
   void Stop();

@@ -338,6 +338,7 @@ absl::StatusOr<protocol::GenerateReply> HandleGenerate(const protocol::GenerateR
     std::mutex mu;
     std::condition_variable cv;
     std::deque<protocol::GenerateChunk> queue;
+    bool ended = false;  // the generation is over: no chunk comes after those queued
   } chunks;
   TokenSampler sampler;
   rep.tokens.reserve(req.max_tokens);
@@ -374,26 +375,28 @@ absl::StatusOr<protocol::GenerateReply> HandleGenerate(const protocol::GenerateR
     }
     return !last;
   };
+  auto ended = [&chunks] {
+    std::lock_guard<std::mutex> lock(chunks.mu);
+    chunks.ended = true;
+    chunks.cv.notify_one();
+  };
   std::future<absl::Status> finished =
-      env.batcher->Generate(std::move(seq), env.priority, env.deadline, next);
+      env.batcher->Generate(std::move(seq), env.priority, env.deadline, next, ended);
   bool streaming = req.stream;
   for (bool last = !req.stream; !last;) {
     std::deque<protocol::GenerateChunk> ready;
+    bool over;
     {
       std::unique_lock<std::mutex> lock(chunks.mu);
-      // The wait is bounded so that a generation that fails (deadline) with
-      // no chunk to say so is noticed.
-      chunks.cv.wait_for(lock, std::chrono::milliseconds(5), [&] { return !chunks.queue.empty(); });
+      chunks.cv.wait(lock, [&] { return !chunks.queue.empty() || chunks.ended; });
       ready.swap(chunks.queue);
+      over = chunks.ended;
     }
     for (const protocol::GenerateChunk& chunk : ready) {
       if (streaming) streaming = emit(chunk);  // a gone requester stops the stream, not the work
       last = last || chunk.done;
     }
-    if (!last && finished.wait_for(std::chrono::seconds(0)) == std::future_status::ready) {
-      std::lock_guard<std::mutex> lock(chunks.mu);
-      if (chunks.queue.empty()) break;  // failed; its status is below
-    }
+    if (over) break;  // every chunk was in `ready`; a failure's status is below
   }
   const absl::Status status = finished.get();
   if (!status.ok()) return FromBatcher(status);

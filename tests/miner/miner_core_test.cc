@@ -423,6 +423,34 @@ TEST(HandlersTest, StreamedGenerationEmitsEachTokenAsTheWholeReplySays) {
   EXPECT_EQ(rep->tokens.size(), 9u);
 }
 
+// A streamed generation that fails part-way (its deadline passes) ends with
+// the failure once the tokens sampled before it are streamed: the handler
+// hears of the end from the batcher, it does not poll for it.
+TEST(HandlersTest, StreamedGenerationPastItsDeadlineEndsWithTheFailure) {
+  Fixture fx({}, std::chrono::milliseconds(20));  // each forward takes 20 ms
+  protocol::GenerateRequest req;
+  req.prompt = "abc";
+  req.max_tokens = 200;
+  req.stream = true;
+  fx.env.deadline = Clock::now() + std::chrono::milliseconds(300);
+  std::vector<protocol::GenerateChunk> chunks;
+  const auto t0 = Clock::now();
+  absl::StatusOr<protocol::GenerateReply> rep =
+      HandleGenerate(req, fx.env, [&](const protocol::GenerateChunk& c) {
+        chunks.push_back(c);
+        return true;
+      });
+  ASSERT_FALSE(rep.ok());
+  EXPECT_EQ(ReasonOf(rep.status()), Reason::kOverloaded) << rep.status();
+  EXPECT_LT(Clock::now() - t0, std::chrono::seconds(5));  // not waiting out 200 tokens
+  ASSERT_FALSE(chunks.empty());  // a few steps ran before the deadline
+  EXPECT_LT(chunks.size(), 200u);
+  for (size_t i = 0; i < chunks.size(); ++i) {
+    EXPECT_EQ(chunks[i].index, i);
+    EXPECT_FALSE(chunks[i].done);  // no chunk claims a completion that did not happen
+  }
+}
+
 TEST(HandlersTest, GenerateRefusesBadRequestsByField) {
   Fixture fx;
   protocol::GenerateRequest req;
