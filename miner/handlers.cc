@@ -147,25 +147,25 @@ TokenSampler::Pick TokenSampler::Sample(absl::Span<const float> logits, float te
   // division by their total.
   const size_t n = logits.size();
   weights_.resize(n);
-  max_ = -std::numeric_limits<double>::infinity();
+  double max = -std::numeric_limits<double>::infinity();
   for (size_t i = 0; i < n; ++i) {
     weights_[i] = std::isfinite(logits[i]) ? double(logits[i]) / temperature
                                            : -std::numeric_limits<double>::infinity();
-    max_ = std::max(max_, weights_[i]);
+    max = std::max(max, weights_[i]);
   }
-  const bool finite = std::isfinite(max_);
+  const bool finite = std::isfinite(max);
+  double total = 0;
   if (finite) {
-    total_ = 0;
-    for (double& w : weights_) total_ += (w = std::exp(w - max_));
+    for (double& w : weights_) total += (w = std::exp(w - max));
   } else {  // nothing finite: uniform, as Softmax
     std::fill(weights_.begin(), weights_.end(), 1.0);
-    total_ = static_cast<double>(n);
+    total = static_cast<double>(n);
   }
   if (top_k > 0 || top_p < 1.0f) {
-    pick = Ranked(logits, top_k, top_p, u);
+    pick.token = Ranked(total, top_k, top_p, u);
   } else {
     // Inverse of the cumulative distribution in id order.
-    double target = u * total_;
+    double target = u * total;
     size_t last = 0;  // the last token with any weight: where rounding ends the walk
     pick.token = n;
     for (size_t i = 0; i < n && pick.token == n; ++i) {
@@ -180,7 +180,7 @@ TokenSampler::Pick TokenSampler::Sample(absl::Span<const float> logits, float te
     // LogSoftmaxAt's value from the weights already at hand: its max and its
     // sum are these (division by 1 is exact).
     pick.logprob = std::isfinite(logits[pick.token])
-                       ? static_cast<float>(double(logits[pick.token]) - max_ - std::log(total_))
+                       ? static_cast<float>(double(logits[pick.token]) - max - std::log(total))
                        : -std::numeric_limits<float>::infinity();
   } else {
     pick.logprob = LogSoftmaxAt(logits, pick.token);
@@ -188,16 +188,16 @@ TokenSampler::Pick TokenSampler::Sample(absl::Span<const float> logits, float te
   return pick;
 }
 
-TokenSampler::Pick TokenSampler::Ranked(absl::Span<const float> logits, uint32_t top_k,
-                                        float top_p, double u) {
-  const size_t n = logits.size();
-  // Softmax's probabilities. Finite p >= 0 order as their bits do, so one
-  // integer key per token, (~bits(p) << 32 | id), sorts ascending into most
-  // probable first, ties by id (integers sort ~3x faster than (p, id) pairs
-  // through a comparator). Only the first `keep` ranks are ever read.
+uint32_t TokenSampler::Ranked(double total_weight, uint32_t top_k, float top_p, double u) {
+  const size_t n = weights_.size();
+  // Softmax's probabilities, written over the weights. Finite p >= 0 order
+  // as their bits do, so one integer key per token, (~bits(p) << 32 | id),
+  // sorts ascending into most probable first, ties by id (integers sort ~3x
+  // faster than (p, id) pairs through a comparator). Only the first `keep`
+  // ranks are ever read.
   ranked_.resize(n);
   for (size_t i = 0; i < n; ++i) {
-    const float p = static_cast<float>(weights_[i] / total_);
+    const float p = static_cast<float>(weights_[i] / total_weight);
     weights_[i] = p;
     ranked_[i] = (uint64_t{~absl::bit_cast<uint32_t>(p)} << 32) | i;
   }
@@ -221,16 +221,11 @@ TokenSampler::Pick TokenSampler::Ranked(absl::Span<const float> logits, uint32_t
   double total = 0;
   for (size_t i = 0; i < keep; ++i) total += weights_[id(i)];
   double target = u * total;
-  Pick pick;
-  pick.token = id(keep - 1);
   for (size_t i = 0; i < keep; ++i) {
     target -= weights_[id(i)];
-    if (target < 0) {
-      pick.token = id(i);
-      break;
-    }
+    if (target < 0) return id(i);
   }
-  return pick;
+  return id(keep - 1);
 }
 
 uint32_t SampleToken(absl::Span<const float> logits, float temperature, uint32_t top_k,

@@ -77,11 +77,11 @@ class TokenSampler {
               double u);
 
  private:
-  Pick Ranked(absl::Span<const float> logits, uint32_t top_k, float top_p, double u);
+  // The top-k/top-p draw from weights_ (whose sum is `total`).
+  uint32_t Ranked(double total, uint32_t top_k, float top_p, double u);
 
+  // Scratch, kept between calls.
   std::vector<double> weights_;  // exp(logit / temperature - max), 0 for non-finite logits
-  double max_ = 0;               // max finite logit / temperature
-  double total_ = 0;             // sum of weights_
   std::vector<uint64_t> ranked_;
 };
 uint32_t SampleToken(absl::Span<const float> logits, float temperature, uint32_t top_k,
