@@ -23,8 +23,6 @@
 #include <vector>
 
 #include <httplib.h>
-#include <torch/torch.h>
-
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/file_util.h"
@@ -70,15 +68,12 @@ int main(int argc, char** argv) {
   std::filesystem::create_directories(dir);
 
   // The miner: a trivial model, so the model's time does not hide the gateway's.
-  torch::manual_seed(1);
   miner::GptConfig c;
   c.layers = 1;
   c.dim = 32;
   c.heads = 2;
   c.context = 64;
-  miner::LoadedGpt g;
-  g.model = miner::Gpt(c);
-  g.hash = miner::GptContentHash(g.model);
+  miner::LoadedGpt g = miner::FreshGpt(c, 1);
   auto miner_key = std::make_shared<const SigningKey>(SigningKey::Generate());
   miner::ServiceOptions so;
   so.endpoint = "tcp://127.0.0.1:*";

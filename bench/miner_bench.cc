@@ -1,7 +1,8 @@
 // bench_miner: tokens/s of generation through the real miner server for 1, 4,
 // 16 and 64 concurrent clients (each its own hotkey and socket, signed
 // requests over loopback), next to the raw batched decoding of the same model
-// at the same batch size, and unbatched serving (max_batch 1) at 16 clients.
+// at the same batch size, and unbatched serving (max_batch 1) at 16 clients,
+// right after the batched 16-client row.
 //
 // Usage: bench_miner [--layers 2 --dim 128 --heads 4 --context 128]
 //                    [--seconds 4] [--prompt 32] [--max-tokens 16] [--curve]
@@ -10,12 +11,13 @@
 // tokens, temperature 1, its own seed). The raw figure drives the model
 // directly, no server: B generations in lockstep through DecodeStep (the
 // prompt, then one token per step, keys and values cached), tokens/s over
-// --seconds/2 right before and --seconds/2 right after the served run, and
-// the served figure is compared with their mean (this VM's speed drifts with
-// its neighbours' load; "drift" is after / before). For scale, "no-cache" is NextTokenLogits (every row recomputed) on B
-// rows of the mean length a generation sees (prompt + max_tokens/2). "in
-// model" is the share of the served run the batcher's worker spent in the
-// model's forward (the rest: sampling, queueing, waiting for requests).
+// --seconds/2 right before and --seconds/2 right after the served run; the
+// served figure is compared with their mean (a shared VM's speed drifts with
+// its neighbours' load; "drift" is after / before). For scale, "no-cache" is
+// NextTokenLogits (every row recomputed) on B rows of the mean length a
+// generation sees (prompt + max_tokens/2). "in model" is the share of the
+// served run the batcher's worker spent in the model's forward (the rest:
+// sampling, queueing, waiting for requests).
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -80,11 +82,7 @@ miner::GptConfig Config(const Args& a) {
 
 std::unique_ptr<miner::ModelBackend> MakeModel(const Args& a) {
   miner::SetUpTorchProcess();
-  torch::manual_seed(1);
-  miner::LoadedGpt g;
-  g.model = miner::Gpt(Config(a));
-  g.hash = miner::GptContentHash(g.model);
-  return miner::MakeGptBackend(std::move(g), miner::ServingDevice(false));
+  return miner::MakeGptBackend(miner::FreshGpt(Config(a), 1), miner::ServingDevice(false));
 }
 
 double RawDecodeTokensPerSecond(miner::ModelBackend& m, size_t batch, uint32_t prompt,

@@ -28,8 +28,6 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include <torch/torch.h>
-
 #include "absl/status/status.h"
 #include "absl/strings/numbers.h"
 #include "absl/synchronization/mutex.h"
@@ -98,15 +96,12 @@ int main(int argc, char** argv) {
     }
   }
   miner::SetUpTorchProcess();
-  torch::manual_seed(1);
   miner::GptConfig c;
   c.layers = 2;
   c.dim = 64;
   c.heads = 4;
   c.context = 128;
-  miner::LoadedGpt g;
-  g.model = miner::Gpt(c);
-  g.hash = miner::GptContentHash(g.model);
+  miner::LoadedGpt g = miner::FreshGpt(c, 1);
 
   auto miner_key = std::make_shared<const SigningKey>(SigningKey::Generate());
   auto validator_key = std::make_shared<const SigningKey>(SigningKey::Generate());

@@ -234,10 +234,7 @@ int main(int argc, char** argv) {
   c.dim = a.dim;
   c.heads = a.heads;
   c.context = a.context;
-  torch::manual_seed(1);
-  miner::LoadedGpt g;
-  g.model = miner::Gpt(c);
-  g.hash = miner::GptContentHash(g.model);
+  miner::LoadedGpt g = miner::FreshGpt(c, 1);
   miner::Gpt raw = g.model;  // shares the parameters
   raw->eval();
   auto model = miner::MakeGptBackend(std::move(g), torch::kCPU);

@@ -388,6 +388,14 @@ absl::StatusOr<Hash256> SaveCheckpoint(Gpt& model, const TrainFacts& facts,
   return hash;
 }
 
+LoadedGpt FreshGpt(const GptConfig& config, uint64_t seed) {
+  torch::manual_seed(seed);
+  LoadedGpt out;
+  out.model = Gpt(config);
+  out.hash = GptContentHash(out.model);
+  return out;
+}
+
 absl::StatusOr<LoadedGpt> LoadCheckpoint(const std::string& dir) {
   absl::StatusOr<std::string> text = ReadFile(dir + "/config.json", kMaxConfigBytes);
   if (!text.ok()) return text.status();

@@ -139,6 +139,10 @@ struct LoadedGpt {
   Hash256 hash{};
   TrainFacts facts;
 };
+// A model of this shape with fresh weights drawn from torch's generator
+// seeded with `seed`, and its content hash: for benchmarks and tests, which
+// need a model of a given size, not a trained one.
+LoadedGpt FreshGpt(const GptConfig& config, uint64_t seed);
 // Loads a checkpoint onto the CPU. NotFound for missing files, InvalidArgument
 // for a bad config, DataLoss if the weights do not match the config or the
 // recomputed hash differs from the one recorded.

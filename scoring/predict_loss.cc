@@ -64,11 +64,19 @@ void Densify(const protocol::PredictReply& reply, uint32_t vocab_size, size_t ch
 }
 
 DenseStep BuildDense(const PredictStep& step) {
+  std::vector<std::string> reasons(step.answers.size());
+  for (size_t j = 0; j < reasons.size(); ++j) {
+    reasons[j] = CheckShape(step.answers[j], step.vocab_size, step.targets.size());
+  }
+  return BuildDense(step, std::move(reasons));
+}
+
+DenseStep BuildDense(const PredictStep& step, std::vector<std::string> shape_reasons) {
   const int64_t m = static_cast<int64_t>(step.answers.size());
   const int64_t n = static_cast<int64_t>(step.targets.size());
   const int64_t v = step.vocab_size;
   DenseStep out;
-  out.reasons.resize(step.answers.size());
+  out.reasons = std::move(shape_reasons);
   out.probs = torch::empty({m, n, v}, torch::kFloat);  // each miner's block is written below
   out.present = torch::zeros({m}, torch::kBool);
   out.targets = torch::empty({n}, torch::kLong);
@@ -77,7 +85,6 @@ DenseStep BuildDense(const PredictStep& step) {
   float* probs = out.probs.data_ptr<float>();
   bool* present = out.present.data_ptr<bool>();
   for (int64_t j = 0; j < m; ++j) {
-    out.reasons[j] = CheckShape(step.answers[j], step.vocab_size, step.targets.size());
     if (!out.reasons[j].empty()) {
       std::fill(probs + j * n * v, probs + (j + 1) * n * v, 0.0f);  // absent: zeros
       continue;

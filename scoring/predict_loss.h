@@ -49,6 +49,8 @@ struct DenseStep {
 
 // Runs CheckShape for every miner and densifies the ones that pass.
 DenseStep BuildDense(const PredictStep& step);
+// The same with CheckShape's verdicts already at hand (one per answer).
+DenseStep BuildDense(const PredictStep& step, std::vector<std::string> shape_reasons);
 
 struct PredictLossResult {  // every tensor [M] and on the CPU
   torch::Tensor bad_index;  // int64: first malformed distribution, -1 when none (or absent)

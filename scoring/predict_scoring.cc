@@ -102,7 +102,7 @@ std::vector<PredictScore> ScorePredict(const PredictStep& step,
     }
   }
 
-  const DenseStep dense = BuildDense(step);
+  const DenseStep dense = BuildDense(step, std::move(shape));
   const PredictLossResult r = RunPredictLoss(dense, options);
   const int64_t* bad_index = r.bad_index.data_ptr<int64_t>();
   const int32_t* bad_kind = r.bad_kind.data_ptr<int32_t>();

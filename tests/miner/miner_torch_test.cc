@@ -299,10 +299,7 @@ def forward(self, ids):
 
 // The service end to end in one process: real sockets, real signatures.
 TEST(MinerServiceTest, AnswersSignedRequestsAndRefusesBadOnes) {
-  torch::manual_seed(1);
-  LoadedGpt loaded;
-  loaded.model = Gpt(TinyConfig());
-  loaded.hash = GptContentHash(loaded.model);
+  LoadedGpt loaded = FreshGpt(TinyConfig(), 1);
   const Hash256 hash = loaded.hash;
   auto miner_key = std::make_shared<const SigningKey>(SigningKey::Generate());
   auto validator_key = std::make_shared<const SigningKey>(SigningKey::Generate());
@@ -455,10 +452,7 @@ TEST(MinerServiceTest, CopycatRelaysAnotherMinerOverTheWire) {
   so.endpoint = "tcp://127.0.0.1:*";
   so.workers = 4;
   so.curve = false;
-  torch::manual_seed(2);
-  LoadedGpt loaded;
-  loaded.model = Gpt(TinyConfig());
-  loaded.hash = GptContentHash(loaded.model);
+  LoadedGpt loaded = FreshGpt(TinyConfig(), 2);
   auto source = std::make_unique<MinerService>(MakeGptBackend(std::move(loaded), torch::kCPU),
                                                std::make_unique<ByteTokenizer>(), source_key, so);
   source->admission().Update({{validator_key->public_key(), 1000, true},
