@@ -278,7 +278,14 @@ absl::Status ApplyRevealWeights(ChainState& state, const TxBody& body, BlockHeig
     return Reject(TxReject::kCommitRevealDisabled, "use set_weights on this subnet");
   }
   Neuron& neuron = subnet->neurons[uid];
-  if (neuron.commits.empty()) return Reject(TxReject::kNoCommit, "nothing committed to reveal");
+  if (neuron.commits.empty()) {
+    // Expired commits are dropped at epoch boundaries (block.cc), so "none"
+    // also covers a commit revealed too late: say so.
+    return Reject(TxReject::kNoCommit,
+                  absl::StrCat("nothing committed to reveal (a commit is revealable in epoch ",
+                               "e + ", subnet->params.reveal_period_epochs,
+                               " for a commit made in epoch e, and expires when that epoch ends)"));
+  }
   const Hash256 hash = WeightsCommitHash(body.signer, tx.netuid, tx.uids, tx.weights, tx.salt,
                                          tx.version_key);
   auto commit = std::find_if(neuron.commits.begin(), neuron.commits.end(),
