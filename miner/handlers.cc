@@ -86,24 +86,41 @@ float LogSoftmaxAt(absl::Span<const float> logits, uint32_t token) {
   return static_cast<float>(double(logits[token]) - max - std::log(sum));
 }
 
+// Softmax's unnormalized weights, in double: w[i] = exp(logit_i / temperature
+// - max) (0 for a non-finite logit), where max is the largest finite
+// logit / temperature. Returns {max, sum of w}; max is -inf when no logit is
+// finite (w is then meaningless). Softmax and TokenSampler share it, so a
+// sampled token's probability is exactly the one a PredictReply would show.
+struct ExpWeightsSum {
+  double max;
+  double total;
+};
+ExpWeightsSum ExpWeights(absl::Span<const float> logits, double temperature, std::vector<double>& w) {
+  w.resize(logits.size());
+  double max = -std::numeric_limits<double>::infinity();
+  for (size_t i = 0; i < logits.size(); ++i) {
+    w[i] = std::isfinite(logits[i]) ? double(logits[i]) / temperature
+                                    : -std::numeric_limits<double>::infinity();
+    max = std::max(max, w[i]);
+  }
+  double total = 0;
+  if (std::isfinite(max)) {
+    for (double& v : w) total += (v = std::exp(v - max));
+  }
+  return {max, total};
+}
+
 }  // namespace
 
 std::vector<float> Softmax(absl::Span<const float> logits, double temperature) {
-  std::vector<double> z(logits.size());
-  double max = -std::numeric_limits<double>::infinity();
-  for (size_t i = 0; i < logits.size(); ++i) {
-    z[i] = std::isfinite(logits[i]) ? double(logits[i]) / temperature
-                                    : -std::numeric_limits<double>::infinity();
-    max = std::max(max, z[i]);
-  }
+  std::vector<double> w;
+  const ExpWeightsSum sum = ExpWeights(logits, temperature, w);
   std::vector<float> p(logits.size());
-  if (!std::isfinite(max)) {
+  if (!std::isfinite(sum.max)) {
     std::fill(p.begin(), p.end(), logits.empty() ? 0.0f : 1.0f / float(logits.size()));
     return p;
   }
-  double sum = 0;
-  for (double& v : z) sum += (v = std::exp(v - max));
-  for (size_t i = 0; i < z.size(); ++i) p[i] = static_cast<float>(z[i] / sum);
+  for (size_t i = 0; i < w.size(); ++i) p[i] = static_cast<float>(w[i] / sum.total);
   return p;
 }
 
@@ -143,21 +160,11 @@ TokenSampler::Pick TokenSampler::Sample(absl::Span<const float> logits, float te
     pick.logprob = LogSoftmaxAt(logits, pick.token);
     return pick;
   }
-  // The weights are Softmax's (same operations, same order), before the
-  // division by their total.
   const size_t n = logits.size();
-  weights_.resize(n);
-  double max = -std::numeric_limits<double>::infinity();
-  for (size_t i = 0; i < n; ++i) {
-    weights_[i] = std::isfinite(logits[i]) ? double(logits[i]) / temperature
-                                           : -std::numeric_limits<double>::infinity();
-    max = std::max(max, weights_[i]);
-  }
+  const auto [max, exp_total] = ExpWeights(logits, temperature, weights_);
   const bool finite = std::isfinite(max);
-  double total = 0;
-  if (finite) {
-    for (double& w : weights_) total += (w = std::exp(w - max));
-  } else {  // nothing finite: uniform, as Softmax
+  double total = exp_total;
+  if (!finite) {  // nothing finite: uniform, as Softmax
     std::fill(weights_.begin(), weights_.end(), 1.0);
     total = static_cast<double>(n);
   }
@@ -166,15 +173,18 @@ TokenSampler::Pick TokenSampler::Sample(absl::Span<const float> logits, float te
   } else {
     // Inverse of the cumulative distribution in id order.
     double target = u * total;
+    size_t chosen = n;
     size_t last = 0;  // the last token with any weight: where rounding ends the walk
-    pick.token = n;
-    for (size_t i = 0; i < n && pick.token == n; ++i) {
+    for (size_t i = 0; i < n; ++i) {
       if (weights_[i] <= 0) continue;
       last = i;
       target -= weights_[i];
-      if (target < 0) pick.token = static_cast<uint32_t>(i);
+      if (target < 0) {
+        chosen = i;
+        break;
+      }
     }
-    if (pick.token == n) pick.token = static_cast<uint32_t>(last);
+    pick.token = static_cast<uint32_t>(chosen < n ? chosen : last);
   }
   if (temperature == 1.0f && finite) {
     // LogSoftmaxAt's value from the weights already at hand: its max and its

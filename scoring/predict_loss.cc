@@ -63,13 +63,15 @@ void Densify(const protocol::PredictReply& reply, uint32_t vocab_size, size_t ch
   }
 }
 
-DenseStep BuildDense(const PredictStep& step) {
+std::vector<std::string> CheckShapes(const PredictStep& step) {
   std::vector<std::string> reasons(step.answers.size());
   for (size_t j = 0; j < reasons.size(); ++j) {
     reasons[j] = CheckShape(step.answers[j], step.vocab_size, step.targets.size());
   }
-  return BuildDense(step, std::move(reasons));
+  return reasons;
 }
+
+DenseStep BuildDense(const PredictStep& step) { return BuildDense(step, CheckShapes(step)); }
 
 DenseStep BuildDense(const PredictStep& step, std::vector<std::string> shape_reasons) {
   const int64_t m = static_cast<int64_t>(step.answers.size());

@@ -34,6 +34,9 @@ enum class BadKind : int32_t { kNone = 0, kNaN = 1, kInfinite = 2, kNegative = 3
 std::string CheckShape(const protocol::PredictReply* reply, uint32_t vocab_size,
                        size_t challenges);
 
+// CheckShape for each of step's answers, in order.
+std::vector<std::string> CheckShapes(const PredictStep& step);
+
 // Writes reply's distributions densely into out[N * V] (row n = challenge n).
 // Top-k form: unlisted tokens get rest / (V - k) each. Requires
 // CheckShape(reply, V, N) to be empty.

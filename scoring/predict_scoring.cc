@@ -70,12 +70,8 @@ std::vector<PredictScore> ScorePredict(const PredictStep& step,
   if (m == 0) return out;
 
   // Shape errors are found on the host; the rest only if someone passed.
-  std::vector<std::string> shape(m);
-  bool any = false;
-  for (size_t j = 0; j < m; ++j) {
-    shape[j] = CheckShape(step.answers[j], step.vocab_size, step.targets.size());
-    any = any || shape[j].empty();
-  }
+  std::vector<std::string> shape = CheckShapes(step);
+  const bool any = std::any_of(shape.begin(), shape.end(), [](const std::string& r) { return r.empty(); });
   if (!any) {
     for (size_t j = 0; j < m; ++j) out[j].reason = std::move(shape[j]);
     return out;
