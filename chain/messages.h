@@ -1,6 +1,6 @@
 // Wire structs of the chain's query and submission protocol (served by
 // agora-chain over the signed ZeroMQ transport; used by chain/client.h).
-// docs/PROTOCOL.md "Chain messages" describes each.
+// docs/CHAIN.md "Query messages" describes each.
 #ifndef AGORA_CHAIN_MESSAGES_H_
 #define AGORA_CHAIN_MESSAGES_H_
 
@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include <msgpack.hpp>
+#include "common/msgpack.h"
 
 #include "chain/state.h"
 

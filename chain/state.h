@@ -15,7 +15,7 @@
 #include <utility>
 #include <vector>
 
-#include <msgpack.hpp>
+#include "common/msgpack.h"
 
 #include "common/crypto.h"
 

@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include <msgpack.hpp>
+#include "common/msgpack.h"
 
 #include "absl/status/statusor.h"
 #include "chain/state.h"

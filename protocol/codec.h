@@ -14,7 +14,7 @@
 #include <exception>
 #include <string>
 
-#include <msgpack.hpp>
+#include "common/msgpack.h"
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"

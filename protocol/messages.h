@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <string>
 
-#include <msgpack.hpp>
+#include "common/msgpack.h"
 
 namespace agora::protocol {
 

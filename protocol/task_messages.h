@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include <msgpack.hpp>
+#include "common/msgpack.h"
 
 #include "common/crypto.h"
 
@@ -77,7 +77,7 @@ struct GenerateRequest {
   float top_p = 1.0f;         // (0, 1]; 1: no nucleus cut
   uint64_t seed = 0;          // same seed, prompt and model: same completion
   std::vector<std::string> stop;  // stop when the completion text ends with one
-  bool stream = false;        // reserved: streamed GenerateChunk replies
+  bool stream = false;        // true: a signed GenerateChunk per token, then the GenerateReply
   MSGPACK_DEFINE_MAP(prompt, prompt_tokens, max_tokens, temperature, top_k, top_p, seed, stop,
                      stream)
 };

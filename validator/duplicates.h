@@ -39,7 +39,7 @@
 #include <utility>
 #include <vector>
 
-#include <msgpack.hpp>
+#include "common/msgpack.h"
 
 #include "common/crypto.h"
 #include "protocol/task_messages.h"

@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include <msgpack.hpp>
+#include "common/msgpack.h"
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
