@@ -186,21 +186,6 @@ absl::Status ApplyRegister(ChainState& state, const TxBody& body, BlockHeight bl
   return absl::OkStatus();
 }
 
-absl::Status CheckEndpoint(const std::string& endpoint) {
-  if (endpoint.size() > kMaxEndpointBytes || !absl::StartsWith(endpoint, "tcp://")) {
-    return Reject(TxReject::kBadEndpoint, "serve_axon.endpoint must be tcp://host:port");
-  }
-  const size_t colon = endpoint.rfind(':');
-  uint32_t port = 0;
-  if (colon <= 6 || !absl::SimpleAtoi(endpoint.substr(colon + 1), &port) || port == 0 ||
-      port > 65535) {
-    return Reject(TxReject::kBadEndpoint, "serve_axon.endpoint has no valid port");
-  }
-  for (char c : endpoint) {
-    if (c <= ' ' || c > '~') return Reject(TxReject::kBadEndpoint, "serve_axon.endpoint: bad byte");
-  }
-  return absl::OkStatus();
-}
 
 absl::Status ApplyServeAxon(ChainState& state, const TxBody& body, BlockHeight block) {
   AGORA_ASSIGN_OR_RETURN(ServeAxonTx tx, DecodePayload<ServeAxonTx>(body));
@@ -311,6 +296,22 @@ absl::Status ApplyRevealWeights(ChainState& state, const TxBody& body, BlockHeig
 }
 
 }  // namespace
+
+absl::Status CheckEndpoint(const std::string& endpoint) {
+  if (endpoint.size() > kMaxEndpointBytes || !absl::StartsWith(endpoint, "tcp://")) {
+    return Reject(TxReject::kBadEndpoint, "serve_axon.endpoint must be tcp://host:port");
+  }
+  const size_t colon = endpoint.rfind(':');
+  uint32_t port = 0;
+  if (colon <= 6 || !absl::SimpleAtoi(endpoint.substr(colon + 1), &port) || port == 0 ||
+      port > 65535) {
+    return Reject(TxReject::kBadEndpoint, "serve_axon.endpoint has no valid port");
+  }
+  for (char c : endpoint) {
+    if (c <= ' ' || c > '~') return Reject(TxReject::kBadEndpoint, "serve_axon.endpoint: bad byte");
+  }
+  return absl::OkStatus();
+}
 
 std::vector<uint16_t> MaxUpscale(const std::vector<uint16_t>& weights) {
   const uint64_t m = weights.empty() ? 0 : *std::max_element(weights.begin(), weights.end());

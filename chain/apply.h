@@ -27,6 +27,10 @@ absl::Status CheckWeights(const SubnetState& subnet, Uid uid, const std::vector<
 // round(v·65535/m); ties away from zero); all zeros stay zeros.
 std::vector<uint16_t> MaxUpscale(const std::vector<uint16_t>& weights);
 
+// kBadEndpoint unless `endpoint` is a serve_axon endpoint the chain accepts:
+// "tcp://host:port", printable ASCII without spaces, at most 256 bytes.
+absl::Status CheckEndpoint(const std::string& endpoint);
+
 // The uid a registration into a full subnet replaces (yuma.md §7), if any.
 std::optional<Uid> NeuronToPrune(const SubnetState& subnet, BlockHeight block);
 

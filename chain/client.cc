@@ -1,13 +1,14 @@
 #include "chain/client.h"
 
-#include "absl/strings/strip.h"
-
-#include "common/file_util.h"
+#include <algorithm>
+#include <thread>
 
 #include "absl/strings/match.h"
+#include "absl/strings/strip.h"
 #include "absl/strings/str_cat.h"
 #include "chain/tx_reject.h"
 #include "common/address.h"
+#include "common/file_util.h"
 #include "protocol/codec.h"
 #include "protocol/refusal.h"
 
@@ -173,6 +174,48 @@ absl::StatusOr<TxReceiptMsg> ChainClient::Submit(const SignedTx& tx) {
   }
   return absl::UnavailableError(absl::StrCat("chain at ", peer_.endpoint, " did not confirm tx ",
                                              ToHex(hash).substr(0, 16), ": ", last.message()));
+}
+
+absl::StatusOr<ChainStatus> ChainClient::WaitForHeight(BlockHeight height,
+                                                       std::chrono::milliseconds timeout) {
+  const auto give_up = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    absl::StatusOr<ChainStatus> st = Status();
+    if (!st.ok()) return st.status();
+    if (st->height >= height) return st;
+    if (std::chrono::steady_clock::now() >= give_up) {
+      return absl::DeadlineExceededError(absl::StrCat("the chain is at block ", st->height,
+                                                      ", not yet at ", height, ", after ",
+                                                      timeout.count(), " ms"));
+    }
+    // A few polls per block: the wait ends soon after the seal, whatever
+    // the interval, without asking a fast chain thousands of times.
+    std::this_thread::sleep_for(
+        std::chrono::milliseconds(std::clamp<uint64_t>(st->block_interval_ms / 4, 5, 1000)));
+  }
+}
+
+absl::Status ChainClient::WaitOutLimit(const absl::Status& refusal, const LimitWait& wait,
+                                       std::optional<BlockHeight>& last_block) {
+  const std::optional<BlockHeight> retry = RetryBlockOf(refusal);
+  if (!retry.has_value() || *retry == 0) return refusal;
+  absl::StatusOr<ChainStatus> st = Status();
+  if (!st.ok()) return refusal;
+  if (!last_block.has_value()) last_block = st->height + 1 + wait.max_blocks;
+  if (*retry > *last_block) return refusal;
+  if (wait.on_wait) wait.on_wait(refusal, *retry);
+  // A transaction lands in the block after the sealed height. Allow each
+  // block four intervals (and at least 30 s) before calling the chain stuck.
+  const uint64_t blocks = *retry > st->height ? *retry - st->height : 1;
+  const auto timeout = std::chrono::milliseconds(
+      std::max<uint64_t>(30'000, 4 * blocks * std::max<uint64_t>(st->block_interval_ms, 1)));
+  absl::StatusOr<ChainStatus> reached = WaitForHeight(*retry - 1, timeout);
+  if (!reached.ok()) {
+    return absl::Status(reached.status().code(),
+                        absl::StrCat(refusal.message(), "; waiting for block ", *retry,
+                                     " to try again: ", reached.status().message()));
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace agora::chain

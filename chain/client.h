@@ -13,8 +13,10 @@
 #define AGORA_CHAIN_CLIENT_H_
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -68,6 +70,28 @@ class ChainClient {
   absl::StatusOr<TxReceiptMsg> Send(const SigningKey& signer, const char* type,
                                     const Payload& payload);
 
+  // Waits until the chain has sealed block `height` (its status shows it),
+  // polling a few times per block interval. Returns that status;
+  // DeadlineExceeded if the chain has not got there after `timeout`.
+  absl::StatusOr<ChainStatus> WaitForHeight(BlockHeight height, std::chrono::milliseconds timeout);
+
+  // How SendWhenAllowed waits out a limit.
+  struct LimitWait {
+    // Wait for at most this many blocks past the chain's height at the first
+    // refusal; a limit that lifts later is returned as the refusal it is.
+    BlockHeight max_blocks = 30;
+    // Told before each wait: the refusal and the block the retry aims at.
+    std::function<void(const absl::Status& refusal, BlockHeight retry_block)> on_wait;
+  };
+  // Send(), but a refusal by a limit that passes with the blocks (a subnet's
+  // registrations per block, the serve_axon and set_weights rate limits:
+  // RetryBlockOf in chain/tx_reject.h) waits for the block that lifts it and
+  // sends again, signed anew with the account's nonce then. Any other
+  // refusal, or a limit past `wait.max_blocks`, is returned as it came.
+  template <typename Payload>
+  absl::StatusOr<TxReceiptMsg> SendWhenAllowed(const SigningKey& signer, const char* type,
+                                               const Payload& payload, const LimitWait& wait = {});
+
   const protocol::Peer& peer() const { return peer_; }
 
  private:
@@ -82,6 +106,11 @@ class ChainClient {
   std::unique_ptr<protocol::Client> client_;
   ChainClientOptions options_;
   absl::StatusOr<std::string> ChainId();
+  // For SendWhenAllowed: OK once the limit behind `refusal` has passed (send
+  // again), else the status to return. `last_block` is the latest block worth
+  // waiting for, set on the first call.
+  absl::Status WaitOutLimit(const absl::Status& refusal, const LimitWait& wait,
+                            std::optional<BlockHeight>& last_block);
 
   std::mutex mu_;
   std::string chain_id_;  // learned on first Send; guarded by mu_
@@ -95,6 +124,19 @@ absl::StatusOr<TxReceiptMsg> ChainClient::Send(const SigningKey& signer, const c
   absl::StatusOr<AccountInfo> account = Account(signer.public_key());
   if (!account.ok()) return account.status();
   return Submit(MakeTx(signer, *chain_id, type, account->nonce, payload));
+}
+
+template <typename Payload>
+absl::StatusOr<TxReceiptMsg> ChainClient::SendWhenAllowed(const SigningKey& signer,
+                                                          const char* type, const Payload& payload,
+                                                          const LimitWait& wait) {
+  std::optional<BlockHeight> last_block;
+  for (;;) {
+    absl::StatusOr<TxReceiptMsg> r = Send(signer, type, payload);
+    if (r.ok()) return r;
+    absl::Status waited = WaitOutLimit(r.status(), wait, last_block);
+    if (!waited.ok()) return waited;
+  }
 }
 
 }  // namespace agora::chain

@@ -3,6 +3,7 @@
 #include <string>
 
 #include "absl/strings/cord.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/types/optional.h"
 
@@ -61,6 +62,31 @@ std::optional<TxReject> TxRejectOf(const absl::Status& status) {
   const std::string text(*payload);
   for (int r = 0; r <= static_cast<int>(kLast); ++r) {
     if (TxRejectString(static_cast<TxReject>(r)) == text) return static_cast<TxReject>(r);
+  }
+  return std::nullopt;
+}
+
+namespace {
+// The decimal number right after the first `marker` in `text`.
+std::optional<uint64_t> NumberAfter(absl::string_view text, absl::string_view marker) {
+  const size_t at = text.find(marker);
+  if (at == absl::string_view::npos) return std::nullopt;
+  absl::string_view rest = text.substr(at + marker.size());
+  size_t digits = 0;
+  while (digits < rest.size() && rest[digits] >= '0' && rest[digits] <= '9') ++digits;
+  uint64_t n = 0;
+  if (digits == 0 || !absl::SimpleAtoi(rest.substr(0, digits), &n)) return std::nullopt;
+  return n;
+}
+}  // namespace
+
+std::optional<uint64_t> RetryBlockOf(const absl::Status& status) {
+  const std::optional<TxReject> reason = TxRejectOf(status);
+  if (reason == TxReject::kRegistrationLimit) {
+    const std::optional<uint64_t> full = NumberAfter(status.message(), " registrations in block ");
+    if (full.has_value() && *full < UINT64_MAX) return *full + 1;
+  } else if (reason == TxReject::kRateLimited) {
+    return NumberAfter(status.message(), " again at block ");
   }
   return std::nullopt;
 }

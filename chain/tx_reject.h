@@ -3,6 +3,7 @@
 #ifndef AGORA_CHAIN_TX_REJECT_H_
 #define AGORA_CHAIN_TX_REJECT_H_
 
+#include <cstdint>
 #include <optional>
 
 #include "absl/status/status.h"
@@ -43,6 +44,15 @@ absl::string_view TxRejectString(TxReject reason);
 absl::Status Reject(TxReject reason, absl::string_view detail);
 // The reason string of a status made by Reject(), if any.
 std::optional<TxReject> TxRejectOf(const absl::Status& status);
+
+// For a refusal by a limit that passes with the blocks, the first block in
+// which the same transaction can land: a subnet's registrations per block
+// ("registration-limit: N registrations in block B (limit L)": block B + 1)
+// and the serve_axon / set_weights rate limits ("rate-limited: ... again at
+// block B": block B). nullopt for every other refusal, including limits that
+// no number of blocks lifts by itself (a full subnet, pending commits). The
+// detail texts it reads are part of the wire contract (docs/CHAIN.md).
+std::optional<uint64_t> RetryBlockOf(const absl::Status& status);
 
 // A refusal that crossed the wire arrives as a transport refusal
 // ("bad-request: <tx reason>: <detail>"); this restores the Reject() status so

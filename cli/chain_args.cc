@@ -173,7 +173,9 @@ absl::StatusOr<HotkeyChoice> HotkeyArg(const ParsedFlags& flags, const WalletInf
                                           "' (see 'agora wallet show --name ", wallet->name, "')"));
 }
 
-absl::StatusOr<SigningKey> UnlockColdkey(const ParsedFlags& flags, const WalletArg& wallet) {
+namespace {
+// The wallet's password from --password-file, --password-env or a prompt.
+absl::StatusOr<SecretBytes> WalletPassword(const ParsedFlags& flags, const WalletArg& wallet) {
   PasswordSources sources;
   sources.password_file = flags.Get("password-file");
   if (flags.Has("password-file") && sources.password_file.empty()) {
@@ -181,10 +183,21 @@ absl::StatusOr<SigningKey> UnlockColdkey(const ParsedFlags& flags, const WalletA
   }
   sources.env_var = flags.Get("password-env", kDefaultPasswordEnvVar);
   if (sources.env_var.empty()) return UsageError("--password-env is empty");
-  absl::StatusOr<SecretBytes> password =
-      ReadPassword(sources, PasswordUse::kUnlock, absl::StrCat("wallet '", wallet.info.name, "'"));
+  return ReadPassword(sources, PasswordUse::kUnlock, absl::StrCat("wallet '", wallet.info.name, "'"));
+}
+}  // namespace
+
+absl::StatusOr<SigningKey> UnlockColdkey(const ParsedFlags& flags, const WalletArg& wallet) {
+  absl::StatusOr<SecretBytes> password = WalletPassword(flags, wallet);
   if (!password.ok()) return password.status();
   return wallet.store.LoadColdkey(wallet.info.name, *password);
+}
+
+absl::StatusOr<SigningKey> UnlockHotkey(const ParsedFlags& flags, const WalletArg& wallet,
+                                        absl::string_view hotkey) {
+  absl::StatusOr<SecretBytes> password = WalletPassword(flags, wallet);
+  if (!password.ok()) return password.status();
+  return wallet.store.LoadHotkey(wallet.info.name, hotkey, *password);
 }
 
 absl::Status ChainError(const absl::Status& status, absl::string_view url) {

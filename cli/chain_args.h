@@ -89,6 +89,10 @@ absl::StatusOr<HotkeyChoice> HotkeyArg(const ParsedFlags& flags, const WalletInf
 
 // Asks for the wallet password (file, env, prompt) and decrypts its coldkey.
 absl::StatusOr<SigningKey> UnlockColdkey(const ParsedFlags& flags, const WalletArg& wallet);
+// The same for the wallet's hotkey named `hotkey` (transactions a hotkey
+// signs itself, such as serve_axon).
+absl::StatusOr<SigningKey> UnlockHotkey(const ParsedFlags& flags, const WalletArg& wallet,
+                                        absl::string_view hotkey);
 
 // ---- Results ----
 

@@ -317,8 +317,8 @@ Command ChainStatusCommand() {
 }
 
 std::vector<Command> ChainCommands() {
-  return {BalanceCommand(),   TransferCommand(), RegisterCommand(),   StakeCommand(),
-          MetagraphCommand(), WeightsCommand(),  ChainStatusCommand()};
+  return {BalanceCommand(),   TransferCommand(), RegisterCommand(),     ServeCommand(),
+          StakeCommand(),     MetagraphCommand(), WeightsCommand(),    ChainStatusCommand()};
 }
 
 }  // namespace agora::cli

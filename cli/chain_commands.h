@@ -4,6 +4,7 @@
 //   agora balance    --address ADDR | --name WALLET          [--json]
 //   agora transfer   --name WALLET --to ADDR --amount X      [--json]
 //   agora register   --name WALLET [--hotkey H] --netuid N [--pow] [--max-burn X] [--json]
+//   agora serve      --name WALLET [--hotkey H] --netuid N --endpoint tcp://host:port [--json]
 //   agora stake add|remove --name WALLET [--hotkey H | --hotkey-address ADDR] --amount X
 //   agora metagraph  --netuid N [--validators] [--json]
 //   agora weights    --netuid N [--uid U | --hotkey-address ADDR] [--json]
@@ -26,11 +27,12 @@ namespace agora::cli {
 // Every chain command, in the order of the table in cli/main.cc.
 std::vector<Command> ChainCommands();
 
-// The commands one by one (chain_commands.cc, register_command.cc,
+// The commands one by one (chain_commands.cc, register_command.cc, serve_command.cc,
 // metagraph_commands.cc).
 Command BalanceCommand();
 Command TransferCommand();
 Command RegisterCommand();
+Command ServeCommand();  // serve_command.cc
 Command StakeCommand();
 Command MetagraphCommand();
 Command WeightsCommand();

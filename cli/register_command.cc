@@ -163,7 +163,15 @@ absl::Status Register(const ParsedFlags& flags, Context& ctx) {
   } else {
     tx.max_burn = *max_burn;
   }
-  absl::StatusOr<chain::TxReceiptMsg> receipt = client.Send(*key, chain::kTxRegister, tx);
+  // A subnet takes a few registrations per block: when the pending block is
+  // full, wait for the next one instead of failing (say so on stderr).
+  chain::ChainClient::LimitWait wait;
+  wait.on_wait = [&ctx](const absl::Status& refusal, chain::BlockHeight block) {
+    ctx.err << refusal.message() << "; waiting for block " << block << " to try again\n"
+            << std::flush;
+  };
+  absl::StatusOr<chain::TxReceiptMsg> receipt =
+      client.SendWhenAllowed(*key, chain::kTxRegister, tx, wait);
   if (!receipt.ok()) return ChainError(receipt.status(), chain->url);
 
   absl::StatusOr<chain::Metagraph> after = client.GetMetagraph(*netuid);
@@ -190,12 +198,13 @@ absl::Status Register(const ParsedFlags& flags, Context& ctx) {
   }
   if (uid.has_value()) {
     ctx.out << "Registered " << hotkey->label << " on netuid " << *netuid << " as uid " << *uid
-            << "\n";
+            << " in block " << receipt->block << "\n";
   } else {
-    ctx.out << "Registered " << hotkey->label << " on netuid " << *netuid
+    ctx.out << "Registered " << hotkey->label << " on netuid " << *netuid << " in block "
+            << receipt->block
             << ", but it is no longer in the metagraph (its uid was replaced already)\n";
   }
-  ctx.out << "  tx     " << ToHex(receipt->tx_hash) << "\n  block  " << receipt->block << "\n";
+  ctx.out << "  tx     " << ToHex(receipt->tx_hash) << "\n";
   return absl::OkStatus();
 }
 
@@ -208,7 +217,10 @@ Command RegisterCommand() {
       "Prints the cost first: the subnet's current burn (paid from the coldkey), or\n"
       "with --pow the proof-of-work difficulty (solved here, on all cores). A burn\n"
       "registration is refused if the burn has risen above --max-burn (default: the\n"
-      "burn shown) by the time the transaction lands. Prints the uid it got.",
+      "burn shown) by the time the transaction lands. When the block being built\n"
+      "already holds the subnet's registrations per block, waits for the next block\n"
+      "and tries again (saying so on stderr, for up to 30 blocks). Prints the uid it\n"
+      "got and the block it landed in.",
       Concat({{{"name", "WALLET", "Wallet whose coldkey signs and owns the hotkey.", true},
                {"hotkey", "NAME",
                 absl::StrCat("Hotkey of the wallet to register (default \"", kDefaultHotkeyName,

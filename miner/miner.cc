@@ -173,6 +173,16 @@ std::string Tokens(uint64_t base_units) {
 }
 
 // Registers `hotkey` with the wallet's coldkey, paying the current burn.
+// Logs each wait of ChainClient::SendWhenAllowed for `what`.
+chain::ChainClient::LimitWait LogLimitWaits(const char* what) {
+  chain::ChainClient::LimitWait wait;
+  wait.on_wait = [what](const absl::Status& refusal, chain::BlockHeight block) {
+    AGORA_LOG(INFO, "miner", "%s: %s; waiting for block %d to try again", what, refusal.message(),
+              block);
+  };
+  return wait;
+}
+
 absl::Status Register(chain::ChainClient& chain, const MinerOptions& o, const DaemonWallet& w,
                       const PublicKey& hotkey,
                       const chain::Metagraph& mg) {
@@ -190,7 +200,8 @@ absl::Status Register(chain::ChainClient& chain, const MinerOptions& o, const Da
   tx.netuid = o.netuid;
   tx.hotkey = hotkey;
   tx.max_burn = max_burn;
-  absl::StatusOr<chain::TxReceiptMsg> r = chain.Send(*coldkey, chain::kTxRegister, tx);
+  absl::StatusOr<chain::TxReceiptMsg> r =
+      chain.SendWhenAllowed(*coldkey, chain::kTxRegister, tx, LogLimitWaits("register"));
   if (!r.ok()) return absl::Status(r.status().code(), absl::StrCat("register: ", r.status().message()));
   AGORA_LOG(INFO, "miner", "registered in block %d", r->block);
   return absl::OkStatus();
@@ -306,7 +317,10 @@ absl::Status Run(const MinerOptions& o, const std::atomic<bool>* stop) {
     tx.netuid = o.netuid;
     tx.endpoint = announce;
     tx.version = 1;
-    absl::StatusOr<chain::TxReceiptMsg> r = (*chain)->Send(*key, chain::kTxServeAxon, tx);
+    // A restart within the serving rate limit of the last announcement waits
+    // it out rather than exiting.
+    absl::StatusOr<chain::TxReceiptMsg> r =
+        (*chain)->SendWhenAllowed(*key, chain::kTxServeAxon, tx, LogLimitWaits("serve_axon"));
     if (!r.ok()) return absl::Status(r.status().code(), absl::StrCat("serve_axon: ", r.status().message()));
   }
   AGORA_LOG(INFO, "miner", "serving %s on %s (metrics port %d)", ToHex(service.model().content_hash()),
@@ -319,12 +333,23 @@ absl::Status Run(const MinerOptions& o, const std::atomic<bool>* stop) {
     if (!s.ok()) return s;
   }
 
-  // 5. Until stopped: keep admission in step with the metagraph.
-  Clock::time_point next_refresh = Clock::now() + o.metagraph_refresh;
+  // 5. Until stopped: keep admission in step with the metagraph: every
+  // metagraph_refresh, and sooner (at most every kMissRefresh) after a
+  // sender was refused as unregistered, so a newly registered validator is
+  // served within a moment of its registration. A flood of unknown senders
+  // costs at most one metagraph query per kMissRefresh.
+  constexpr auto kMissRefresh = std::chrono::milliseconds(500);
+  Clock::time_point last_refresh = Clock::now();
+  uint64_t misses_seen = service.admission().Stats().unregistered;
   while (!stop->load()) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    if (Clock::now() < next_refresh) continue;
-    next_refresh = Clock::now() + o.metagraph_refresh;
+    const Clock::time_point now = Clock::now();
+    const uint64_t misses = service.admission().Stats().unregistered;
+    const bool due = now >= last_refresh + o.metagraph_refresh;
+    const bool missed = misses != misses_seen && now >= last_refresh + kMissRefresh;
+    if (!due && !missed) continue;
+    last_refresh = now;
+    misses_seen = misses;
     absl::StatusOr<chain::Metagraph> fresh = (*chain)->GetMetagraph(o.netuid);
     if (fresh.ok()) {
       service.admission().Update(Members(*fresh));

@@ -70,9 +70,18 @@ for spec in "${miners[@]}"; do
     > "$devnet/logs/miner-$name.log" 2>&1 &
   pids+=($!)
 done
+# Wait for each to say it is ready (or to exit): loading LibTorch and a
+# model takes seconds on a busy machine, so the bound is generous.
+i=0
 for spec in "${miners[@]}"; do
   read -r name _ <<< "$spec"
-  for _ in $(seq 300); do [ -s "$devnet/$name.ready" ] && break; sleep 0.1; done
+  pid=${pids[$i]}
+  i=$((i + 1))
+  for _ in $(seq 1200); do
+    [ -s "$devnet/$name.ready" ] && break
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
   if [ -s "$devnet/$name.ready" ]; then
     echo "devnet: miner $name serving at $(head -1 "$devnet/$name.ready" | cut -d@ -f2), metrics port $(sed -n 2p "$devnet/$name.ready")"
   else

@@ -39,7 +39,11 @@ rm -f "$devnet/validator.ready" "$devnet/gateway.url"
   --gateway-port 0 --api-keys-file "$keys" --gateway-ready-file "$devnet/gateway.url" \
   > "$devnet/logs/validator.log" 2>&1 &
 child=$!
-for _ in $(seq 600); do [ -s "$devnet/validator.ready" ] && break; sleep 0.1; done
+for _ in $(seq 1800); do  # until ready, or it exits (3 minutes at most)
+  [ -s "$devnet/validator.ready" ] && break
+  kill -0 "$child" 2>/dev/null || break
+  sleep 0.1
+done
 if [ -s "$devnet/validator.ready" ]; then
   echo "devnet: validator scoring miners (log: $devnet/logs/validator.log, records: $devnet/validator/records)"
   echo "devnet: gateway at $(cat "$devnet/gateway.url"), dashboard at $(cat "$devnet/gateway.url")/dashboard; try:"

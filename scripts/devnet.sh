@@ -33,7 +33,7 @@ else
   bash scripts/install-deps.sh
   echo "devnet: building (first build takes a few minutes)..."
   targets=(agora agora-chain)
-  if grep -q '^Torch_DIR:.*-NOTFOUND' build/CMakeCache.txt 2>/dev/null; then :; else targets+=(agora-miner agora-train agora-validator); fi
+  if grep -q "^AGORA_WITH_TORCH:BOOL=OFF" build/CMakeCache.txt 2>/dev/null; then :; else targets+=(agora-miner agora-train agora-validator); fi
   bash scripts/build.sh "${targets[@]}" > build-devnet.log 2>&1 || { tail -40 build-devnet.log; exit 1; }
   bin="$root/build/bin"
 fi
@@ -65,15 +65,18 @@ address_of() {  # address_of WALLET [HOTKEY]: the coldkey (or named hotkey) addr
     sed 's/.*"address": *"\([^"]*\)".*/\1/'
 }
 
-# 1. Wallets and genesis, once.
-if [ ! -f "$devnet/genesis.toml" ]; then
-  echo "devnet: creating wallets in $devnet/wallets"
-  "$bin/agora" wallet new --name owner "${wallets[@]}" --kdf interactive > /dev/null
-  "$bin/agora" wallet new --name validator "${wallets[@]}" --kdf interactive > /dev/null
-  "$bin/agora" wallet new --name miners --hotkey m1 "${wallets[@]}" --kdf interactive > /dev/null
-  for h in m2 m3; do
+# 1. Wallets and genesis. Each step checks what is already there, so a run
+# stopped anywhere during setup resumes where it stopped.
+wallet_exists() { [ -f "$devnet/wallets/$1/coldkey" ]; }
+wallet_exists owner || "$bin/agora" wallet new --name owner "${wallets[@]}" --kdf interactive > /dev/null
+wallet_exists validator || "$bin/agora" wallet new --name validator "${wallets[@]}" --kdf interactive > /dev/null
+wallet_exists miners || "$bin/agora" wallet new --name miners --hotkey m1 "${wallets[@]}" --kdf interactive > /dev/null
+for h in m2 m3 a1 a2 a3 a4 a5; do
+  [ -f "$devnet/wallets/miners/hotkeys/$h" ] ||
     "$bin/agora" wallet new-hotkey --name miners --hotkey "$h" "${wallets[@]}" > /dev/null
-  done
+done
+if [ ! -f "$devnet/genesis.toml" ]; then
+  echo "devnet: wallets in $devnet/wallets"
   sed -e "s/@OWNER_COLDKEY@/$(address_of owner)/" \
       -e "s/@VALIDATOR_COLDKEY@/$(address_of validator)/" \
       -e "s/@MINER_COLDKEY@/$(address_of miners)/" \
@@ -86,39 +89,59 @@ rm -f "$devnet/chain/chain.url"
 "$bin/agora-chain" run --genesis "$devnet/genesis.toml" --data-dir "$devnet/chain" \
   --endpoint 'tcp://127.0.0.1:*' --events-endpoint 'tcp://127.0.0.1:*' \
   > "$devnet/logs/chain.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 100); do [ -s "$devnet/chain/chain.url" ] && break; sleep 0.1; done
-[ -s "$devnet/chain/chain.url" ] || { echo "devnet: chain did not start:"; tail "$devnet/logs/chain.log"; exit 1; }
+chain_pid=$!
+pids+=("$chain_pid")
+# Until it writes its URL (replaying a long log can take a while), or exits.
+until [ -s "$devnet/chain/chain.url" ]; do
+  kill -0 "$chain_pid" 2>/dev/null || { echo "devnet: the chain exited:"; tail "$devnet/logs/chain.log"; exit 1; }
+  sleep 0.1
+done
 export AGORA_CHAIN_URL=$(cat "$devnet/chain/chain.url")
 echo "devnet: chain at $AGORA_CHAIN_URL (log: $devnet/logs/chain.log)"
 
-# 3. Registrations and stake, once each (a marker per hotkey records it).
-# Miners m1..m3 are honest; a1..a4 are the adversaries (scripts/devnet-miners.sh).
-if [ ! -f "$devnet/.registered" ]; then
-  "$bin/agora" register --name validator --netuid 1 "${wallets[@]}" 2>&1 | tail -1
-  for h in m1 m2 m3; do
-    "$bin/agora" register --name miners --hotkey "$h" --netuid 1 "${wallets[@]}" 2>&1 | tail -1
-  done
+# 3. Registrations and stake, each only if the chain does not have it yet.
+# The chain takes a few registrations per block: `agora register` waits for
+# the next block when one is full. Miners m1..m3 are honest; a1..a5 are the
+# adversaries (scripts/devnet-miners.sh).
+metagraph_json=
+refresh_metagraph() { metagraph_json=$("$bin/agora" metagraph --netuid 1 --json); }
+registered() { grep -q "\"$1\"" <<< "$metagraph_json"; }
+register() {  # register WALLET HOTKEY
+  registered "$(address_of "$1" "$2")" && return 0
+  "$bin/agora" register --name "$1" --hotkey "$2" --netuid 1 --max-burn 100 "${wallets[@]}" |
+    sed -n 's/^Registered/devnet: registered/p'  # (waits for a block, if any, go to stderr)
+}
+refresh_metagraph
+register validator default
+for h in m1 m2 m3 a1 a2 a3 a4 a5; do register miners "$h"; done
+validator_hotkey=$(address_of validator default)
+if ! "$bin/agora" balance --name validator "${wallets[@]}" --json | grep -q "\"$validator_hotkey\""; then
   "$bin/agora" stake add --name validator --amount 10000 "${wallets[@]}" | head -1
-  touch "$devnet/.registered"
 fi
-for h in a1 a2 a3 a4 a5; do
-  [ -f "$devnet/.registered-$h" ] && continue
-  [ -f "$devnet/wallets/miners/hotkeys/$h" ] ||
-    "$bin/agora" wallet new-hotkey --name miners --hotkey "$h" "${wallets[@]}" > /dev/null
-  "$bin/agora" register --name miners --hotkey "$h" --netuid 1 "${wallets[@]}" 2>&1 | tail -1
-  touch "$devnet/.registered-$h"
-done
 
 # 4. Miners and the validator, when they have been built (they need LibTorch).
+# Each is watched below: if one stops, the devnet stops and says which.
+watched=("$chain_pid chain $devnet/logs/chain.log")
 if [ -x "$bin/agora-miner" ] && [ -x "$bin/agora-train" ]; then
   bash scripts/devnet-miners.sh "$devnet" &
   pids+=($!)
+  watched+=("$! miners $devnet/logs (miner-*.log, train-*.log)")
 fi
 if [ -x "$bin/agora-validator" ]; then
   bash scripts/devnet-validator.sh "$devnet" &
   pids+=($!)
+  watched+=("$! validator $devnet/logs/validator.log")
 fi
+check_running() {
+  local spec pid name log
+  for spec in "${watched[@]}"; do
+    read -r pid name log <<< "$spec"
+    if ! kill -0 "$pid" 2>/dev/null; then
+      echo "devnet: the $name stopped unexpectedly; see $log"
+      exit 1
+    fi
+  done
+}
 
 # 5. A summary table every epoch: each uid's role, the model it serves, its
 # held-out loss and score as the validator sees them, and what it earned.
@@ -156,6 +179,7 @@ last_epoch=
 gateway_epochs=0
 while true; do
   sleep 1
+  check_running
   epoch=$("$bin/agora" metagraph --netuid 1 --json 2>/dev/null | sed -n 's/^  "epoch_index": *\([0-9]*\).*/\1/p')
   [ -n "$epoch" ] && [ "$epoch" != "$last_epoch" ] || continue
   last_epoch=$epoch

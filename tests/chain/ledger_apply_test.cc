@@ -253,6 +253,10 @@ TEST_F(ApplyTest, PendingCommitsAreBounded) {
   EXPECT_EQ(TxRejectOf(SubmitTx(state_, alice_hot_, kTxCommitWeights,
                                 CommitWeightsTx{kCrNet, Hash256{}})),
             TxReject::kRateLimited);
+  // Pending commits leave only by reveals or expiry, not with the next block.
+  EXPECT_EQ(RetryBlockOf(SubmitTx(state_, alice_hot_, kTxCommitWeights,
+                                  CommitWeightsTx{kCrNet, Hash256{}})),
+            std::nullopt);
   EXPECT_EQ(StateBytes(state_), before);
 }
 

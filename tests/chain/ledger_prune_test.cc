@@ -151,6 +151,7 @@ TEST(RegisterIntoFullSubnetTest, FullSubnetOfOnlyTheOwnerRefuses) {
   const absl::Status s = SubmitTx(state, owner, kTxRegister,
                                   RegisterTx{1, TestKey("x").public_key(), false, kToken, 0, 0});
   EXPECT_EQ(TxRejectOf(s), TxReject::kRegistrationLimit) << s;
+  EXPECT_EQ(RetryBlockOf(s), std::nullopt) << "no number of blocks frees a uid here: " << s;
   EXPECT_EQ(testing::StateBytes(state), before);
 }
 

@@ -2,10 +2,12 @@
 // it), taken through the path Ledger::Submit takes: the status names the
 // reason (TxRejectOf) and the state is left byte-identical.
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "chain/apply.h"
 #include "gtest/gtest.h"
 #include "tests/chain/ledger_apply_fixture.h"
@@ -284,6 +286,20 @@ TEST_F(ApplyTest, EveryRefusalNamesItsReasonAndChangesNothing) {
     EXPECT_TRUE(absl::StartsWith(s.message(), TxRejectString(c.reason))) << s;
     EXPECT_EQ(StateRoot(state), root);
     EXPECT_EQ(StateBytes(state), before);
+    // Only limits that pass with the blocks say when the same tx can land
+    // (what `agora register` and the miner wait for), and they say it right.
+    const BlockHeight pending = state.height + 1;
+    const SubnetParams& params = state.subnets.at(kNet).params;
+    std::optional<uint64_t> retry;
+    if (c.name == "registration limit per block") retry = pending + 1;
+    if (c.name == "weights too frequent") retry = pending + params.weights_set_rate_limit;
+    if (c.name == "serve_axon too frequent") retry = pending + params.serving_rate_limit;
+    EXPECT_EQ(RetryBlockOf(s), retry) << s;
+    // The same after the refusal crossed the wire as text.
+    EXPECT_EQ(RetryBlockOf(RestoreTxReject(absl::FailedPreconditionError(
+                  absl::StrCat("bad-request: ", s.message())))),
+              retry)
+        << s;
   }
 }
 

@@ -243,7 +243,7 @@ class ChainCliTest : public ::testing::Test {
     // the tests send, and no burn adjustment (adjustment_interval = 0).
     const std::string genesis = absl::StrCat(
         "chain_id = \"cli-test\"\n"
-        "block_interval_ms = 100\n"
+        "block_interval_ms = ", block_interval_ms_, "\n"
         "[[accounts]]\naddress = \"",
         coldkeys_["alice"], "\"\nbalance = ", kAliceFunds, "\n",
         // netuid 1: registration by burn; alice's default hotkey owns it (and
@@ -252,7 +252,7 @@ class ChainCliTest : public ::testing::Test {
         "\"\nowner_hotkey = \"", hotkeys_["alice"], "\"\n",
         "[subnets.params]\ntempo = 5\nemission_per_block = 0\nadjustment_interval = 0\n",
         "burn = ", kBurn, "\nmin_burn = 1\nmax_burn = ", 100 * kUnitsPerToken, "\n",
-        "weights_set_rate_limit = 0\n",
+        "weights_set_rate_limit = 0\n", net1_params_,
         // netuid 2: a high burn but an easy proof of work.
         "[[subnets]]\nnetuid = 2\nname = \"pow-net\"\nowner = \"", coldkeys_["alice"], "\"\n",
         "[subnets.params]\ntempo = 5\nemission_per_block = 0\nadjustment_interval = 0\n",
@@ -265,7 +265,7 @@ class ChainCliTest : public ::testing::Test {
                                      "--data-dir",          data_dir,
                                      "--endpoint",          "tcp://127.0.0.1:*",
                                      "--events-endpoint",   "tcp://127.0.0.1:*",
-                                     "--block-interval-ms", "100",
+                                     "--block-interval-ms", absl::StrCat(block_interval_ms_),
                                      "--workers",           "4"};
     std::vector<char*> argv;
     for (std::string& a : args) argv.push_back(a.data());
@@ -351,6 +351,8 @@ class ChainCliTest : public ::testing::Test {
   testing::TempDir dir_;
   WalletStore store_;
   std::map<std::string, std::string> coldkeys_, hotkeys_;
+  int block_interval_ms_ = 100;
+  std::string net1_params_;  // more TOML lines for netuid 1's [subnets.params]
   pid_t chain_pid_ = -1;
   std::string url_;
 };
@@ -359,13 +361,14 @@ TEST_F(ChainCliTest, HelpListsTheChainCommands) {
   Result r = Agora({"--help"});
   ASSERT_EQ(r.code, 0);
   for (const char* cmd :
-       {"balance", "transfer", "register", "stake", "metagraph", "weights", "chain"}) {
+       {"balance", "transfer", "register", "serve", "stake", "metagraph", "weights", "chain"}) {
     EXPECT_NE(r.out.find(cmd), std::string::npos) << cmd;
   }
   for (const std::vector<std::string>& args :
        std::vector<std::vector<std::string>>{{"stake", "--help"},
                                              {"stake", "add", "--help"},
                                              {"register", "--help"},
+                                             {"serve", "--help"},
                                              {"chain", "status", "--help"},
                                              {"weights", "--help"}}) {
     Result h = Agora(args);
@@ -565,6 +568,60 @@ TEST_F(ChainCliTest, RegisterByBurnStakeAndWeights) {
   ASSERT_EQ(wt.code, 0) << wt.err;
   EXPECT_NE(wt.out.find("0.7500"), std::string::npos) << wt.out;
   EXPECT_NE(wt.out.find("0.2500"), std::string::npos) << wt.out;
+}
+
+// A full block is not a failure: `agora register` (and `agora serve` under the
+// serving rate limit) waits for the block that takes it and says so. The
+// blocks are long (3 s) and the competing registration is sent right after a
+// seal, so the CLI's first try meets the full block.
+TEST_F(ChainCliTest, RegisterAndServeWaitForTheNextBlockWhenALimitIsReached) {
+  block_interval_ms_ = 3000;
+  net1_params_ = "max_regs_per_block = 1\nserving_rate_limit = 1\n";
+  StartChain();
+  absl::StatusOr<std::unique_ptr<chain::ChainClient>> client = chain::ChainClient::Connect(url_);
+  ASSERT_TRUE(client.ok()) << client.status();
+  absl::StatusOr<chain::ChainStatus> st = (*client)->Status();
+  ASSERT_TRUE(st.ok()) << st.status();
+  ASSERT_TRUE((*client)->WaitForHeight(st->height + 1, std::chrono::seconds(30)).ok());
+  absl::StatusOr<SigningKey> alice = store_.LoadColdkey("alice", Password());
+  ASSERT_TRUE(alice.ok()) << alice.status();
+  absl::StatusOr<PublicKey> second = ParseAddress(hotkeys_["alice/second"]);
+  ASSERT_TRUE(second.ok());
+  absl::StatusOr<chain::TxReceiptMsg> first =
+      (*client)->Send(*alice, chain::kTxRegister, chain::RegisterTx{1, *second, false, kBurn, 0, 0});
+  ASSERT_TRUE(first.ok()) << first.status();
+
+  Result reg = Chain({"register", "--name", "alice", "--netuid", "1"});
+  ASSERT_EQ(reg.code, 0) << reg.err;
+  EXPECT_NE(reg.err.find(absl::StrCat("registration-limit: 1 registrations in block ", first->block,
+                                      " (limit 1); waiting for block ", first->block + 1,
+                                      " to try again")),
+            std::string::npos)
+      << reg.err;
+  EXPECT_NE(reg.out.find(absl::StrCat("as uid 1 in block ", first->block + 1)), std::string::npos)
+      << reg.out;
+
+  // Two announcements in one block: the second waits for the next.
+  st = (*client)->Status();
+  ASSERT_TRUE(st.ok()) << st.status();
+  ASSERT_TRUE((*client)->WaitForHeight(st->height + 1, std::chrono::seconds(30)).ok());
+  nlohmann::json served = Json({"serve", "--name", "alice", "--netuid", "1", "--endpoint",
+                                "tcp://127.0.0.1:7001"});
+  EXPECT_EQ(served["uid"], 1);
+  Result again = Chain({"serve", "--name", "alice", "--netuid", "1", "--endpoint",
+                        "tcp://127.0.0.1:7002"});
+  ASSERT_EQ(again.code, 0) << again.err;
+  EXPECT_NE(again.err.find("rate-limited: serve_axon again at block "), std::string::npos) << again.err;
+  EXPECT_NE(again.out.find("Announced tcp://127.0.0.1:7002 in block "), std::string::npos) << again.out;
+  nlohmann::json mg = Json({"metagraph", "--netuid", "1"}, /*wallet=*/false);
+  EXPECT_EQ(mg["neurons"][1]["axon_endpoint"], "tcp://127.0.0.1:7002") << mg.dump();
+
+  // What no number of blocks fixes is refused at once.
+  ExpectOneLineError(Chain({"serve", "--name", "bob", "--netuid", "1", "--endpoint",
+                            "tcp://127.0.0.1:7003"}),
+                     1, "unregistered-hotkey");
+  ExpectOneLineError(Chain({"serve", "--name", "alice", "--netuid", "1", "--endpoint", "udp://x:1"}),
+                     2, "tcp://host:port");
 }
 
 TEST_F(ChainCliTest, RegisterWithProofOfWork) {

@@ -115,7 +115,7 @@ TEST(CopyWeightsDevnetTest, CopierEarnsLessPerStakeUnderCommitReveal) {
     reg.netuid = 1;
     reg.hotkey = hot[v];
     reg.max_burn = 10'000'000'000;
-    absl::StatusOr<chain::TxReceiptMsg> r = (*client)->Send(*key, chain::kTxRegister, reg);
+    absl::StatusOr<chain::TxReceiptMsg> r = (*client)->SendWhenAllowed(*key, chain::kTxRegister, reg);
     ASSERT_TRUE(r.ok()) << r.status();
     chain::StakeTx stake;
     stake.hotkey = hot[v];

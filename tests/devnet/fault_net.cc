@@ -158,7 +158,7 @@ absl::Status FaultNet::Start(const std::vector<FaultMinerSpec>& miners) {
   reg.netuid = 1;
   reg.hotkey = hot_["validator"];
   reg.max_burn = 10'000'000'000;
-  absl::StatusOr<chain::TxReceiptMsg> r = client_->Send(*vcold, chain::kTxRegister, reg);
+  absl::StatusOr<chain::TxReceiptMsg> r = client_->SendWhenAllowed(*vcold, chain::kTxRegister, reg);
   if (!r.ok()) return r.status();
   chain::StakeTx stake;
   stake.hotkey = hot_["validator"];

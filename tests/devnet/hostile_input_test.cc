@@ -147,7 +147,7 @@ std::string StartNet(Net& n) {
     reg.netuid = 1;
     reg.hotkey = hot->public_key();
     reg.max_burn = 10'000'000'000;
-    if (auto r = (*client)->Send(*cold, chain::kTxRegister, reg); !r.ok()) return r.status().ToString();
+    if (auto r = (*client)->SendWhenAllowed(*cold, chain::kTxRegister, reg); !r.ok()) return r.status().ToString();
     if (std::string(w) == "validator") {
       chain::StakeTx stake;
       stake.hotkey = hot->public_key();

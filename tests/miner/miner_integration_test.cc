@@ -109,7 +109,7 @@ TEST(MinerIntegrationTest, ServesRegisteredValidatorsAndRefusesTheRest) {
   reg.netuid = 1;
   reg.hotkey = vali_hot->public_key();
   reg.max_burn = 10'000'000'000;
-  absl::StatusOr<chain::TxReceiptMsg> receipt = (*client)->Send(vali_cold, chain::kTxRegister, reg);
+  absl::StatusOr<chain::TxReceiptMsg> receipt = (*client)->SendWhenAllowed(vali_cold, chain::kTxRegister, reg);
   ASSERT_TRUE(receipt.ok()) << receipt.status();
 
   Log("training a tiny model with agora-train");
@@ -130,7 +130,8 @@ TEST(MinerIntegrationTest, ServesRegisteredValidatorsAndRefusesTheRest) {
       "password_file = \"", tmp.Sub("password"), "\"\nchain_url_file = \"", tmp.Sub("chain/chain.url"),
       "\"\nnetuid = 1\nendpoint = \"tcp://127.0.0.1:*\"\ncheckpoint = \"", tmp.Sub("model"),
       "\"\nmax_batch = 8\nmax_prefixes = 8\nworkers = 8\nmetrics_port = 0\n"
-      "metagraph_refresh_ms = 300\ncpu = true\ndata_dir = \"", tmp.Sub("miner-data"), "\"\n");
+      // Long, so that only a refresh on a miss can admit a newly registered key.
+      "metagraph_refresh_ms = 600000\ncpu = true\ndata_dir = \"", tmp.Sub("miner-data"), "\"\n");
   ASSERT_TRUE(WriteFileAtomic(tmp.Sub("miner.toml"), config, 0644).ok());
   Process miner({AGORA_MINER_BINARY, "--config", tmp.Sub("miner.toml"), "--register",
                  "--ready-file", tmp.Sub("miner.ready")},
@@ -254,6 +255,28 @@ TEST(MinerIntegrationTest, ServesRegisteredValidatorsAndRefusesTheRest) {
   EXPECT_TRUE(absl::StrContains(res->body, "agora_miner_refusals_total{reason=\"unregistered\"} 1"))
       << res->body;
   EXPECT_TRUE(absl::StrContains(res->body, "agora_miner_requests_total{task=\"predict\",outcome=\"ok\"} 2"));
+
+  Log("the stranger registers: a refusal makes the miner re-read the metagraph at once");
+  {
+    chain::RegisterTx reg_stranger;
+    reg_stranger.netuid = 1;
+    reg_stranger.hotkey = stranger->public_key();
+    reg_stranger.max_burn = 10'000'000'000;
+    absl::StatusOr<chain::TxReceiptMsg> landed =
+        (*client)->SendWhenAllowed(owner, chain::kTxRegister, reg_stranger);
+    ASSERT_TRUE(landed.ok()) << landed.status();
+    ASSERT_TRUE((*client)->WaitForHeight(landed->block, std::chrono::seconds(30)).ok());
+    // The periodic refresh is 10 minutes away: within a minute, only the
+    // refresh a miss triggers can admit it.
+    absl::StatusOr<protocol::Reply> served = absl::UnknownError("not tried");
+    for (const auto until = Clock::now() + std::chrono::minutes(1); Clock::now() < until;) {
+      served = (*outsider)->Call(*peer, MessageKind::kPredictRequest, protocol::Encode(pr), deadline());
+      if (served.ok()) break;
+      ASSERT_EQ(protocol::ReasonOf(served.status()), Reason::kUnregistered) << served.status();
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));  // a client's retry pace
+    }
+    EXPECT_TRUE(served.ok()) << served.status() << "\n" << miner.LogText();
+  }
 
   Log("SIGTERM: the miner drains and exits 0");
   // A request it answers now, replayed to it after the restart below.

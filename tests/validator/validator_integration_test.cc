@@ -164,7 +164,7 @@ TEST_P(ValidatorIntegrationTest, RanksMinersByQualityAndSurvivesKill9) {
   reg.netuid = 1;
   reg.hotkey = hot["validator"];
   reg.max_burn = 10'000'000'000;
-  ASSERT_TRUE((*client)->Send(*vcold, chain::kTxRegister, reg).ok());
+  ASSERT_TRUE((*client)->SendWhenAllowed(*vcold, chain::kTxRegister, reg).ok());
   chain::StakeTx stake;
   stake.hotkey = hot["validator"];
   stake.amount = 50'000'000'000;
