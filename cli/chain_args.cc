@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <ostream>
 #include <utility>
 
 #include "absl/strings/ascii.h"
@@ -198,6 +199,15 @@ absl::StatusOr<SigningKey> UnlockHotkey(const ParsedFlags& flags, const WalletAr
   absl::StatusOr<SecretBytes> password = WalletPassword(flags, wallet);
   if (!password.ok()) return password.status();
   return wallet.store.LoadHotkey(wallet.info.name, hotkey, *password);
+}
+
+chain::ChainClient::LimitWait SayLimitWaits(Context& ctx) {
+  chain::ChainClient::LimitWait wait;
+  wait.on_wait = [&ctx](const absl::Status& refusal, chain::BlockHeight block) {
+    ctx.err << refusal.message() << "; waiting for block " << block << " to try again\n"
+            << std::flush;
+  };
+  return wait;
 }
 
 absl::Status ChainError(const absl::Status& status, absl::string_view url) {

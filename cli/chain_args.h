@@ -101,6 +101,10 @@ absl::StatusOr<SigningKey> UnlockHotkey(const ParsedFlags& flags, const WalletAr
 // chain that does not answer gets a hint about the URL and --no-curve.
 absl::Status ChainError(const absl::Status& status, absl::string_view url);
 
+// For ChainClient::SendWhenAllowed: each wait for a block that lifts a limit
+// is one line on ctx.err ("<refusal>; waiting for block B to try again").
+chain::ChainClient::LimitWait SayLimitWaits(Context& ctx);
+
 // "agAbCdEf...wxyz": an address shortened for tables.
 std::string ShortAddress(const PublicKey& key);
 

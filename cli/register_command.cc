@@ -165,13 +165,8 @@ absl::Status Register(const ParsedFlags& flags, Context& ctx) {
   }
   // A subnet takes a few registrations per block: when the pending block is
   // full, wait for the next one instead of failing (say so on stderr).
-  chain::ChainClient::LimitWait wait;
-  wait.on_wait = [&ctx](const absl::Status& refusal, chain::BlockHeight block) {
-    ctx.err << refusal.message() << "; waiting for block " << block << " to try again\n"
-            << std::flush;
-  };
   absl::StatusOr<chain::TxReceiptMsg> receipt =
-      client.SendWhenAllowed(*key, chain::kTxRegister, tx, wait);
+      client.SendWhenAllowed(*key, chain::kTxRegister, tx, SayLimitWaits(ctx));
   if (!receipt.ok()) return ChainError(receipt.status(), chain->url);
 
   absl::StatusOr<chain::Metagraph> after = client.GetMetagraph(*netuid);

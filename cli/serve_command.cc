@@ -67,13 +67,8 @@ absl::Status Serve(const ParsedFlags& flags, Context& ctx) {
   tx.version = version;
   // The chain takes one announcement per hotkey every serving_rate_limit
   // blocks: an early one waits for its block instead of failing.
-  chain::ChainClient::LimitWait wait;
-  wait.on_wait = [&ctx](const absl::Status& refusal, chain::BlockHeight block) {
-    ctx.err << refusal.message() << "; waiting for block " << block << " to try again\n"
-            << std::flush;
-  };
   absl::StatusOr<chain::TxReceiptMsg> receipt =
-      chain->client->SendWhenAllowed(*key, chain::kTxServeAxon, tx, wait);
+      chain->client->SendWhenAllowed(*key, chain::kTxServeAxon, tx, SayLimitWaits(ctx));
   if (!receipt.ok()) return ChainError(receipt.status(), chain->url);
   if (flags.Has("json")) {
     ctx.out << JsonText({{"tx_hash", ToHex(receipt->tx_hash)},

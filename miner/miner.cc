@@ -172,7 +172,6 @@ std::string Tokens(uint64_t base_units) {
                          base_units % chain::kUnitsPerToken);
 }
 
-// Registers `hotkey` with the wallet's coldkey, paying the current burn.
 // Logs each wait of ChainClient::SendWhenAllowed for `what`.
 chain::ChainClient::LimitWait LogLimitWaits(const char* what) {
   chain::ChainClient::LimitWait wait;
@@ -183,6 +182,7 @@ chain::ChainClient::LimitWait LogLimitWaits(const char* what) {
   return wait;
 }
 
+// Registers `hotkey` with the wallet's coldkey, paying the current burn.
 absl::Status Register(chain::ChainClient& chain, const MinerOptions& o, const DaemonWallet& w,
                       const PublicKey& hotkey,
                       const chain::Metagraph& mg) {

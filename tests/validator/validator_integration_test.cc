@@ -651,7 +651,11 @@ TEST_P(ValidatorIntegrationTest, RanksMinersByQualityAndSurvivesKill9) {
   account = Curl(poor + base2 + "/v1/account");
   ASSERT_EQ(account.status, 200) << account.body;
   EXPECT_EQ(nlohmann::json::parse(account.body)["used_tokens"].get<int>(), 4) << account.body;
-  std::this_thread::sleep_for(std::chrono::seconds(1));  // a few steps: blocks rescanned if unsaved
+  {  // ten more blocks for the restarted gateway's scanner: a deposit it had not saved as seen would be credited again
+    absl::StatusOr<chain::ChainStatus> now = (*client)->Status();
+    ASSERT_TRUE(now.ok()) << now.status();
+    ASSERT_TRUE((*client)->WaitForHeight(now->height + 10, std::chrono::seconds(60)).ok());
+  }
   payer_account = nlohmann::json::parse(Curl(payer + base2 + "/v1/account").body);
   EXPECT_EQ(payer_account.value("deposited_units", 0), 20'000) << "credited once: " << payer_account.dump();
   EXPECT_EQ(payer_account["balance_units"].get<int64_t>(), 20'000 - 1000 * paid_tokens);
