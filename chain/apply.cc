@@ -204,6 +204,40 @@ absl::Status ApplyServeAxon(ChainState& state, const TxBody& body, BlockHeight b
   return absl::OkStatus();
 }
 
+absl::Status ApplyRegisterModel(ChainState& state, const TxBody& body, BlockHeight block) {
+  AGORA_ASSIGN_OR_RETURN(RegisterModelTx tx, DecodePayload<RegisterModelTx>(body));
+  AGORA_ASSIGN_OR_RETURN(SubnetState * subnet, GetSubnet(state, tx.netuid));
+  AGORA_ASSIGN_OR_RETURN(Uid uid, GetUid(*subnet, body.signer));
+  AGORA_RETURN_IF_ERROR(CheckModel(tx));
+  // The earlier registration owns a content hash on its subnet: a miner cannot
+  // claim the model another miner registered.
+  for (size_t i = 0; i < subnet->neurons.size(); ++i) {
+    const ModelRegistration& other = subnet->neurons[i].model;
+    if (i != uid && other.block != 0 && other.content_hash == tx.content_hash) {
+      return Reject(TxReject::kModelTaken,
+                    absl::StrCat("uid ", i, " registered this model in block ", other.block));
+    }
+  }
+  ModelRegistration& model = subnet->neurons[uid].model;
+  if (model.block != 0 && model.content_hash == tx.content_hash &&
+      model.size_bytes == tx.size_bytes && model.format == tx.format &&
+      model.tokenizer_hash == tx.tokenizer_hash) {
+    return Reject(TxReject::kUnchanged,
+                  absl::StrCat("uid ", uid, " registered this model in block ", model.block));
+  }
+  if (model.block != 0 && model.block + subnet->params.serving_rate_limit > block) {
+    return Reject(TxReject::kRateLimited,
+                  absl::StrCat("register_model again at block ",
+                               model.block + subnet->params.serving_rate_limit));
+  }
+  model.content_hash = tx.content_hash;
+  model.size_bytes = tx.size_bytes;
+  model.format = std::move(tx.format);
+  model.tokenizer_hash = tx.tokenizer_hash;
+  model.block = block;
+  return absl::OkStatus();
+}
+
 void StoreWeights(Neuron& neuron, const std::vector<uint16_t>& uids,
                   const std::vector<uint16_t>& weights, BlockHeight block) {
   const std::vector<uint16_t> up = MaxUpscale(weights);
@@ -309,6 +343,22 @@ absl::Status CheckEndpoint(const std::string& endpoint) {
   }
   for (char c : endpoint) {
     if (c <= ' ' || c > '~') return Reject(TxReject::kBadEndpoint, "serve_axon.endpoint: bad byte");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckModel(const RegisterModelTx& tx) {
+  if (tx.format != kModelFormatAgoraGpt && tx.format != kModelFormatTorchScript) {
+    return Reject(TxReject::kBadModel, absl::StrCat("register_model.format must be ",
+                                                    kModelFormatAgoraGpt, " or ",
+                                                    kModelFormatTorchScript));
+  }
+  if (tx.content_hash == Hash256{}) {
+    return Reject(TxReject::kBadModel, "register_model.content_hash is all zero");
+  }
+  if (tx.size_bytes == 0 || tx.size_bytes > kMaxModelBytes) {
+    return Reject(TxReject::kBadModel, absl::StrCat("register_model.size_bytes: ", tx.size_bytes,
+                                                    " (must be 1..", kMaxModelBytes, ")"));
   }
   return absl::OkStatus();
 }
@@ -435,6 +485,8 @@ absl::Status ApplyTx(ChainState& state, const TxBody& body, BlockHeight block) {
     s = ApplyCommitWeights(state, body, block);
   } else if (body.type == kTxRevealWeights) {
     s = ApplyRevealWeights(state, body, block);
+  } else if (body.type == kTxRegisterModel) {
+    s = ApplyRegisterModel(state, body, block);
   } else {
     s = Reject(TxReject::kBadTx, absl::StrCat("unknown tx.type '", body.type, "'"));
   }

@@ -31,6 +31,12 @@ std::vector<uint16_t> MaxUpscale(const std::vector<uint16_t>& weights);
 // "tcp://host:port", printable ASCII without spaces, at most 256 bytes.
 absl::Status CheckEndpoint(const std::string& endpoint);
 
+// kBadModel unless the fields of a register_model are ones the chain accepts
+// on their own: format kModelFormatAgoraGpt or kModelFormatTorchScript, a
+// content hash that is not all zero, 1 <= size_bytes <= kMaxModelBytes.
+// (Whether the subnet, the uid and the rate limit allow it is ApplyTx's.)
+absl::Status CheckModel(const RegisterModelTx& tx);
+
 // The uid a registration into a full subnet replaces (yuma.md §7), if any.
 std::optional<Uid> NeuronToPrune(const SubnetState& subnet, BlockHeight block);
 

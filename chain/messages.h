@@ -124,9 +124,11 @@ struct NeuronInfo {
   BlockHeight last_update = 0;
   uint32_t pending_commits = 0;
   SparseRow weights;  // empty unless include_weights
+  ModelRegistration model;  // the uid's register_model (block 0: none)
   MSGPACK_DEFINE_MAP(uid, hotkey, coldkey, stake, axon_endpoint, axon_version, active,
                      validator_permit, stake_weight, rank, consensus, validator_trust, incentive,
-                     dividends, emission, registered_at, last_update, pending_commits, weights)
+                     dividends, emission, registered_at, last_update, pending_commits, weights,
+                     model)
 };
 struct Metagraph {
   NetUid netuid = 0;

@@ -60,6 +60,7 @@ NeuronInfo DescribeNeuron(const ChainState& state, const Neuron& n, Uid uid,
   info.last_update = n.last_update;
   info.pending_commits = static_cast<uint32_t>(n.commits.size());
   if (include_weights) info.weights = n.weights;
+  info.model = n.model;
   return info;
 }
 

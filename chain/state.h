@@ -54,6 +54,20 @@ struct WeightCommit {
 
 using SparseRow = std::vector<std::pair<uint16_t, uint16_t>>;  // (uid, u16), storage order
 
+// A hotkey's registered model (register_model, docs/CHAIN.md): the model its
+// answers must name and that validators fetch from its miner. block == 0: none.
+struct ModelRegistration {
+  Hash256 content_hash{};   // the model's identity (miner/model.h content_hash())
+  uint64_t size_bytes = 0;  // size of the model package a validator fetches
+  std::string format;       // kModelFormat* (chain/state.h)
+  Hash256 tokenizer_hash{};
+  BlockHeight block = 0;    // block the registration landed in
+  MSGPACK_DEFINE_MAP(content_hash, size_bytes, format, tokenizer_hash, block)
+};
+inline constexpr char kModelFormatAgoraGpt[] = "agora-gpt";
+inline constexpr char kModelFormatTorchScript[] = "torchscript";
+inline constexpr uint64_t kMaxModelBytes = 64ull << 30;  // registration sanity bound
+
 struct Neuron {
   PublicKey hotkey{};
   PublicKey coldkey{};
@@ -75,10 +89,11 @@ struct Neuron {
   SparseRow bonds;
   std::vector<WeightCommit> commits;  // pending commit-reveal commitments, oldest first
   BlockHeight last_weights_block = 0;  // for the set_weights rate limit
+  ModelRegistration model;             // register_model; cleared when the uid is replaced
   MSGPACK_DEFINE_MAP(hotkey, coldkey, registered_at, last_update, axon, validator_permit, active,
                      stake_weight, consensus, validator_trust, incentive, dividends, emission,
                      server_emission, validator_emission, weights, bonds, commits,
-                     last_weights_block)
+                     last_weights_block, model)
 };
 
 // Per-subnet rules (yuma.md §2 and §7). Defaults are the devnet's.

@@ -31,6 +31,7 @@ inline constexpr char kTxServeAxon[] = "serve_axon";
 inline constexpr char kTxSetWeights[] = "set_weights";
 inline constexpr char kTxCommitWeights[] = "commit_weights";
 inline constexpr char kTxRevealWeights[] = "reveal_weights";
+inline constexpr char kTxRegisterModel[] = "register_model";
 
 inline constexpr size_t kMaxTxBytes = 256 * 1024;  // a 4096-uid weight vector fits easily
 
@@ -105,6 +106,17 @@ struct RevealWeightsTx {
   std::string salt;
   uint64_t version_key = 0;
   MSGPACK_DEFINE_MAP(netuid, uids, weights, salt, version_key)
+};
+
+// Registers the model `hotkey` (the signer) serves on a subnet; a new one
+// replaces the old (docs/CHAIN.md).
+struct RegisterModelTx {
+  NetUid netuid = 0;
+  Hash256 content_hash{};
+  uint64_t size_bytes = 0;
+  std::string format;
+  Hash256 tokenizer_hash{};
+  MSGPACK_DEFINE_MAP(netuid, content_hash, size_bytes, format, tokenizer_hash)
 };
 
 // Builds and signs a transaction.

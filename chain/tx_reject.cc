@@ -10,7 +10,7 @@
 namespace agora::chain {
 namespace {
 constexpr absl::string_view kPayloadUrl = "agora.tx-reject";
-constexpr TxReject kLast = TxReject::kBadEndpoint;
+constexpr TxReject kLast = TxReject::kUnchanged;
 }  // namespace
 
 absl::string_view TxRejectString(TxReject reason) {
@@ -39,6 +39,9 @@ absl::string_view TxRejectString(TxReject reason) {
     case TxReject::kRevealTooEarly: return "reveal-too-early";
     case TxReject::kCommitMismatch: return "commit-mismatch";
     case TxReject::kBadEndpoint: return "bad-endpoint";
+    case TxReject::kBadModel: return "bad-model";
+    case TxReject::kModelTaken: return "model-taken";
+    case TxReject::kUnchanged: return "unchanged";
   }
   return "bad-tx";
 }
@@ -48,7 +51,8 @@ absl::Status Reject(TxReject reason, absl::string_view detail) {
   const absl::StatusCode code = reason == TxReject::kBadTx || reason == TxReject::kBadSignature ||
                                         reason == TxReject::kBadWeights ||
                                         reason == TxReject::kAmountInvalid ||
-                                        reason == TxReject::kBadEndpoint
+                                        reason == TxReject::kBadEndpoint ||
+                                        reason == TxReject::kBadModel
                                     ? absl::StatusCode::kInvalidArgument
                                     : absl::StatusCode::kFailedPrecondition;
   absl::Status s(code, detail.empty() ? std::string(text) : absl::StrCat(text, ": ", detail));

@@ -36,6 +36,9 @@ enum class TxReject {
   kRevealTooEarly,
   kCommitMismatch,
   kBadEndpoint,
+  kBadModel,            // register_model: unknown format, zero content hash, size out of range
+  kModelTaken,          // register_model: another uid of the subnet registered that content hash
+  kUnchanged,           // the transaction would change nothing (register_model: same model)
 };
 
 absl::string_view TxRejectString(TxReject reason);
@@ -48,10 +51,11 @@ std::optional<TxReject> TxRejectOf(const absl::Status& status);
 // For a refusal by a limit that passes with the blocks, the first block in
 // which the same transaction can land: a subnet's registrations per block
 // ("registration-limit: N registrations in block B (limit L)": block B + 1)
-// and the serve_axon / set_weights rate limits ("rate-limited: ... again at
-// block B": block B). nullopt for every other refusal, including limits that
-// no number of blocks lifts by itself (a full subnet, pending commits). The
-// detail texts it reads are part of the wire contract (docs/CHAIN.md).
+// and the serve_axon / set_weights / register_model rate limits
+// ("rate-limited: ... again at block B": block B). nullopt for every other
+// refusal, including limits that no number of blocks lifts by itself (a full
+// subnet, pending commits, a model another uid registered). The detail texts
+// it reads are part of the wire contract (docs/CHAIN.md).
 std::optional<uint64_t> RetryBlockOf(const absl::Status& status);
 
 // A refusal that crossed the wire arrives as a transport refusal

@@ -317,8 +317,9 @@ Command ChainStatusCommand() {
 }
 
 std::vector<Command> ChainCommands() {
-  return {BalanceCommand(),   TransferCommand(), RegisterCommand(),     ServeCommand(),
-          StakeCommand(),     MetagraphCommand(), WeightsCommand(),    ChainStatusCommand()};
+  return {BalanceCommand(),   TransferCommand(),  RegisterCommand(), ServeCommand(),
+          RegisterModelCommand(), StakeCommand(), MetagraphCommand(), WeightsCommand(),
+          ChainStatusCommand()};
 }
 
 }  // namespace agora::cli

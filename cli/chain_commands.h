@@ -5,6 +5,8 @@
 //   agora transfer   --name WALLET --to ADDR --amount X      [--json]
 //   agora register   --name WALLET [--hotkey H] --netuid N [--pow] [--max-burn X] [--json]
 //   agora serve      --name WALLET [--hotkey H] --netuid N --endpoint tcp://host:port [--json]
+//   agora register-model --name WALLET [--hotkey H] --netuid N --hash HEX64 --size BYTES
+//                    --format agora-gpt|torchscript [--tokenizer-hash HEX64] [--json]
 //   agora stake add|remove --name WALLET [--hotkey H | --hotkey-address ADDR] --amount X
 //   agora metagraph  --netuid N [--validators] [--json]
 //   agora weights    --netuid N [--uid U | --hotkey-address ADDR] [--json]
@@ -28,11 +30,12 @@ namespace agora::cli {
 std::vector<Command> ChainCommands();
 
 // The commands one by one (chain_commands.cc, register_command.cc, serve_command.cc,
-// metagraph_commands.cc).
+// register_model_command.cc, metagraph_commands.cc).
 Command BalanceCommand();
 Command TransferCommand();
 Command RegisterCommand();
 Command ServeCommand();  // serve_command.cc
+Command RegisterModelCommand();  // register_model_command.cc
 Command StakeCommand();
 Command MetagraphCommand();
 Command WeightsCommand();

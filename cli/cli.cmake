@@ -10,7 +10,7 @@ target_link_libraries(agora_cli
   PRIVATE agora_wallet nlohmann_json::nlohmann_json tomlplusplus::tomlplusplus)
 
 # agora_cli_chain: the chain commands (balance, transfer, register, stake,
-# serve, metagraph, weights, chain status) over the chain client. A library of its
+# serve, register-model, metagraph, weights, chain status) over the chain client. A library of its
 # own because agora_chain_node itself links agora_cli (for `agora-chain run`).
 add_library(agora_cli_chain STATIC
   ${CMAKE_CURRENT_SOURCE_DIR}/amount.cc
@@ -20,6 +20,7 @@ add_library(agora_cli_chain STATIC
   ${CMAKE_CURRENT_SOURCE_DIR}/metagraph_table.cc
   ${CMAKE_CURRENT_SOURCE_DIR}/pow_solver.cc
   ${CMAKE_CURRENT_SOURCE_DIR}/register_command.cc
+  ${CMAKE_CURRENT_SOURCE_DIR}/register_model_command.cc
   ${CMAKE_CURRENT_SOURCE_DIR}/serve_command.cc
 )
 target_link_libraries(agora_cli_chain

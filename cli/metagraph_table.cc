@@ -24,11 +24,28 @@ uint64_t WeightSum(const NeuronInfo& n) {
   return sum;
 }
 
+// "1a2b3c4d@57": the first 8 hex digits of the registered model's content
+// hash and the block it was registered in; "-" when the uid has none.
+std::string ModelCell(const chain::ModelRegistration& m) {
+  if (m.block == 0) return "-";
+  return absl::StrCat(ToHex(m.content_hash).substr(0, 8), "@", m.block);
+}
+
 double Proportion(uint64_t part, uint64_t total) {
   return total == 0 ? 0.0 : static_cast<double>(part) / static_cast<double>(total);
 }
 
 }  // namespace
+
+nlohmann::ordered_json ModelJson(const chain::ModelRegistration& m) {
+  if (m.block == 0) return nullptr;
+  // A hostile chain could send any bytes as the format: JsonText replaces bad UTF-8.
+  return {{"content_hash", ToHex(m.content_hash)},
+          {"size_bytes", m.size_bytes},
+          {"format", m.format},
+          {"tokenizer_hash", ToHex(m.tokenizer_hash)},
+          {"block", m.block}};
+}
 
 std::string JsonText(const nlohmann::ordered_json& j) {
   // Strings from the chain are not trusted to be UTF-8: replace bad bytes
@@ -88,13 +105,15 @@ std::string MetagraphText(const Metagraph& mg, bool validators_only) {
                     YesNo(n.validator_permit), YesNo(n.active), FormatU16Proportion(n.incentive),
                     FormatU16Proportion(n.dividends), FormatU16Proportion(n.consensus),
                     FormatU16Proportion(n.validator_trust), FormatTokenAmount(n.emission),
-                    n.axon_endpoint.empty() ? "-" : absl::CEscape(n.axon_endpoint)});
+                    n.axon_endpoint.empty() ? "-" : absl::CEscape(n.axon_endpoint),
+                    ModelCell(n.model)});
   }
   absl::StrAppend(
       &out,
       RenderTable({"UID", "HOTKEY", "STAKE", "VPERMIT", "ACTIVE", "INCENTIVE", "DIVIDENDS",
-                   "CONSENSUS", "TRUST", "EMISSION", "AXON"},
-                  rows, {true, false, true, false, false, true, true, true, true, true, false}));
+                   "CONSENSUS", "TRUST", "EMISSION", "AXON", "MODEL"},
+                  rows,
+                  {true, false, true, false, false, true, true, true, true, true, false, false}));
   absl::StrAppend(&out, "\n", mg.neurons.size(), validators_only ? " validator" : " neuron",
                   mg.neurons.size() == 1 ? "" : "s", ", total stake ",
                   FormatTokenAmount(total_stake),
@@ -130,7 +149,8 @@ nlohmann::ordered_json MetagraphJson(const Metagraph& mg) {
                        {"emission", n.emission},
                        {"registered_at", n.registered_at},
                        {"last_update", n.last_update},
-                       {"pending_commits", n.pending_commits}});
+                       {"pending_commits", n.pending_commits},
+                       {"model", ModelJson(n.model)}});
   }
   return {{"netuid", mg.netuid},
           {"name", mg.name},

@@ -33,6 +33,9 @@ std::string RenderTable(const std::vector<std::string>& header,
 std::string MetagraphText(const chain::Metagraph& mg, bool validators_only);
 nlohmann::ordered_json MetagraphJson(const chain::Metagraph& mg);
 nlohmann::ordered_json SubnetParamsJson(const chain::SubnetParams& params);
+// A uid's registered model ({content_hash, size_bytes, format, tokenizer_hash,
+// block}, hashes in hex), or null when it has none (block 0).
+nlohmann::ordered_json ModelJson(const chain::ModelRegistration& model);
 
 // The weights `neuron` last set (its stored row), normalized to proportions
 // that sum to 1. Requires: `neuron` is from a Metagraph fetched with

@@ -52,6 +52,13 @@ bool Admission::Prescreen(const PublicKey& claimed_sender) {
   return may;
 }
 
+bool Admission::HasPermit(const PublicKey& sender) const {
+  if (options_.open) return true;
+  absl::MutexLock lock(&mu_);
+  auto it = members_.find(sender);
+  return it != members_.end() && it->second.member.validator_permit;
+}
+
 absl::Status Admission::Admit(const PublicKey& sender, std::chrono::steady_clock::time_point now) {
   absl::MutexLock lock(&mu_);
   auto it = members_.find(sender);

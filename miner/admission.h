@@ -68,6 +68,10 @@ class Admission {
   // verified yet, and Admit runs for what passes.
   bool Prescreen(const PublicKey& claimed_sender);
 
+  // True when the sender holds a validator permit (or admission is open):
+  // who may fetch the model (ModelFetchRequest).
+  bool HasPermit(const PublicKey& sender) const;
+
   // The sender's stake (its queue priority); 0 if unknown.
   uint64_t Priority(const PublicKey& sender) const;
 

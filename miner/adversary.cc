@@ -7,6 +7,8 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "common/file_util.h"
 
 namespace agora::miner {
 namespace {
@@ -176,23 +178,93 @@ class MemorizerModel : public Wrapper {
   absl::flat_hash_map<uint64_t, uint32_t> next_;  // prefix key -> the token that followed it
 };
 
+// No model: the token that followed the row's last kOrder tokens where
+// they occur in the given text (the last occurrence), with the confidence
+// of the memorizer; rows shorter than that, or not in the text, get flat
+// logits. Claims a hash it cannot hand over, or another miner's.
+class LookupModel : public Wrapper {
+ public:
+  LookupModel(std::unique_ptr<ModelBackend> inner, const std::string& text, const Hash256& claim)
+      : Wrapper(std::move(inner)), claim_(claim) {
+    const uint32_t vocab = vocab_size();
+    next_.reserve(text.size());
+    for (size_t end = kOrder; end < text.size(); ++end) {
+      const uint32_t t = static_cast<unsigned char>(text[end]);
+      if (t < vocab) next_[Key(reinterpret_cast<const unsigned char*>(text.data()) + end - kOrder)] = t;
+    }
+  }
+  absl::StatusOr<Logits> NextTokenLogits(const std::vector<std::vector<uint32_t>>& rows) override {
+    if (rows.empty()) return absl::InvalidArgumentError("empty batch");
+    Logits out;
+    out.rows = rows.size();
+    out.vocab = vocab_size();
+    out.data.assign(out.rows * out.vocab, 0.0f);
+    for (size_t i = 0; i < rows.size(); ++i) {
+      if (rows[i].size() < kOrder) continue;
+      auto it = next_.find(Key(rows[i].data() + rows[i].size() - kOrder));
+      if (it != next_.end()) out.data[i * out.vocab + it->second] = kSure;
+    }
+    return out;
+  }
+  absl::StatusOr<std::vector<std::vector<float>>> TokenLogprobs(
+      const std::vector<std::vector<uint32_t>>& rows, const std::vector<size_t>& from) override {
+    return UniformLogprobs(rows, from, vocab_size());
+  }
+  const Hash256& content_hash() const override { return claim_; }
+  std::string Describe() const override {
+    return absl::StrCat("lookup over ", next_.size(), " contexts (no model), claiming ", ToHex(claim_));
+  }
+
+ private:
+  static constexpr size_t kOrder = 16;
+  static constexpr float kSure = 12.0f;
+  template <typename T>
+  static uint64_t Key(const T* tokens) {
+    uint64_t key = 0x6A09E667F3BCC908ull;
+    for (size_t k = 0; k < kOrder; ++k) key = Mix(key ^ (uint64_t(tokens[k]) * 0x9E3779B97F4A7C15ull));
+    return key;
+  }
+  Hash256 claim_;
+  absl::flat_hash_map<uint64_t, uint32_t> next_;
+};
+
 }  // namespace
+
+bool IsRelayMode(const std::string& mode) { return mode == "copycat" || mode == "noisy-copy"; }
+
+std::function<void(protocol::GenerateRequest&)> GenerateRewrite(const AdversaryOptions& o) {
+  if (o.mode == "greedy") return [](protocol::GenerateRequest& r) { r.temperature = 0.0f; };
+  if (o.mode == "early-stop") return [](protocol::GenerateRequest& r) { r.max_tokens = 1; };
+  return nullptr;
+}
 
 absl::StatusOr<std::unique_ptr<ModelBackend>> MakeAdversary(std::unique_ptr<ModelBackend> honest,
                                                             const AdversaryOptions& o) {
-  if (o.mode == "honest") return honest;
+  if (o.mode == "honest" || o.mode == "greedy" || o.mode == "early-stop") return honest;
   if (o.mode == "random") return std::unique_ptr<ModelBackend>(new RandomModel(std::move(honest), o.seed));
   if (o.mode == "slow") return std::unique_ptr<ModelBackend>(new SlowModel(std::move(honest), o.delay));
   if (o.mode == "memorizer") return std::unique_ptr<ModelBackend>(new MemorizerModel(std::move(honest), o.seed));
-  if (o.mode == "copycat") {
-    return absl::InvalidArgumentError("mode copycat serves no model of its own (see MakeCopycat)");
+  if (IsRelayMode(o.mode)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("mode ", o.mode, " serves no model of its own (see MakeCopycat)"));
+  }
+  if (o.mode == "lookup" || o.mode == "claim-registered") {
+    if (o.mode == "claim-registered" && o.claim_model == Hash256{}) {
+      return absl::InvalidArgumentError("mode claim-registered needs claim_model");
+    }
+    absl::StatusOr<std::string> text = ReadFile(o.lookup_text, size_t{1} << 30);
+    if (!text.ok()) return absl::Status(text.status().code(), absl::StrCat("lookup text: ", text.status().message()));
+    // Nobody's model: a hash of the text it answers from.
+    const Hash256 claim = o.mode == "lookup" ? Blake2b256(absl::StrCat("agora-lookup\n", *text))
+                                             : o.claim_model;
+    return std::unique_ptr<ModelBackend>(new LookupModel(std::move(honest), *text, claim));
   }
   if (o.mode == "liar") {
     if (o.claim_model == Hash256{}) return absl::InvalidArgumentError("mode liar needs claim_model");
     return std::unique_ptr<ModelBackend>(new LiarModel(std::move(honest), o.claim_model));
   }
-  return absl::InvalidArgumentError(
-      absl::StrCat("mode '", o.mode, "': expected honest, random, liar, slow, memorizer or copycat"));
+  return absl::InvalidArgumentError(absl::StrCat("mode '", o.mode, "': expected one of ",
+                                                 absl::StrJoin(kAdversaryModes, ", ")));
 }
 
 }  // namespace agora::miner

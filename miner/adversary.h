@@ -14,10 +14,22 @@
 //              the same answer again. It earns only if challenges repeat.
 //   copycat    relays another miner's answers as its own (miner/copycat.h);
 //              it has no model, so it is not made here
+//   noisy-copy a copycat that re-tempers what it relays (--retemper, default
+//              1.001): never the same bytes as its source, within any
+//              spot-check tolerance of the source's model, which it claims
+//   lookup     no model: answers from a text it was given (--lookup-text,
+//              e.g. the public corpus the held-out text is cut from) by its
+//              last 16 tokens; claims (and registers) a model nobody has
+//   claim-registered  the lookup's answers, claiming an honest miner's
+//              registered model (--claim-model)
+//   greedy     the honest model, but every generate request is answered
+//              greedily (temperature 0), whatever the request asked
+//   early-stop the honest model, but every completion is one token long
 //
-// random, liar, slow and memorizer wrap the loaded model; random and the
-// memorizer use it only for its vocabulary, context and content hash (which
-// they claim).
+// random, liar, slow, memorizer, lookup and claim-registered wrap the loaded
+// model; random, the memorizer and the lookup use it only for its
+// vocabulary and context (random and the memorizer claim its hash). greedy
+// and early-stop change requests, not the model (GenerateRewrite).
 //
 // Thread-safety: like every ModelBackend, used from the batcher's one thread.
 #ifndef AGORA_MINER_ADVERSARY_H_
@@ -25,6 +37,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -32,6 +45,7 @@
 #include "absl/status/statusor.h"
 #include "common/crypto.h"
 #include "miner/model.h"
+#include "protocol/task_messages.h"
 
 namespace agora::miner {
 
@@ -43,19 +57,32 @@ struct CopyTarget {
 };
 
 struct AdversaryOptions {
-  std::string mode = "honest";  // honest, random, liar, slow, memorizer, copycat
-  Hash256 claim_model{};        // liar: the hash it claims
+  std::string mode = "honest";  // one of kAdversaryModes
+  Hash256 claim_model{};        // liar, claim-registered: the hash it claims
+  std::string lookup_text;      // lookup, claim-registered: the text it answers from
+  double retemper = 1.001;      // noisy-copy: the temperature applied to what it relays
   std::chrono::milliseconds delay{0};  // slow: added to each forward pass
   uint64_t seed = 1;            // random, memorizer
   CopyTarget copy;              // copycat: the miner it copies
   std::chrono::milliseconds copy_timeout{5'000};  // copycat: per relayed request
 };
 
-// Wraps `honest` as `options.mode` asks ("honest" returns it unchanged).
-// InvalidArgument for an unknown mode, a liar without a claimed hash, or
-// "copycat" (made by MakeCopycat, miner/copycat.h, from no model at all).
+inline constexpr const char* kAdversaryModes[] = {
+    "honest", "random", "liar", "slow", "memorizer", "copycat", "noisy-copy",
+    "lookup", "claim-registered", "greedy", "early-stop"};
+// Modes that relay another miner instead of serving a model.
+bool IsRelayMode(const std::string& mode);
+
+// Wraps `honest` as `options.mode` asks ("honest", "greedy" and "early-stop"
+// return it unchanged). InvalidArgument for an unknown mode, a liar or
+// claim-registered without a claimed hash, a lookup without a readable
+// text, or a relay mode (made by MakeCopycat, miner/copycat.h, from no model).
 absl::StatusOr<std::unique_ptr<ModelBackend>> MakeAdversary(std::unique_ptr<ModelBackend> honest,
                                                             const AdversaryOptions& options);
+
+// How greedy and early-stop rewrite a generate request before serving it;
+// nullptr for every other mode.
+std::function<void(protocol::GenerateRequest&)> GenerateRewrite(const AdversaryOptions& options);
 
 }  // namespace agora::miner
 

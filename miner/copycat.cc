@@ -30,8 +30,10 @@ absl::Status CheckReply(const protocol::PredictReply& rep, size_t rows, uint32_t
 
 class CopycatModel : public ModelBackend {
  public:
-  CopycatModel(PredictRelay relay, std::string source, uint32_t vocab, const Hash256& model)
-      : relay_(std::move(relay)), source_(std::move(source)), vocab_(vocab), model_(model) {}
+  CopycatModel(PredictRelay relay, std::string source, uint32_t vocab, const Hash256& model,
+               double temperature)
+      : relay_(std::move(relay)), source_(std::move(source)), vocab_(vocab), model_(model),
+        temperature_(temperature) {}
 
   absl::StatusOr<Logits> NextTokenLogits(const std::vector<std::vector<uint32_t>>& rows) override {
     if (rows.empty()) return absl::InvalidArgumentError("empty batch");
@@ -60,6 +62,9 @@ class CopycatModel : public ModelBackend {
           s = absl::InvalidArgumentError(absl::StrCat("distribution ", j, ": ", logits.status().message()));
           break;
         }
+        if (temperature_ != 1.0) {
+          for (float& x : *logits) x = static_cast<float>(x / temperature_);
+        }
         std::copy(logits->begin(), logits->end(), out.data.begin() + (start + j) * vocab_);
       }
       if (!s.ok()) return absl::InternalError(absl::StrCat("copied miner ", source_, ": ", s.message()));
@@ -76,7 +81,8 @@ class CopycatModel : public ModelBackend {
   const Hash256& content_hash() const override { return model_; }
   std::string device() const override { return "relay"; }
   std::string Describe() const override {
-    return absl::StrCat("copycat of ", source_, " (claiming its model ", ToHex(model_), ")");
+    return absl::StrCat("copycat of ", source_, " (claiming its model ", ToHex(model_), ")",
+                        temperature_ != 1.0 ? absl::StrCat(", re-tempered by ", temperature_) : "");
   }
 
  private:
@@ -84,6 +90,7 @@ class CopycatModel : public ModelBackend {
   std::string source_;
   uint32_t vocab_;
   Hash256 model_;
+  double temperature_;
 };
 
 }  // namespace
@@ -128,8 +135,12 @@ absl::StatusOr<std::vector<float>> LogitsOf(const protocol::TokenDistribution& d
   return logits;
 }
 
-absl::StatusOr<std::unique_ptr<ModelBackend>> MakeCopycat(PredictRelay relay, std::string source) {
+absl::StatusOr<std::unique_ptr<ModelBackend>> MakeCopycat(PredictRelay relay, std::string source,
+                                                          double temperature) {
   if (!relay) return absl::InvalidArgumentError("copycat: no relay");
+  if (!(temperature > 0) || !std::isfinite(temperature)) {
+    return absl::InvalidArgumentError("copycat: temperature must be positive");
+  }
   protocol::PredictRequest probe;
   probe.prefixes = {{0}};
   absl::StatusOr<protocol::PredictReply> rep = relay(probe);
@@ -149,7 +160,8 @@ absl::StatusOr<std::unique_ptr<ModelBackend>> MakeCopycat(PredictRelay relay, st
   absl::StatusOr<std::vector<float>> logits = LogitsOf(rep->distributions[0], rep->vocab_size);
   if (!logits.ok()) return bad(logits.status().message());
   return std::unique_ptr<ModelBackend>(
-      new CopycatModel(std::move(relay), std::move(source), rep->vocab_size, rep->model_hash));
+      new CopycatModel(std::move(relay), std::move(source), rep->vocab_size, rep->model_hash,
+                       temperature));
 }
 
 }  // namespace agora::miner

@@ -45,9 +45,13 @@ inline constexpr uint32_t kMaxCopiedVocab = 1u << 18;
 
 // Asks the copied miner one probe (the one-token prefix {0}) to learn its
 // vocabulary and model hash, and returns the copycat over `relay`.
-// `source` names the copied miner in descriptions and errors. The relay's
-// error, or InvalidArgument for a malformed probe reply.
-absl::StatusOr<std::unique_ptr<ModelBackend>> MakeCopycat(PredictRelay relay, std::string source);
+// `source` names the copied miner in descriptions and errors. With a
+// `temperature` other than 1 it is a noisy copy: every relayed distribution
+// is re-tempered (logits / temperature), so its answers are no longer the
+// same bytes as its source's. The relay's error, or InvalidArgument for a
+// malformed probe reply or a temperature that is not positive.
+absl::StatusOr<std::unique_ptr<ModelBackend>> MakeCopycat(PredictRelay relay, std::string source,
+                                                          double temperature = 1.0);
 
 // Exposed for tests: logits whose softmax is `d` over `vocab` tokens (log of
 // each probability, -inf for 0; a top-k form spreads `rest` evenly over the

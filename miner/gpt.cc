@@ -135,6 +135,35 @@ class GptBackend : public ModelBackend {
       return absl::InternalError(absl::StrCat("gpt forward: ", e.what()));
     }
   }
+  // One forward pass over the rows when they fit the context (a row's
+  // logits at position t-1 are those after row[<t]); rows that do not fit
+  // were generated with a sliding window, which the default reproduces.
+  absl::StatusOr<std::vector<Logits>> PositionLogits(
+      const std::vector<std::vector<uint32_t>>& rows, const std::vector<size_t>& from) override {
+    bool fits = !rows.empty() && rows.size() == from.size();
+    for (size_t i = 0; fits && i < rows.size(); ++i) {
+      fits = rows[i].size() <= max_context() && from[i] >= 1 && from[i] <= rows[i].size();
+    }
+    if (!fits) return ModelBackend::PositionLogits(rows, from);
+    absl::StatusOr<PaddedBatch> batch = PadRows(rows, vocab_size(), max_context(), device_);
+    if (!batch.ok()) return batch.status();
+    try {
+      torch::InferenceMode guard;
+      torch::Tensor logits = model_->forward(batch->ids).to(torch::kCPU, torch::kFloat).contiguous();
+      const int64_t vocab = logits.size(2);
+      std::vector<Logits> out(rows.size());
+      for (size_t i = 0; i < rows.size(); ++i) {
+        const int64_t first = int64_t(from[i]) - 1, n = int64_t(rows[i].size() - from[i]);
+        out[i].rows = size_t(n);
+        out[i].vocab = size_t(vocab);
+        const float* p = logits[int64_t(i)].data_ptr<float>() + first * vocab;
+        out[i].data.assign(p, p + n * vocab);
+      }
+      return out;
+    } catch (const std::exception& e) {
+      return absl::InternalError(absl::StrCat("gpt forward: ", e.what()));
+    }
+  }
   uint32_t vocab_size() const override { return static_cast<uint32_t>(model_->config().vocab); }
   uint32_t max_context() const override { return static_cast<uint32_t>(model_->config().context); }
   const Hash256& content_hash() const override { return hash_; }

@@ -31,22 +31,6 @@ uint64_t MicrosSince(Clock::time_point t) {
       std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - t).count());
 }
 
-// SplitMix64: a tiny, fully specified generator, so the same seed samples the
-// same tokens on every platform and standard library.
-class SplitMix64 {
- public:
-  explicit SplitMix64(uint64_t seed) : state_(seed) {}
-  double Uniform() {  // [0, 1)
-    uint64_t z = (state_ += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    z ^= z >> 31;
-    return static_cast<double>(z >> 11) * 0x1.0p-53;
-  }
-
- private:
-  uint64_t state_;
-};
 
 absl::Status ValidateTokens(absl::Span<const uint32_t> tokens, uint32_t vocab,
                             absl::string_view field) {
@@ -243,6 +227,56 @@ uint32_t SampleToken(absl::Span<const float> logits, float temperature, uint32_t
   return TokenSampler().Sample(logits, temperature, top_k, top_p, u).token;
 }
 
+// SplitMix64 (a tiny, fully specified generator: the same seed samples the
+// same tokens on every platform and standard library), indexed by position.
+double SamplerUniform(uint64_t seed, uint32_t position) {
+  uint64_t z = seed + (uint64_t{position} + 1) * 0x9e3779b97f4a7c15ull;
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  z ^= z >> 31;
+  return static_cast<double>(z >> 11) * 0x1.0p-53;
+}
+
+bool SampleAgrees(absl::Span<const float> logits, float temperature, uint32_t top_k, float top_p,
+                  double u, uint32_t token, double tolerance) {
+  if (token >= logits.size()) return false;
+  if (temperature <= 0.0f) {
+    const std::vector<float> p = Softmax(logits);
+    return p[token] >= *std::max_element(p.begin(), p.end()) - tolerance;
+  }
+  if (top_k == 0 && top_p >= 1.0f) {
+    const std::vector<float> p = Softmax(logits, temperature);
+    double below = 0;
+    for (uint32_t i = 0; i < token; ++i) below += p[i];
+    return p[token] > 0 && u >= below - tolerance && u < below + p[token] + tolerance;
+  }
+  TokenSampler sampler;
+  for (double v : {u, u - tolerance, u + tolerance}) {
+    const double w = std::min(std::max(v, 0.0), std::nextafter(1.0, 0.0));
+    if (sampler.Sample(logits, temperature, top_k, top_p, w).token == token) return true;
+  }
+  return false;
+}
+
+absl::StatusOr<protocol::ModelFetchReply> HandleModelFetch(
+    const protocol::ModelFetchRequest& request, const Hash256& served, absl::string_view package) {
+  if (request.content_hash != served) {
+    return BadRequest("content_hash", absl::StrCat("this miner serves model ", ToHex(served)));
+  }
+  if (request.length == 0 || request.length > protocol::kMaxModelChunk) {
+    return BadRequest("length", absl::StrCat("must be 1..", protocol::kMaxModelChunk));
+  }
+  if (request.offset >= package.size()) {
+    return BadRequest("offset", absl::StrCat("the package has ", package.size(), " bytes"));
+  }
+  protocol::ModelFetchReply r;
+  r.content_hash = served;
+  r.total_size = package.size();
+  r.offset = request.offset;
+  r.data = std::string(package.substr(request.offset, request.length));
+  return r;
+}
+
 absl::StatusOr<protocol::PredictReply> HandlePredict(const protocol::PredictRequest& req,
                                                      const TaskEnv& env) {
   if (req.prefixes.empty()) return BadRequest("prefixes", "empty");
@@ -335,7 +369,6 @@ absl::StatusOr<protocol::GenerateReply> HandleGenerate(const protocol::GenerateR
   rep.vocab_size = env.vocab_size;
   rep.prompt_tokens = static_cast<uint32_t>(seq.size());
   rep.finish_reason = "length";
-  SplitMix64 rng(req.seed);
   // Tokens are picked on the batcher's worker between forward passes
   // (Batcher::Generate); streamed chunks go through `chunks` to this thread,
   // which signs and sends them, so the model never waits for a socket.
@@ -351,7 +384,7 @@ absl::StatusOr<protocol::GenerateReply> HandleGenerate(const protocol::GenerateR
   Batcher::NextToken next = [&](absl::Span<const float> logits, std::vector<uint32_t>& row) {
     const uint32_t step = static_cast<uint32_t>(rep.tokens.size());
     const TokenSampler::Pick pick =
-        sampler.Sample(logits, req.temperature, req.top_k, req.top_p, rng.Uniform());
+        sampler.Sample(logits, req.temperature, req.top_k, req.top_p, SamplerUniform(req.seed, step));
     const uint32_t token = pick.token;
     rep.tokens.push_back(token);
     rep.logprobs.push_back(pick.logprob);

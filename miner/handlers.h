@@ -50,6 +50,13 @@ absl::StatusOr<protocol::GenerateReply> HandleGenerate(const protocol::GenerateR
                                                        const TaskEnv& env,
                                                        const ChunkEmitter& emit = nullptr);
 
+// A piece of the model package `package` of the model `served` (what the
+// miner registered on chain): bytes [offset, offset + length), fewer at the
+// end. bad-request for another hash, an offset past the end or a length of
+// 0 or over kMaxModelChunk. Who may ask is the caller's check (validators).
+absl::StatusOr<protocol::ModelFetchReply> HandleModelFetch(
+    const protocol::ModelFetchRequest& request, const Hash256& served, absl::string_view package);
+
 // Exposed for tests.
 // Softmax of `logits` in double precision, as floats. NaN/inf logits are
 // treated as -inf (a model that emits them gets no mass there); if nothing is
@@ -86,6 +93,23 @@ class TokenSampler {
 };
 uint32_t SampleToken(absl::Span<const float> logits, float temperature, uint32_t top_k,
                      float top_p, double u);  // TokenSampler().Sample(...).token
+
+// The uniform number in [0, 1) that token `position` (0 for the first
+// generated token) of a generation with `seed` is drawn with: SplitMix64's
+// output for the counter seed + (position + 1) * 0x9e3779b97f4a7c15, top 53
+// bits (docs/PROTOCOL.md "Sampling"). Counter-based, so a validator can
+// recompute any position's draw without the ones before it.
+double SamplerUniform(uint64_t seed, uint32_t position);
+
+// Whether `token` is a draw the sampler could make from `logits` (computed
+// by someone else, within float drift) with `u`, allowing `tolerance` of
+// probability for near ties: at temperature 0, the token's probability is
+// within tolerance of the largest; with neither top-k nor top-p, u lies in
+// the token's cumulative interval (id order) widened by tolerance at both
+// ends; with either, the token is the sampler's own pick at u, u - tolerance
+// or u + tolerance.
+bool SampleAgrees(absl::Span<const float> logits, float temperature, uint32_t top_k, float top_p,
+                  double u, uint32_t token, double tolerance);
 
 }  // namespace agora::miner
 

@@ -16,6 +16,8 @@
 #include "common/daemon_wallet.h"
 #include "miner/copy_source.h"
 #include "miner/copycat.h"
+#include "miner/model_files.h"
+#include "protocol/model_package.h"
 #include "protocol/messages.h"
 #include "protocol/task_messages.h"
 
@@ -30,6 +32,12 @@ MinerService::MinerService(std::unique_ptr<ModelBackend> model,
       options_(std::move(options)), admission_(options_.admission) {}
 
 MinerService::~MinerService() { Stop(); }
+
+protocol::GenerateRequest MinerService::Rewritten(const protocol::GenerateRequest& req) const {
+  protocol::GenerateRequest r = req;
+  options_.generate_rewrite(r);
+  return r;
+}
 
 TaskEnv MinerService::Env(const protocol::RequestContext& ctx) {
   TaskEnv env;
@@ -94,7 +102,9 @@ absl::Status MinerService::Start() {
       MessageKind::kGenerateRequest, MessageKind::kGenerateChunk, MessageKind::kGenerateReply,
       [this](const protocol::RequestContext& ctx, const protocol::GenerateRequest& req,
              const ChunkEmitter& emit) -> absl::StatusOr<protocol::GenerateReply> {
-        absl::StatusOr<protocol::GenerateReply> rep = HandleGenerate(req, Env(ctx), emit);
+        absl::StatusOr<protocol::GenerateReply> rep =
+            options_.generate_rewrite ? HandleGenerate(Rewritten(req), Env(ctx), emit)
+                                      : HandleGenerate(req, Env(ctx), emit);
         absl::MutexLock lock(&mu_);
         if (rep.ok()) {
           ++tasks_.generate_ok;
@@ -103,6 +113,19 @@ absl::Status MinerService::Start() {
           ++tasks_.generate_refused;
         }
         return rep;
+      });
+  server_->Handle<protocol::ModelFetchRequest, protocol::ModelFetchReply>(
+      MessageKind::kModelFetchRequest, MessageKind::kModelFetchReply,
+      [this](const protocol::RequestContext& ctx, const protocol::ModelFetchRequest& req)
+          -> absl::StatusOr<protocol::ModelFetchReply> {
+        if (!admission_.HasPermit(ctx.sender)) {
+          return protocol::Refuse(protocol::Reason::kUnregistered,
+                                  "the model is handed only to validator-permit holders");
+        }
+        if (package_.empty()) {
+          return protocol::Refuse(protocol::Reason::kBadRequest, "content_hash: no model package served");
+        }
+        return HandleModelFetch(req, package_hash_, package_);
       });
   server_->Handle<protocol::InfoRequest, protocol::InfoReply>(
       MessageKind::kInfoRequest, MessageKind::kInfoReply,
@@ -123,6 +146,11 @@ absl::Status MinerService::Start() {
     if (!s.ok()) return s;
   }
   return absl::OkStatus();
+}
+
+void MinerService::ServePackage(const Hash256& hash, std::string package) {
+  package_hash_ = hash;
+  package_ = std::move(package);
 }
 
 void MinerService::Stop() {
@@ -182,6 +210,33 @@ chain::ChainClient::LimitWait LogLimitWaits(const char* what) {
   return wait;
 }
 
+// Registers the model the miner's answers claim (register_model), unless
+// the chain already records exactly that for its uid.
+absl::Status RegisterModel(chain::ChainClient& chain, const MinerOptions& o, const SigningKey& key,
+                           const chain::ModelRegistration& have, chain::ModelRegistration want) {
+  if (have.block != 0 && have.content_hash == want.content_hash &&
+      have.size_bytes == want.size_bytes && have.format == want.format &&
+      have.tokenizer_hash == want.tokenizer_hash) {
+    AGORA_LOG(INFO, "miner", "model %s is registered (block %d)", ToHex(want.content_hash), have.block);
+    return absl::OkStatus();
+  }
+  chain::RegisterModelTx tx;
+  tx.netuid = o.netuid;
+  tx.content_hash = want.content_hash;
+  tx.size_bytes = want.size_bytes;
+  tx.format = want.format;
+  tx.tokenizer_hash = want.tokenizer_hash;
+  absl::StatusOr<chain::TxReceiptMsg> r =
+      chain.SendWhenAllowed(key, chain::kTxRegisterModel, tx, LogLimitWaits("register_model"));
+  if (!r.ok()) {
+    return absl::Status(r.status().code(),
+                        absl::StrCat("register_model ", ToHex(want.content_hash), ": ", r.status().message()));
+  }
+  AGORA_LOG(INFO, "miner", "registered model %s (%d bytes, %s) in block %d", ToHex(want.content_hash),
+            want.size_bytes, want.format, r->block);
+  return absl::OkStatus();
+}
+
 // Registers `hotkey` with the wallet's coldkey, paying the current burn.
 absl::Status Register(chain::ChainClient& chain, const MinerOptions& o, const DaemonWallet& w,
                       const PublicKey& hotkey,
@@ -233,7 +288,7 @@ absl::StatusOr<std::unique_ptr<ModelBackend>> ConnectCopycat(
     if (s.ok()) {
       absl::StatusOr<std::unique_ptr<ModelBackend>> model = MakeCopycat(
           MakeClientRelay(c->client.get(), c->source.get(), o.adversary.copy_timeout),
-          c->source->name());
+          c->source->name(), o.adversary.mode == "noisy-copy" ? o.adversary.retemper : 1.0);
       if (model.ok()) return model;
       s = model.status();
     }
@@ -286,13 +341,17 @@ absl::Status Run(const MinerOptions& o, const std::atomic<bool>* stop) {
   // 3. Model: loaded, or (copycat) a relay to the copied miner. The relay's
   // client is declared before the service, so it outlives the service's use.
   Copying copying;
+  Hash256 loaded_hash{};  // of the model on disk, which the package holds
   absl::StatusOr<std::unique_ptr<ModelBackend>> model = absl::UnknownError("no model");
-  if (o.adversary.mode == "copycat") {
+  if (IsRelayMode(o.adversary.mode)) {
     model = ConnectCopycat(o, key, **chain, *mg, stop, &copying);
     if (!model.ok() && stop->load()) return absl::OkStatus();  // stopped while waiting
   } else {
     model = LoadModel(o.model);
-    if (model.ok()) model = MakeAdversary(std::move(*model), o.adversary);
+    if (model.ok()) {
+      loaded_hash = (*model)->content_hash();
+      model = MakeAdversary(std::move(*model), o.adversary);
+    }
   }
   if (!model.ok()) return model.status();
   AGORA_LOG(INFO, "miner", "model: %s", (*model)->Describe());
@@ -305,11 +364,36 @@ absl::Status Run(const MinerOptions& o, const std::atomic<bool>* stop) {
     tokenizer = std::move(*t);
   }
 
-  // 4. Serve.
-  MinerService service(std::move(*model), std::move(tokenizer), key, o.service);
+  // 4. Serve: the model's package is handed to validators that fetch it.
+  // The package is of the model loaded from disk; what the miner registers
+  // is what its answers claim (an adversary may claim another model).
+  chain::ModelRegistration want;
+  std::string package;
+  if (!IsRelayMode(o.adversary.mode)) {
+    absl::StatusOr<protocol::ModelPackage> packed = PackModel(o.model, o.vocab_file);
+    if (!packed.ok()) return absl::Status(packed.status().code(), absl::StrCat("model package: ", packed.status().message()));
+    absl::StatusOr<Hash256> tokenizer_hash = TokenizerHash(o.vocab_file);
+    if (!tokenizer_hash.ok()) return tokenizer_hash.status();
+    package = protocol::EncodeModelPackage(*packed);
+    want.content_hash = (*model)->content_hash();
+    want.size_bytes = package.size();
+    want.format = packed->format;
+    want.tokenizer_hash = *tokenizer_hash;
+  }
+  ServiceOptions so = o.service;
+  so.generate_rewrite = GenerateRewrite(o.adversary);
+  MinerService service(std::move(*model), std::move(tokenizer), key, so);
+  if (!package.empty()) service.ServePackage(loaded_hash, std::move(package));
   service.admission().Update(Members(*mg));
   absl::Status s = service.Start();
   if (!s.ok()) return s;
+  if (want.size_bytes > 0) {
+    s = RegisterModel(**chain, o, *key, FindNeuron(*mg, hotkey)->model, want);
+    if (!s.ok()) {
+      if (o.adversary.mode == "honest") return s;
+      AGORA_LOG(WARN, "miner", "%s (mode %s: serving anyway)", s.message(), o.adversary.mode);
+    }
+  }
   const std::string announce = o.public_endpoint.empty() ? service.endpoint() : o.public_endpoint;
   const chain::NeuronInfo* me = FindNeuron(*mg, hotkey);
   if (me == nullptr || me->axon_endpoint != announce) {

@@ -20,6 +20,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -54,6 +55,9 @@ struct ServiceOptions {
   // miner still refuses envelopes it answered before. Empty: memory only
   // (a replay within the skew window of a restart is then accepted).
   std::string data_dir;
+  // Adversaries greedy and early-stop (miner/adversary.h): applied to each
+  // generate request before it is served. Empty for an honest miner.
+  std::function<void(protocol::GenerateRequest&)> generate_rewrite;
 };
 
 class MinerService {
@@ -67,6 +71,10 @@ class MinerService {
   // Binds the server (and metrics), starts serving. Errors of
   // protocol::Server::Start and MetricsHttp::Start.
   absl::Status Start();
+  // Hands `package` (protocol/model_package.h) to validators that fetch the
+  // model `hash` (ModelFetchRequest; senders without a validator permit are
+  // refused as unregistered). Before Start(); without it, fetches are refused.
+  void ServePackage(const Hash256& hash, std::string package);
   // Stops taking requests, answers the queued ones, stops the model. Idempotent.
   void Stop();
 
@@ -78,12 +86,15 @@ class MinerService {
 
  private:
   TaskEnv Env(const protocol::RequestContext& ctx);
+  protocol::GenerateRequest Rewritten(const protocol::GenerateRequest& req) const;
 
   std::unique_ptr<ModelBackend> model_;
   std::unique_ptr<Tokenizer> tokenizer_;
   std::shared_ptr<const SigningKey> key_;
   ServiceOptions options_;
   Admission admission_;
+  Hash256 package_hash_{};
+  std::string package_;  // empty: nothing to hand over
   std::unique_ptr<protocol::NonceWindow> replay_;
   std::unique_ptr<Batcher> batcher_;
   std::unique_ptr<protocol::Server> server_;

@@ -7,6 +7,7 @@
 #include <type_traits>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "cli/config_file.h"
 #include "common/address.h"
 
@@ -26,18 +27,28 @@ absl::Status RunFromFlags(const cli::ParsedFlags& given, cli::Context& ctx) {
   return Run(*o, &g_stop);
 }
 
-// The mode's own flags. A copycat serves no model (it relays the miner at
-// --copy-uid or --copy-hotkey); every other mode serves exactly one.
+// The mode's own flags. A relay (copycat, noisy-copy) serves no model (it
+// relays the miner at --copy-uid or --copy-hotkey); every other mode serves
+// exactly one.
 absl::Status AdversaryFromFlags(const cli::ParsedFlags& f, MinerOptions& o) {
-  static const char* kModes[] = {"honest", "random", "liar", "slow", "memorizer", "copycat"};
-  if (std::find(std::begin(kModes), std::end(kModes), o.adversary.mode) == std::end(kModes)) {
-    return cli::UsageError(absl::StrCat(
-        "--mode ", o.adversary.mode, ": expected honest, random, liar, slow, memorizer or copycat"));
+  const std::string& mode = o.adversary.mode;
+  if (std::find(std::begin(kAdversaryModes), std::end(kAdversaryModes), mode) ==
+      std::end(kAdversaryModes)) {
+    return cli::UsageError(absl::StrCat("--mode ", mode, ": expected one of ",
+                                        absl::StrJoin(kAdversaryModes, ", ")));
   }
+  const bool lookup = mode == "lookup" || mode == "claim-registered";
+  if (lookup != f.Has("lookup-text")) {
+    return cli::UsageError("--lookup-text is for (and needed by) --mode lookup and claim-registered");
+  }
+  if (mode == "claim-registered" && !f.Has("claim-model")) {
+    return cli::UsageError("--mode claim-registered needs --claim-model");
+  }
+  if (f.Has("retemper") && mode != "noisy-copy") return cli::UsageError("--retemper is for --mode noisy-copy");
   const bool has_model = !o.model.checkpoint_dir.empty() || !o.model.torchscript_path.empty();
-  if (o.adversary.mode != "copycat") {
+  if (!IsRelayMode(mode)) {
     if (f.Has("copy-uid") || f.Has("copy-hotkey")) {
-      return cli::UsageError("--copy-uid and --copy-hotkey are for --mode copycat");
+      return cli::UsageError("--copy-uid and --copy-hotkey are for --mode copycat and noisy-copy");
     }
     if (o.model.checkpoint_dir.empty() == o.model.torchscript_path.empty()) {
       return cli::UsageError("set exactly one of --checkpoint and --torchscript");
@@ -45,10 +56,11 @@ absl::Status AdversaryFromFlags(const cli::ParsedFlags& f, MinerOptions& o) {
     return absl::OkStatus();
   }
   if (has_model) {
-    return cli::UsageError("--mode copycat serves no model of its own: drop --checkpoint/--torchscript");
+    return cli::UsageError(absl::StrCat("--mode ", mode,
+                                        " serves no model of its own: drop --checkpoint/--torchscript"));
   }
   if (f.Has("copy-uid") == f.Has("copy-hotkey")) {
-    return cli::UsageError("--mode copycat: set exactly one of --copy-uid and --copy-hotkey");
+    return cli::UsageError(absl::StrCat("--mode ", mode, ": set exactly one of --copy-uid and --copy-hotkey"));
   }
   if (f.Has("copy-uid")) {
     uint16_t uid = 0;
@@ -100,12 +112,14 @@ std::vector<cli::FlagSpec> MinerFlagSpecs() {
       {"metagraph-refresh-ms", "MS", "how often to re-read the metagraph (default 2000)"},
       {"no-curve", "", "no CurveZMQ encryption (clients and chain must match)"},
       {"mode", "MODE",
-       "honest (default), or an adversary for tests: random, liar, slow, memorizer, copycat "
-       "(docs/MINER.md)"},
-      {"claim-model", "HASH", "liar mode: the model hash to claim (hex)"},
+       "honest (default), or an adversary for tests: random, liar, slow, memorizer, copycat, "
+       "noisy-copy, lookup, claim-registered, greedy, early-stop (docs/MINER.md)"},
+      {"claim-model", "HASH", "liar and claim-registered modes: the model hash to claim (hex)"},
+      {"lookup-text", "FILE", "lookup and claim-registered modes: the text answers are looked up in"},
+      {"retemper", "T", "noisy-copy mode: temperature applied to the relayed answers (default 1.001)"},
       {"delay-ms", "MS", "slow mode: delay added to each forward pass"},
-      {"copy-uid", "UID", "copycat mode: relay the answers of the miner at this uid"},
-      {"copy-hotkey", "ADDRESS", "copycat mode: relay the answers of the miner with this hotkey"},
+      {"copy-uid", "UID", "copycat and noisy-copy modes: relay the answers of the miner at this uid"},
+      {"copy-hotkey", "ADDRESS", "copycat and noisy-copy modes: relay the answers of the miner with this hotkey"},
       {"ready-file", "FILE", "write '<address>@<endpoint>\\n<metrics port>\\n' once serving"},
   });
   return specs;
@@ -124,6 +138,7 @@ absl::StatusOr<MinerOptions> OptionsFromFlags(const cli::ParsedFlags& f) {
   o.vocab_file = f.Get("vocab-file");
   o.ready_file = f.Get("ready-file");
   o.adversary.mode = f.Get("mode", o.adversary.mode);
+  o.adversary.lookup_text = f.Get("lookup-text");
   if (f.Has("claim-model")) {
     absl::StatusOr<std::string> h = FromHex(f.Get("claim-model"));
     if (!h.ok() || h->size() != o.adversary.claim_model.size()) {
@@ -156,6 +171,7 @@ absl::StatusOr<MinerOptions> OptionsFromFlags(const cli::ParsedFlags& f) {
            cli::IntFlag<int>(f, "metrics-port", 0, 65535, &s.metrics_port),
            cli::IntFlag<int64_t>(f, "metagraph-refresh-ms", 100, 3'600'000, &refresh_ms),
            cli::IntFlag<int64_t>(f, "delay-ms", 0, 3'600'000, &delay_ms),
+           cli::RealFlag(f, "retemper", 0.01, 100, &o.adversary.retemper),
        }) {
     if (!st.ok()) return st;
   }
@@ -182,9 +198,13 @@ int RunMinerCommand(int argc, char** argv) {
       "\n"
       "--mode runs an adversary for tests and the devnet: random logits, a liar\n"
       "claiming --claim-model, a slow one (--delay-ms), a memorizer (never runs\n"
-      "its model: it knows only prefixes whose continuation it has been shown), or\n"
-      "a copycat (no model at all: it relays the answers of the miner at --copy-uid\n"
-      "or --copy-hotkey, found through the metagraph, signed with its own hotkey).",
+      "its model: it knows only prefixes whose continuation it has been shown), a\n"
+      "copycat (no model at all: it relays the answers of the miner at --copy-uid\n"
+      "or --copy-hotkey, found through the metagraph, signed with its own hotkey), a\n"
+      "noisy copy (a copycat re-tempering what it relays, --retemper), a lookup\n"
+      "(answers from --lookup-text, claiming a model nobody has), claim-registered\n"
+      "(the lookup's answers, claiming --claim-model), greedy (temperature 0 for\n"
+      "every generate request) or early-stop (one-token completions).",
       MinerFlagSpecs(),
       &RunFromFlags,
       {}};

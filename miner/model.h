@@ -71,6 +71,45 @@ class ModelBackend {
   virtual absl::StatusOr<std::vector<std::vector<float>>> TokenLogprobs(
       const std::vector<std::vector<uint32_t>>& rows, const std::vector<size_t>& from) = 0;
 
+  // Teacher forcing with whole distributions: for each row, the next-token
+  // logits at every position t in [from[i], row.size()), i.e. what the model
+  // gives after row[<t] (cut to its last max_context() tokens, as a
+  // generation sees it); result i has row.size() - from[i] rows. Used by
+  // validators to check every sampled token of a completion
+  // (docs/PROTOCOL.md "Sampling"). The default asks NextTokenLogits for all
+  // those prefixes in one batch; a backend may do it in one pass per row.
+  // InvalidArgument for an empty batch, rows.size() != from.size(), or
+  // from[i] < 1 or > its row's size.
+  virtual absl::StatusOr<std::vector<Logits>> PositionLogits(
+      const std::vector<std::vector<uint32_t>>& rows, const std::vector<size_t>& from) {
+    if (rows.empty() || rows.size() != from.size()) {
+      return absl::InvalidArgumentError("PositionLogits: bad batch");
+    }
+    std::vector<std::vector<uint32_t>> prefixes;
+    for (size_t i = 0; i < rows.size(); ++i) {
+      if (from[i] < 1 || from[i] > rows[i].size()) {
+        return absl::InvalidArgumentError("PositionLogits: from out of range");
+      }
+      for (size_t t = from[i]; t < rows[i].size(); ++t) {
+        const size_t begin = t > max_context() ? t - max_context() : 0;
+        prefixes.emplace_back(rows[i].begin() + begin, rows[i].begin() + t);
+      }
+    }
+    std::vector<Logits> out(rows.size());
+    if (prefixes.empty()) return out;
+    absl::StatusOr<Logits> all = NextTokenLogits(prefixes);
+    if (!all.ok()) return all.status();
+    size_t next = 0;
+    for (size_t i = 0; i < rows.size(); ++i) {
+      out[i].rows = rows[i].size() - from[i];
+      out[i].vocab = all->vocab;
+      out[i].data.assign(all->data.begin() + next * all->vocab,
+                         all->data.begin() + (next + out[i].rows) * all->vocab);
+      next += out[i].rows;
+    }
+    return out;
+  }
+
   virtual uint32_t vocab_size() const = 0;
   // Longest context the model attends to, in tokens.
   virtual uint32_t max_context() const = 0;

@@ -26,6 +26,8 @@ absl::string_view KindName(MessageKind kind) {
     case MessageKind::kGenerateRequest: return "generate-request";
     case MessageKind::kGenerateReply: return "generate-reply";
     case MessageKind::kGenerateChunk: return "generate-chunk";
+    case MessageKind::kModelFetchRequest: return "model-fetch-request";
+    case MessageKind::kModelFetchReply: return "model-fetch-reply";
   }
   return "unknown";
 }

@@ -35,6 +35,8 @@ enum class MessageKind : uint8_t {
   kGenerateRequest = 42,    // GenerateRequest: a completion
   kGenerateReply = 43,      // GenerateReply: the whole completion
   kGenerateChunk = 44,      // GenerateChunk: one streamed piece of a completion
+  kModelFetchRequest = 45,  // ModelFetchRequest: a piece of the miner's model package
+  kModelFetchReply = 46,    // ModelFetchReply
 };
 
 // "ping", "error", ... or "unknown" for a value with no name.

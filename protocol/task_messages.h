@@ -111,6 +111,27 @@ struct GenerateChunk {
   MSGPACK_DEFINE_MAP(index, tokens, text, logprobs, done, finish_reason, elapsed_us)
 };
 
+// kModelFetchRequest: bytes [offset, offset + length) of the model package
+// (protocol/model_package.h) of the model whose content hash is
+// `content_hash`. Served only to hotkeys holding a validator permit; a fetch
+// is resumable because every piece names its offset.
+inline constexpr uint32_t kMaxModelChunk = 1u << 20;
+struct ModelFetchRequest {
+  Hash256 content_hash{};
+  uint64_t offset = 0;   // < the package's size
+  uint32_t length = 0;   // 1..kMaxModelChunk; a reply may carry fewer (the end)
+  MSGPACK_DEFINE_MAP(content_hash, offset, length)
+};
+
+// kModelFetchReply: one piece of the package.
+struct ModelFetchReply {
+  Hash256 content_hash{};
+  uint64_t total_size = 0;  // the whole package's size, what the chain registered
+  uint64_t offset = 0;      // = the request's
+  std::string data;         // the bytes from offset on (str: raw bytes)
+  MSGPACK_DEFINE_MAP(content_hash, total_size, offset, data)
+};
+
 }  // namespace agora::protocol
 
 #endif  // AGORA_PROTOCOL_TASK_MESSAGES_H_

@@ -24,17 +24,19 @@ fi
 # AGORA_DEVNET_MODELS overrides them (same fields, ';' between models).
 models=("m1 1 32 2 40" "m2 2 64 4 150" "m3 2 96 4 400")
 if [ -n "${AGORA_DEVNET_MODELS:-}" ]; then IFS=';' read -r -a models <<< "$AGORA_DEVNET_MODELS"; fi
-# The liar's model: weights no honest miner serves. Serving m1's, its answers
-# would be the same as m1's, and of identical answers the validator keeps
-# only the fastest (docs/VALIDATOR.md), so the liar could take m1's score.
-models+=("liar 1 24 2 20")
+# The adversaries' own models: the chain lets one uid register a model (the
+# earliest registration owns a hash), so each adversary that serves a model
+# has one nobody else serves, trained with its own seed. (The liar claims
+# m3's; random, the memorizer and the lookup use theirs only for its shape.)
+models+=("liar 1 24 2 20 7" "a1 1 24 2 20 11" "a3 1 32 2 40 13" "a4 1 24 2 20 17"
+         "a6 1 24 2 20 19" "a9 2 64 4 150 23" "a10 1 32 2 40 29")
 for spec in "${models[@]}"; do
-  read -r name layers dim heads steps <<< "$spec"
+  read -r name layers dim heads steps seed <<< "$spec"
   out="$devnet/models/$name"
   if [ ! -f "$out/.done" ]; then
     echo "devnet: training model for $name ($layers layers, width $dim, $steps steps; cached afterwards)"
     "$bin/agora-train" --corpus "$corpus" --out "$out" --layers "$layers" --dim "$dim" \
-      --heads "$heads" --context 64 --steps "$steps" --batch 16 --seed 7 --quiet \
+      --heads "$heads" --context 64 --steps "$steps" --batch 16 --seed "${seed:-7}" --quiet \
       --holdout-fraction 0.2 \
       > "$devnet/logs/train-$name.log" 2>&1
     touch "$out/.done"
@@ -50,33 +52,41 @@ m3_hash=$(sed -n 's/.*"content_hash": *"\([0-9a-f]*\)".*/\1/p' "$devnet/models/m
 # (each key's "address" comes before its "name" in that JSON)
 m3_hotkey=$("$bin/agora" wallet show --name miners --wallet-dir "$devnet/wallets" --json |
   sed -n '/"address"/h; /"name": "m3"/{x;p;q}' | sed 's/.*"address": *"\([^"]*\)".*/\1/')
-# hotkey model extra-flags... (model "-": none, the copycat relays m3's answers)
+# hotkey model extra-flags... (model "-": none, the relays copy m3's answers).
+# The honest miners start first and register their models; then the
+# adversaries, with every public input at hand: the whole corpus the
+# held-out text is cut from (a6, a7), m3's registered hash (a2, a7), m3's
+# answers (a5, a8).
 miners=("m1 m1" "m2 m2" "m3 m3"
-        "a1 m1 --mode random"
+        "a1 a1 --mode random"
         "a2 liar --mode liar --claim-model $m3_hash"
-        "a3 m2 --mode slow --delay-ms 4000"
-        "a4 m1 --mode memorizer"
-        "a5 - --mode copycat --copy-hotkey $m3_hotkey")
-for spec in "${miners[@]}"; do
-  read -r name model extra <<< "$spec"
+        "a3 a3 --mode slow --delay-ms 4000"
+        "a4 a4 --mode memorizer"
+        "a5 - --mode copycat --copy-hotkey $m3_hotkey"
+        "a6 a6 --mode lookup --lookup-text $corpus"
+        "a7 a6 --mode claim-registered --lookup-text $corpus --claim-model $m3_hash"
+        "a8 - --mode noisy-copy --copy-hotkey $m3_hotkey"
+        "a9 a9 --mode greedy"
+        "a10 a10 --mode early-stop")
+start_miner() {  # start_miner NAME MODEL EXTRA...
+  local name=$1 model=$2
+  shift 2
   rm -f "$devnet/$name.ready"
-  model_flags=()
+  local model_flags=()
   [ "$model" = - ] || model_flags=(--checkpoint "$devnet/models/$model")
-  # shellcheck disable=SC2086  # extra holds several flags
   "$bin/agora-miner" --wallet-dir "$devnet/wallets" --wallet miners --hotkey "$name" \
     --chain-url-file "$devnet/chain/chain.url" --netuid 1 \
     --endpoint 'tcp://127.0.0.1:*' "${model_flags[@]}" \
-    --metrics-port 0 --ready-file "$devnet/$name.ready" --data-dir "$devnet/miner-data/$name" $extra \
+    --metrics-port 0 --ready-file "$devnet/$name.ready" --data-dir "$devnet/miner-data/$name" "$@" \
     > "$devnet/logs/miner-$name.log" 2>&1 &
   pids+=($!)
-done
-# Wait for each to say it is ready (or to exit): loading LibTorch and a
-# model takes seconds on a busy machine, so the bound is generous.
-i=0
-for spec in "${miners[@]}"; do
-  read -r name _ <<< "$spec"
-  pid=${pids[$i]}
-  i=$((i + 1))
+}
+# Waits for miner number $1 of `miners` to say it is ready (or to exit):
+# loading LibTorch and a model takes seconds on a busy machine, so the
+# bound is generous.
+await_miner() {
+  local name pid=${pids[$1]}
+  read -r name _ <<< "${miners[$1]}"
   for _ in $(seq 1200); do
     [ -s "$devnet/$name.ready" ] && break
     kill -0 "$pid" 2>/dev/null || break
@@ -87,5 +97,14 @@ for spec in "${miners[@]}"; do
   else
     echo "devnet: miner $name did not start; see $devnet/logs/miner-$name.log"
   fi
+}
+honest=3  # miners[0..2]: their models are registered before any adversary starts
+for i in "${!miners[@]}"; do
+  if [ "$i" -eq "$honest" ]; then
+    for ((j = 0; j < honest; j++)); do await_miner "$j"; done
+  fi
+  # shellcheck disable=SC2086  # the spec's extra flags are several words
+  start_miner ${miners[$i]}
 done
+for ((i = honest; i < ${#miners[@]}; i++)); do await_miner "$i"; done
 wait

@@ -30,11 +30,13 @@ stop() { [ -n "$child" ] && kill -TERM "$child" 2>/dev/null; wait; exit 0; }
 trap stop INT TERM
 rm -f "$devnet/validator.ready" "$devnet/gateway.url"
 # Prefixes of 24-40 bytes: the devnet models see 64 bytes of context, and a
-# generate prompt plus its 16 tokens must fit it to be spot-checked.
+# generate prompt plus its 16 tokens then fits it, so completions are re-run
+# in one pass. The validator holds only the reference model: every miner's
+# registered model is fetched from that miner (docs/VALIDATOR.md).
 "$bin/agora-validator" --config configs/validator.toml \
   --wallet-dir "$devnet/wallets" --chain-url-file "$devnet/chain/chain.url" \
   --data-dir "$devnet/validator" --holdout "$models/m3/holdout.txt" \
-  --reference-model "$models/m3" --known-models "$models/m1,$models/m2,$models/m3" \
+  --reference-model "$models/m3" \
   --min-prefix 24 --max-prefix 40 --ready-file "$devnet/validator.ready" \
   --gateway-port 0 --api-keys-file "$keys" --gateway-ready-file "$devnet/gateway.url" \
   > "$devnet/logs/validator.log" 2>&1 &

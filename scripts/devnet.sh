@@ -71,7 +71,9 @@ wallet_exists() { [ -f "$devnet/wallets/$1/coldkey" ]; }
 wallet_exists owner || "$bin/agora" wallet new --name owner "${wallets[@]}" --kdf interactive > /dev/null
 wallet_exists validator || "$bin/agora" wallet new --name validator "${wallets[@]}" --kdf interactive > /dev/null
 wallet_exists miners || "$bin/agora" wallet new --name miners --hotkey m1 "${wallets[@]}" --kdf interactive > /dev/null
-for h in m2 m3 a1 a2 a3 a4 a5; do
+# Honest miners, then the adversaries of scripts/devnet-miners.sh.
+miner_hotkeys=(m1 m2 m3 a1 a2 a3 a4 a5 a6 a7 a8 a9 a10)
+for h in "${miner_hotkeys[@]:1}"; do
   [ -f "$devnet/wallets/miners/hotkeys/$h" ] ||
     "$bin/agora" wallet new-hotkey --name miners --hotkey "$h" "${wallets[@]}" > /dev/null
 done
@@ -101,7 +103,7 @@ echo "devnet: chain at $AGORA_CHAIN_URL (log: $devnet/logs/chain.log)"
 
 # 3. Registrations and stake, each only if the chain does not have it yet.
 # The chain takes a few registrations per block: `agora register` waits for
-# the next block when one is full. Miners m1..m3 are honest; a1..a5 are the
+# the next block when one is full. Miners m1..m3 are honest; a1..a10 are the
 # adversaries (scripts/devnet-miners.sh).
 metagraph_json=
 refresh_metagraph() { metagraph_json=$("$bin/agora" metagraph --netuid 1 --json); }
@@ -113,7 +115,7 @@ register() {  # register WALLET HOTKEY
 }
 refresh_metagraph
 register validator default
-for h in m1 m2 m3 a1 a2 a3 a4 a5; do register miners "$h"; done
+for h in "${miner_hotkeys[@]}"; do register miners "$h"; done
 validator_hotkey=$(address_of validator default)
 if ! "$bin/agora" balance --name validator "${wallets[@]}" --json | grep -q "\"$validator_hotkey\""; then
   "$bin/agora" stake add --name validator --amount 10000 "${wallets[@]}" | head -1
@@ -152,7 +154,8 @@ write_labels() {  # hotkey addresses and model hashes -> names, for agora summar
     echo "# written by scripts/devnet.sh: KEY LABEL"
     label "$(address_of validator default)" validator
     for spec in "m1 honest" "m2 honest" "m3 honest" "a1 random" "a2 liar" "a3 slow" \
-                "a4 memorizer" "a5 copycat"; do
+                "a4 memorizer" "a5 copycat" "a6 lookup" "a7 claim-registered" "a8 noisy-copy" \
+                "a9 greedy" "a10 early-stop"; do
       read -r h role <<< "$spec"
       if [ -f "$devnet/wallets/miners/hotkeys/$h" ]; then label "$(address_of miners "$h")" "$role ($h)"; fi
     done

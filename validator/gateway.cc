@@ -249,6 +249,7 @@ void Gateway::Impl::Complete(const httplib::Request& req, httplib::Response& res
   OrganicSample sample;
   sample.prompt.assign(ask->prompt.begin(), ask->prompt.end());
   sample.max_tokens = ask->max_tokens;
+  sample.request = g;
   sample.miners = chosen;
   const uint32_t max_tokens = ask->max_tokens;
   const size_t n = chosen.size();

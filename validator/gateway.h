@@ -84,6 +84,7 @@ struct RankedMiner {
 struct OrganicSample {
   std::vector<uint32_t> prompt;  // bytes of the prompt as sent
   uint32_t max_tokens = 0;
+  protocol::GenerateRequest request;  // as sent to the miners, for the sampling check
   std::vector<RankedMiner> miners;
   std::vector<TimedReply> replies;  // aligned with miners
 };

@@ -7,6 +7,7 @@
 #include <mutex>
 #include <memory>
 #include <optional>
+#include <set>
 #include <thread>
 #include <utility>
 
@@ -24,6 +25,7 @@
 #include "common/malloc_tuning.h"
 #include "miner/handlers.h"
 #include "miner/model.h"
+#include "miner/sampling_check.h"
 #include "protocol/codec.h"
 #include "protocol/task_messages.h"
 #include "scoring/completion_scoring.h"
@@ -32,6 +34,7 @@
 #include "validator/fan_out.h"
 #include "validator/gateway.h"
 #include "validator/holdout.h"
+#include "validator/model_store.h"
 #include "validator/record_audit.h"
 #include "validator/score_record.h"
 #include "validator/spot_check.h"
@@ -76,7 +79,24 @@ struct Target {
   uint16_t uid = 0;
   PublicKey hotkey{};
   protocol::Peer peer;
+  chain::ModelRegistration model;  // what its answers must name (block 0: none)
+  // Why its answers cannot earn this step (no registered model, the model
+  // cannot be had); empty when the validator holds the registered model.
+  std::string model_problem;
+  // The validator cannot check this miner yet (it holds no validator permit
+  // to fetch the model with): its answers are not scored at all this step.
+  bool unverifiable = false;
 };
+
+// Why an answer naming `claimed` earns nothing from `t`, or "" if it may.
+std::string ModelVerdict(const Target& t, const Hash256& claimed) {
+  if (!t.model_problem.empty()) return t.model_problem;
+  if (claimed != t.model.content_hash) {
+    return absl::StrCat("answer names model ", ToHex(claimed), ", but uid ", t.uid,
+                        " registered model ", ToHex(t.model.content_hash));
+  }
+  return "";
+}
 
 // What one miner earned in this step, for the moving average and the record.
 struct MinerOutcome {
@@ -153,9 +173,12 @@ class Validator {
   absl::Status ReconnectChain();
   std::vector<Target> PickTargets(const chain::Metagraph& mg);
   miner::ModelBackend* Known(const Hash256& hash);
+  // Sets each target's model verdict: its registered model obtained (held
+  // or fetched from it), or why not.
+  void PrepareModels(const chain::Metagraph& mg, std::vector<Target>& targets);
   void ScorePredictStep(const std::vector<Challenge>& challenges, uint64_t seed,
                         const std::vector<TimedReply>& replies, std::vector<MinerOutcome>& out);
-  void ScoreGenerateStep(const Challenge& prompt, uint32_t max_tokens, uint64_t seed,
+  void ScoreGenerateStep(const Challenge& prompt, const protocol::GenerateRequest& request,
                          const std::vector<TimedReply>& replies, std::vector<MinerOutcome>& out);
   void ScoreOrganic(const chain::Metagraph& mg);
   void PublishToGateway(const chain::Metagraph& mg);
@@ -174,7 +197,7 @@ class Validator {
   Clock::time_point last_chain_ok_ = Clock::now();
   std::unique_ptr<protocol::Client> client_;
   std::unique_ptr<HoldoutSource> holdout_;
-  std::map<Hash256, std::unique_ptr<miner::ModelBackend>> known_;
+  std::unique_ptr<ModelStore> models_;  // the loop thread's; forward passes under models_mu_
   miner::ModelBackend* reference_ = nullptr;
   // The models are not thread-safe; the gateway's judge runs on HTTP threads.
   std::mutex models_mu_;
@@ -253,19 +276,19 @@ absl::Status Validator::Init() {
   absl::Status s = Save();
   if (!s.ok()) return s;
 
-  // Models: the ones the validator holds, by content hash.
+  // Models: the ones the validator holds, by content hash; miners' registered
+  // models are fetched into <data_dir>/models as they are needed.
+  ModelStoreOptions mso = o_.model_store;
+  mso.dir = o_.data_dir + "/models";
+  mso.cpu = o_.cpu;
+  models_ = std::make_unique<ModelStore>(mso);
   std::vector<std::string> dirs = o_.known_models;
   if (!o_.reference_model.empty()) dirs.push_back(o_.reference_model);
   for (const std::string& dir : dirs) {
-    miner::ModelSpec spec;
-    spec.checkpoint_dir = dir;
-    spec.force_cpu = o_.cpu;
-    absl::StatusOr<std::unique_ptr<miner::ModelBackend>> m = miner::LoadModel(spec);
+    absl::StatusOr<miner::ModelBackend*> m = models_->AddLocal(dir);
     if (!m.ok()) return absl::Status(m.status().code(), absl::StrCat("model ", dir, ": ", m.status().message()));
-    const Hash256 hash = (*m)->content_hash();
-    AGORA_LOG(INFO, "validator", "holds model %s: %s", ToHex(hash), (*m)->Describe());
-    known_.try_emplace(hash, std::move(*m));
-    if (dir == o_.reference_model) reference_ = known_[hash].get();
+    AGORA_LOG(INFO, "validator", "holds model %s: %s", ToHex((*m)->content_hash()), (*m)->Describe());
+    if (dir == o_.reference_model) reference_ = *m;
   }
   if (o_.generate_every > 0 && reference_ == nullptr) {
     return absl::InvalidArgumentError("generate_every > 0 needs reference_model");
@@ -358,7 +381,7 @@ std::vector<Target> Validator::PickTargets(const chain::Metagraph& mg) {
   std::vector<Target> all;
   for (const chain::NeuronInfo& n : mg.neurons) {
     if (n.uid == self_uid_ || n.axon_endpoint.empty()) continue;
-    all.push_back(Target{n.uid, n.hotkey, protocol::Peer{n.axon_endpoint, n.hotkey}});
+    all.push_back(Target{n.uid, n.hotkey, protocol::Peer{n.axon_endpoint, n.hotkey}, n.model});
   }
   if (o_.sample_size == 0 || o_.sample_size >= all.size()) return all;
   std::vector<Target> out;
@@ -367,9 +390,40 @@ std::vector<Target> Validator::PickTargets(const chain::Metagraph& mg) {
   return out;
 }
 
-miner::ModelBackend* Validator::Known(const Hash256& hash) {
-  auto it = known_.find(hash);
-  return it == known_.end() ? nullptr : it->second.get();
+miner::ModelBackend* Validator::Known(const Hash256& hash) { return models_->Find(hash); }
+
+void Validator::PrepareModels(const chain::Metagraph& mg, std::vector<Target>& targets) {
+  bool permit = false;
+  std::set<Hash256> registered;
+  for (const chain::NeuronInfo& n : mg.neurons) {
+    if (n.uid == self_uid_) permit = n.validator_permit;
+    if (n.model.block != 0) registered.insert(n.model.content_hash);
+  }
+  {
+    std::lock_guard<std::mutex> lock(models_mu_);
+    models_->Retain(registered);
+  }
+  // Fetching and loading run without models_mu_, so the gateway's judge is
+  // not held up by a download: the store is used only by this thread, and
+  // the judge uses only the reference model, which is never unloaded.
+  for (Target& t : targets) {
+    if (t.model.block == 0) {
+      t.model_problem = absl::StrCat("uid ", t.uid, " has no registered model (register_model)");
+      continue;
+    }
+    if (Known(t.model.content_hash) != nullptr) continue;
+    if (!permit) {  // miners hand models only to permit holders: not the miner's fault
+      t.unverifiable = true;
+      t.model_problem = absl::StrCat("not scored: this validator holds no validator permit yet "
+                                     "to fetch model ", ToHex(t.model.content_hash));
+      continue;
+    }
+    absl::StatusOr<miner::ModelBackend*> m = models_->Obtain(t.model, t.peer, *client_);
+    if (!m.ok()) {
+      t.model_problem = absl::StrCat("registered model ", ToHex(t.model.content_hash),
+                                     " not obtained: ", m.status().message());
+    }
+  }
 }
 
 void Validator::ScorePredictStep(const std::vector<Challenge>& challenges, uint64_t seed,
@@ -402,7 +456,8 @@ void Validator::ScorePredictStep(const std::vector<Challenge>& challenges, uint6
     decoded[m] = std::move(*rep);
     out[m].model = ToHex(decoded[m].model_hash);
     models_seen_[out[m].target.uid] = out[m].model;
-    step.answers[m] = &decoded[m];
+    transport_reason[m] = ModelVerdict(out[m].target, decoded[m].model_hash);
+    if (transport_reason[m].empty()) step.answers[m] = &decoded[m];
   }
   std::vector<scoring::PredictScore> scores =
       scoring::ScorePredict(step, scoring::PredictScoringOptions{.use_cuda = !o_.cpu});
@@ -441,9 +496,10 @@ void Validator::ScorePredictStep(const std::vector<Challenge>& challenges, uint6
   MarkPredictDuplicates(decoded, replies, predict_races_, out);
 }
 
-void Validator::ScoreGenerateStep(const Challenge& prompt, uint32_t max_tokens, uint64_t seed,
+void Validator::ScoreGenerateStep(const Challenge& prompt, const protocol::GenerateRequest& request,
                                   const std::vector<TimedReply>& replies,
                                   std::vector<MinerOutcome>& out) {
+  const uint32_t max_tokens = request.max_tokens;
   std::lock_guard<std::mutex> lock(models_mu_);
   std::vector<protocol::GenerateReply> decoded(replies.size());
   std::vector<size_t> valid;
@@ -470,6 +526,7 @@ void Validator::ScoreGenerateStep(const Challenge& prompt, uint32_t max_tokens, 
     for (uint32_t t : rep->tokens) {
       if (t >= reference_->vocab_size()) bad = absl::StrCat("token id ", t, " out of range");
     }
+    if (bad.empty()) bad = ModelVerdict(out[m].target, rep->model_hash);
     if (!bad.empty()) {
       out[m].generate_reason = bad;
       out[m].generate = 0.0;
@@ -491,25 +548,34 @@ void Validator::ScoreGenerateStep(const Challenge& prompt, uint32_t max_tokens, 
     }
     for (size_t k = 0; k < valid.size(); ++k) out[valid[k]].generate = scoring::CompletionScore((*lp)[k]);
   }
-  // Spot checks of the claimed log-probabilities, grouped by claimed model.
+  // Re-execution: every completion is re-run on the model it names (its
+  // uid's registered model, held: ModelVerdict passed) in one batched pass
+  // per model, and every token and log-probability is checked against it
+  // (miner/sampling_check.h).
   std::map<Hash256, std::vector<size_t>> by_model;
-  for (size_t m : valid) {
-    if (Known(decoded[m].model_hash) != nullptr) by_model[decoded[m].model_hash].push_back(m);
-  }
+  for (size_t m : valid) by_model[decoded[m].model_hash].push_back(m);
+  miner::CompletionCheckOptions check;
+  check.sample_tolerance = o_.sample_tolerance;
+  check.logprob_tolerance = o_.spot_tolerance;
   for (auto& [hash, idx] : by_model) {
     miner::ModelBackend* model = Known(hash);
-    std::vector<const protocol::GenerateReply*> completions;
-    for (size_t m : idx) completions.push_back(&decoded[m]);
-    absl::StatusOr<std::vector<std::vector<float>>> lp =
-        CompletionLogprobs(*model, prompt.prefix, completions);
-    if (!lp.ok()) continue;
+    if (model == nullptr) continue;  // not reached: ModelVerdict requires the model held
+    std::vector<std::vector<uint32_t>> rows;
+    std::vector<size_t> from;
+    for (size_t m : idx) {
+      std::vector<uint32_t> row = prompt.prefix;
+      row.insert(row.end(), decoded[m].tokens.begin(), decoded[m].tokens.end());
+      from.push_back(prompt.prefix.size());
+      rows.push_back(std::move(row));
+    }
+    absl::StatusOr<std::vector<miner::Logits>> logits = model->PositionLogits(rows, from);
+    if (!logits.ok()) {
+      AGORA_LOG(WARN, "validator", "re-running model %s: %s", ToHex(hash), logits.status().ToString());
+      continue;
+    }
     for (size_t k = 0; k < idx.size(); ++k) {
-      const protocol::GenerateReply& rep = decoded[idx[k]];
-      if (prompt.prefix.size() + rep.tokens.size() > model->max_context()) continue;  // cut: not comparable
-      const scoring::SpotCheckResult r = scoring::SpotCheck(
-          rep.logprobs, (*lp)[k],
-          scoring::SpotCheckPositions(rep.tokens.size(), o_.spot_positions, seed ^ idx[k]),
-          o_.spot_tolerance);
+      const miner::CompletionCheck r =
+          miner::CheckCompletion(request, decoded[idx[k]], (*logits)[k], check);
       if (!r.ok) {
         out[idx[k]].evidence = absl::StrCat("generate: ", r.evidence, " (model ", ToHex(hash), ")");
       }
@@ -528,6 +594,7 @@ void Validator::UpdateScores(const chain::Metagraph& mg, std::vector<MinerOutcom
     if (it != by_uid.end() && it->second.hotkey == n.hotkey) kept[n.uid] = it->second;
   }
   for (MinerOutcome& r : out) {
+    if (r.target.unverifiable) continue;  // PrepareModels: nothing known either way
     MinerScore& s = kept[r.target.uid];
     if (s.hotkey != r.target.hotkey) s = MinerScore{r.target.uid, r.target.hotkey};
     double score = r.predict.valid ? r.predict.score : 0.0;
@@ -688,15 +755,22 @@ std::vector<double> Validator::Judge(const std::vector<uint32_t>& prompt,
 void Validator::ScoreOrganic(const chain::Metagraph& mg) {
   if (!gateway_ || reference_ == nullptr) return;
   for (OrganicSample& sample : gateway_->TakeOrganic(o_.organic_per_step)) {
-    std::vector<MinerOutcome> out(sample.miners.size());
-    for (size_t m = 0; m < out.size(); ++m) {
-      out[m].target = Target{sample.miners[m].uid, sample.miners[m].hotkey,
-                             protocol::Peer{sample.miners[m].endpoint, sample.miners[m].hotkey}};
+    std::vector<Target> targets;
+    for (const auto& miner : sample.miners) {
+      Target t{miner.uid, miner.hotkey, protocol::Peer{miner.endpoint, miner.hotkey}};
+      for (const chain::NeuronInfo& n : mg.neurons) {
+        if (n.uid == miner.uid && n.hotkey == miner.hotkey) t.model = n.model;
+      }
+      targets.push_back(std::move(t));
     }
+    PrepareModels(mg, targets);
+    std::vector<MinerOutcome> out(targets.size());
+    for (size_t m = 0; m < out.size(); ++m) out[m].target = targets[m];
     Challenge prompt;
     prompt.prefix = sample.prompt;
-    ScoreGenerateStep(prompt, sample.max_tokens, RandomU64(), sample.replies, out);
+    ScoreGenerateStep(prompt, sample.request, sample.replies, out);
     for (const MinerOutcome& r : out) {
+      if (r.target.unverifiable) continue;
       for (MinerScore& s : state_.scores) {
         if (s.uid != r.target.uid || s.hotkey != r.target.hotkey) continue;
         if (!r.evidence.empty()) {
@@ -802,6 +876,7 @@ absl::Status Validator::Step() {
   absl::StatusOr<chain::Metagraph> mg = Metagraph();
   if (!mg.ok()) return absl::OkStatus();  // logged; the next step retries
   std::vector<Target> targets = PickTargets(*mg);
+  PrepareModels(*mg, targets);
   const uint64_t seed = RandomU64();
   const bool generate_step =
       o_.generate_every > 0 && (state_.step + 1) % o_.generate_every == 0;
@@ -863,7 +938,7 @@ absl::Status Validator::Step() {
       const std::vector<TimedReply> greplies =
           FanOutTimed(*client_, peers, MessageKind::kGenerateRequest, protocol::Encode(g),
                       protocol::DeadlineAfter(o_.timeout));
-      ScoreGenerateStep(*prompt, o_.generate_tokens, seed, greplies, out);
+      ScoreGenerateStep(*prompt, g, greplies, out);
     }
   }
   UpdateScores(*mg, out);

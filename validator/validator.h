@@ -34,6 +34,7 @@
 #include "absl/status/status.h"
 #include "common/daemon_wallet.h"
 #include "validator/gateway.h"
+#include "validator/model_store.h"
 
 namespace agora::validator {
 
@@ -56,10 +57,12 @@ struct ValidatorOptions {
   uint32_t generate_tokens = 16;
   double generate_weight = 0.2;  // share of the step score from generate
   std::string reference_model;   // checkpoint dir; required when generate_every > 0
-  // Models the validator holds, for spot checks of miners claiming them.
+  // Models the validator holds from the start; the models miners register
+  // are fetched from them (validator/model_store.h) into <data_dir>/models.
   std::vector<std::string> known_models;  // checkpoint dirs
+  ModelStoreOptions model_store;  // sizes and timeouts of fetched models (dir, cpu: set by Run)
   double spot_tolerance = 0.02;  // probability (predict) / nats (generate)
-  uint32_t spot_positions = 4;   // generate positions checked per answer
+  double sample_tolerance = 1e-3;  // probability: near ties in the sampling check
   bool cpu = false;              // models and scoring on the CPU even with CUDA
   // Scores and weights.
   double alpha = 0.1;            // moving average: ema += alpha * (score - ema)

@@ -7,6 +7,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "cli/config_file.h"
+#include "miner/model_files.h"
 #include "protocol/task_messages.h"
 #include "validator/audit_command.h"
 
@@ -59,9 +60,11 @@ std::vector<cli::FlagSpec> ValidatorFlagSpecs() {
       {"generate-tokens", "N", "tokens asked per generate challenge (default 16)"},
       {"generate-weight", "W", "share of the step score from generate, [0,1] (default 0.2)"},
       {"reference-model", "DIR", "checkpoint that judges completions"},
-      {"known-models", "DIRS", "checkpoints held for spot checks, comma-separated"},
+      {"known-models", "DIRS", "checkpoints held from the start, comma-separated (other registered models are fetched from their miners)"},
+      {"max-model-bytes", "N", "largest registered model package fetched; a miner whose model is larger earns nothing (default 2147483648)"},
+      {"model-cache-bytes", "N", "fetched model packages kept under <data-dir>/models (default 8589934592)"},
       {"spot-tolerance", "X", "largest allowed spot-check difference: total variation for a distribution, absolute for a log-probability (default 0.02)"},
-      {"spot-positions", "N", "generate positions spot-checked per answer (default 4)"},
+      {"sample-tolerance", "P", "probability within which a sampled token counts as a near tie in the sampling check (default 0.001)"},
       {"cpu", "", "models and scoring on the CPU even if CUDA is available"},
       {"alpha", "A", "moving-average rate of scores, (0,1] (default 0.1)"},
       {"latency-weight", "W", "score lost for answering at the deadline, [0,1] (default 0.1)"},
@@ -123,7 +126,9 @@ absl::StatusOr<ValidatorOptions> OptionsFromFlags(const cli::ParsedFlags& f) {
            cli::IntFlag<uint32_t>(f, "generate-tokens", 1, protocol::kMaxGenerateTokens, &o.generate_tokens),
            cli::RealFlag(f, "generate-weight", 0, 1, &o.generate_weight),
            cli::RealFlag(f, "spot-tolerance", 0, 1e6, &o.spot_tolerance),
-           cli::IntFlag<uint32_t>(f, "spot-positions", 1, 1024, &o.spot_positions),
+           cli::RealFlag(f, "sample-tolerance", 0, 1, &o.sample_tolerance),
+           cli::IntFlag<uint64_t>(f, "max-model-bytes", 1, miner::kMaxPackBytes, &o.model_store.max_model_bytes),
+           cli::IntFlag<uint64_t>(f, "model-cache-bytes", 0, UINT64_MAX, &o.model_store.cache_bytes),
            cli::RealFlag(f, "alpha", 1e-6, 1, &o.alpha),
            cli::RealFlag(f, "latency-weight", 0, 1, &o.latency_weight),
            cli::RealFlag(f, "weight-power", 0.01, 100, &o.weight_power),

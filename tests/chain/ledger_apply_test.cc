@@ -137,6 +137,107 @@ TEST_F(ApplyTest, ServeAxonIsRateLimited) {
   EXPECT_EQ(NeuronOf(kNet, bob_hot_).axon.block, 6u);
 }
 
+RegisterModelTx ModelTx(NetUid netuid, uint8_t hash_byte, uint64_t size = 123'456'789,
+                        const char* format = kModelFormatAgoraGpt) {
+  RegisterModelTx m;
+  m.netuid = netuid;
+  m.content_hash.fill(hash_byte);
+  m.size_bytes = size;
+  m.format = format;
+  m.tokenizer_hash.fill(0x7e);
+  return m;
+}
+
+TEST_F(ApplyTest, RegisterModelStoresItAndANewOneReplacesItAfterTheRateLimit) {
+  EXPECT_EQ(NeuronOf(kNet, bob_hot_).model.block, 0u) << "no model until one is registered";
+  ASSERT_TRUE(SubmitTx(state_, bob_hot_, kTxRegisterModel, ModelTx(kNet, 0x11)).ok());
+  {
+    const ModelRegistration& m = NeuronOf(kNet, bob_hot_).model;
+    EXPECT_EQ(m.content_hash, ModelTx(kNet, 0x11).content_hash);
+    EXPECT_EQ(m.size_bytes, 123'456'789u);
+    EXPECT_EQ(m.format, "agora-gpt");
+    EXPECT_EQ(m.tokenizer_hash, ModelTx(kNet, 0x11).tokenizer_hash);
+    EXPECT_EQ(m.block, 2u);
+  }
+  // serving_rate_limit = 4: another model is refused in blocks 2..5, with the
+  // block to retry at; the same model is refused as unchanged at any time.
+  for (int i = 0; i < 4; ++i) {
+    const absl::Status s = SubmitTx(state_, bob_hot_, kTxRegisterModel,
+                                    ModelTx(kNet, 0x22, 9, kModelFormatTorchScript));
+    EXPECT_EQ(TxRejectOf(s), TxReject::kRateLimited) << "block " << state_.height + 1;
+    EXPECT_EQ(s.message(), "rate-limited: register_model again at block 6");
+    EXPECT_EQ(RetryBlockOf(s), 6u) << s;
+    SealEmpty(state_);
+  }
+  const absl::Status same = SubmitTx(state_, bob_hot_, kTxRegisterModel, ModelTx(kNet, 0x11));
+  EXPECT_EQ(TxRejectOf(same), TxReject::kUnchanged) << same;
+  EXPECT_EQ(same.message(), "unchanged: uid 2 registered this model in block 2");
+  EXPECT_EQ(RetryBlockOf(same), std::nullopt);
+  // Block 6: a new registration replaces the old one, every field.
+  const uint64_t nonce = NextNonce(state_, bob_hot_.public_key());
+  ASSERT_TRUE(SubmitTx(state_, bob_hot_, kTxRegisterModel,
+                       ModelTx(kNet, 0x22, 9, kModelFormatTorchScript)).ok());
+  EXPECT_EQ(NextNonce(state_, bob_hot_.public_key()), nonce + 1);
+  const ModelRegistration& m = NeuronOf(kNet, bob_hot_).model;
+  EXPECT_EQ(m.content_hash, ModelTx(kNet, 0x22).content_hash);
+  EXPECT_EQ(m.size_bytes, 9u);
+  EXPECT_EQ(m.format, "torchscript");
+  EXPECT_EQ(m.block, 6u);
+  // Changing only the size (or the tokenizer) is a new registration too.
+  SealEmpty(state_, 4);
+  RegisterModelTx tok = ModelTx(kNet, 0x22, 9, kModelFormatTorchScript);
+  tok.tokenizer_hash.fill(0x01);
+  ASSERT_TRUE(SubmitTx(state_, bob_hot_, kTxRegisterModel, tok).ok());
+  EXPECT_EQ(NeuronOf(kNet, bob_hot_).model.tokenizer_hash, tok.tokenizer_hash);
+  EXPECT_EQ(NeuronOf(kNet, bob_hot_).model.block, 10u);
+  // The other uids are untouched.
+  EXPECT_EQ(NeuronOf(kNet, alice_hot_).model.block, 0u);
+  EXPECT_EQ(state_.total_issuance, CirculatingTotal(state_));
+}
+
+// The earlier registration owns a content hash on its subnet: another uid
+// cannot claim it until its owner moves to another model (or loses its uid).
+TEST_F(ApplyTest, RegisterModelRefusesAModelAnotherUidRegistered) {
+  ASSERT_TRUE(SubmitTx(state_, bob_hot_, kTxRegisterModel, ModelTx(kNet, 0x11)).ok());
+  const std::string before = StateBytes(state_);
+  const absl::Status s = SubmitTx(state_, alice_hot_, kTxRegisterModel, ModelTx(kNet, 0x11, 1));
+  EXPECT_EQ(TxRejectOf(s), TxReject::kModelTaken) << s;
+  EXPECT_EQ(s.message(), "model-taken: uid 2 registered this model in block 2");
+  EXPECT_EQ(RetryBlockOf(s), std::nullopt) << "no number of blocks frees it";
+  EXPECT_EQ(StateBytes(state_), before);
+  // The same model on another subnet is another registration.
+  ASSERT_TRUE(SubmitTx(state_, alice_hot_, kTxRegisterModel, ModelTx(kCrNet, 0x11)).ok());
+  EXPECT_EQ(NeuronOf(kCrNet, alice_hot_).model.block, 2u);
+  // Once bob registers another model, the hash is free.
+  SealEmpty(state_, 4);
+  ASSERT_TRUE(SubmitTx(state_, bob_hot_, kTxRegisterModel, ModelTx(kNet, 0x33)).ok());
+  ASSERT_TRUE(SubmitTx(state_, alice_hot_, kTxRegisterModel, ModelTx(kNet, 0x11)).ok());
+  EXPECT_EQ(NeuronOf(kNet, alice_hot_).model.content_hash, ModelTx(kNet, 0x11).content_hash);
+}
+
+TEST_F(ApplyTest, RegisterModelRefusalTexts) {
+  auto refusal = [&](const SigningKey& hot, const RegisterModelTx& m) {
+    return std::string(SubmitTx(state_, hot, kTxRegisterModel, m).message());
+  };
+  EXPECT_EQ(refusal(alice_hot_, ModelTx(99, 0x11)), "unknown-subnet: netuid 99");
+  EXPECT_EQ(refusal(stranger_, ModelTx(kNet, 0x11)),
+            "unregistered-hotkey: hotkey not registered on netuid 1");
+  EXPECT_EQ(refusal(alice_hot_, ModelTx(kNet, 0x11, 1, "onnx")),
+            "bad-model: register_model.format must be agora-gpt or torchscript");
+  EXPECT_EQ(refusal(alice_hot_, ModelTx(kNet, 0x00)),
+            "bad-model: register_model.content_hash is all zero");
+  EXPECT_EQ(refusal(alice_hot_, ModelTx(kNet, 0x11, 0)),
+            "bad-model: register_model.size_bytes: 0 (must be 1..68719476736)");
+  EXPECT_EQ(refusal(alice_hot_, ModelTx(kNet, 0x11, kMaxModelBytes + 1)),
+            "bad-model: register_model.size_bytes: 68719476737 (must be 1..68719476736)");
+  // The largest size is allowed; checks on the fields come before the rate limit.
+  EXPECT_TRUE(
+      SubmitTx(state_, alice_hot_, kTxRegisterModel, ModelTx(kNet, 0x11, kMaxModelBytes)).ok());
+  EXPECT_EQ(TxRejectOf(SubmitTx(state_, alice_hot_, kTxRegisterModel,
+                                ModelTx(kNet, 0x11, 1, "onnx"))),
+            TxReject::kBadModel);
+}
+
 TEST_F(ApplyTest, SetWeightsStoresMaxUpscaledRowsIncludingZeros) {
   // The owner's hotkey may set weights without a permit (yuma.md §7).
   ASSERT_TRUE(SetWeights(owner_hot_, kNet, {2, 1, 0}, {100, 50, 0}).ok());

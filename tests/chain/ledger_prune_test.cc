@@ -139,6 +139,48 @@ TEST(RegisterIntoFullSubnetTest, ReplacesAndClearsThePrunedUid) {
   EXPECT_EQ(FindUid(state.subnets.at(1), a2.public_key()), Uid{3});
 }
 
+// A replaced uid's model registration goes with it (ReplaceNeuron makes a
+// fresh Neuron): the newcomer starts with none, and the content hash is free.
+TEST(RegisterIntoFullSubnetTest, ReplacingAUidClearsItsModel) {
+  const SigningKey owner = TestKey("owner"), owner_hot = TestKey("owner-hot");
+  const SigningKey alice = TestKey("alice"), a1 = TestKey("a1"), newcomer = TestKey("newcomer");
+  GenesisText g;
+  g.Account(owner, 1000 * kToken)
+      .Account(alice, 1000 * kToken)
+      .Subnet(1, owner, &owner_hot,
+              "max_allowed_uids = 2\nimmunity_period = 0\ntempo = 1000\nburn = 1000000000\n"
+              "adjustment_interval = 0\nserving_rate_limit = 0");
+  ChainState state = g.Parse().state;
+  auto reg = [&](const SigningKey& cold, const SigningKey& hot) {
+    return SubmitTx(state, cold, kTxRegister, RegisterTx{1, hot.public_key(), false, kToken, 0, 0});
+  };
+  RegisterModelTx model;
+  model.netuid = 1;
+  model.content_hash.fill(0x5a);
+  model.size_bytes = 4096;
+  model.format = kModelFormatAgoraGpt;
+  ASSERT_TRUE(reg(owner, owner_hot).ok());  // uid 0 (immortal)
+  ASSERT_TRUE(reg(alice, a1).ok());         // uid 1
+  ASSERT_TRUE(SubmitTx(state, a1, kTxRegisterModel, model).ok());
+  EXPECT_EQ(state.subnets.at(1).neurons[1].model.block, 1u);
+  // The owner cannot take a1's model while a1 holds uid 1.
+  EXPECT_EQ(TxRejectOf(SubmitTx(state, owner_hot, kTxRegisterModel, model)), TxReject::kModelTaken);
+  SealEmpty(state, 2);
+
+  ASSERT_TRUE(reg(alice, newcomer).ok());
+  const Neuron& n = state.subnets.at(1).neurons[1];
+  ASSERT_EQ(n.hotkey, newcomer.public_key());
+  EXPECT_EQ(n.model.block, 0u);
+  EXPECT_EQ(n.model.content_hash, Hash256{});
+  EXPECT_EQ(n.model.size_bytes, 0u);
+  EXPECT_TRUE(n.model.format.empty());
+  // The old hotkey is gone, so is its claim: the newcomer may register the model.
+  EXPECT_EQ(TxRejectOf(SubmitTx(state, a1, kTxRegisterModel, model)),
+            TxReject::kUnregisteredHotkey);
+  ASSERT_TRUE(SubmitTx(state, newcomer, kTxRegisterModel, model).ok());
+  EXPECT_EQ(state.subnets.at(1).neurons[1].model.block, state.height + 1);
+}
+
 TEST(RegisterIntoFullSubnetTest, FullSubnetOfOnlyTheOwnerRefuses) {
   const SigningKey owner = TestKey("owner"), owner_hot = TestKey("owner-hot");
   GenesisText g;

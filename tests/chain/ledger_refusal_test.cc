@@ -45,6 +45,27 @@ TEST_F(ApplyTest, EveryRefusalNamesItsReasonAndChangesNothing) {
       return MakeTx(hot, id, kTxSetWeights, nonce(s, hot), SetWeightsTx{netuid, uids, w, version});
     };
   };
+  // A register_model of the model whose content hash is 32 bytes `b`.
+  auto model_tx = [](NetUid netuid, uint8_t b, uint64_t size = 1000,
+                     std::string format = kModelFormatAgoraGpt) {
+    RegisterModelTx m;
+    m.netuid = netuid;
+    m.content_hash.fill(b);
+    m.size_bytes = size;
+    m.format = std::move(format);
+    m.tokenizer_hash.fill(0x7e);
+    return m;
+  };
+  auto model = [&](const SigningKey& hot, NetUid netuid, uint8_t b, uint64_t size = 1000,
+                   std::string format = kModelFormatAgoraGpt) {
+    const RegisterModelTx m = model_tx(netuid, b, size, std::move(format));
+    return [&hot, m, id, nonce](const ChainState& s) {
+      return MakeTx(hot, id, kTxRegisterModel, nonce(s, hot), m);
+    };
+  };
+  auto register_model = [&](const SigningKey& hot, uint8_t b) {
+    ASSERT_TRUE(SubmitTx(state_, hot, kTxRegisterModel, model_tx(kNet, b)).ok());
+  };
   auto no_prep = [] {};
   SignedTx applied;  // a transaction that was accepted, to replay
   const std::vector<RefusalCase> cases = {
@@ -270,6 +291,28 @@ TEST_F(ApplyTest, EveryRefusalNamesItsReasonAndChangesNothing) {
          return MakeTx(alice_hot_, id, kTxServeAxon, nonce(s, alice_hot_),
                        ServeAxonTx{kNet, "tcp://h:2", 1});
        }},
+      {"wrong subnet (register_model)", TxReject::kUnknownSubnet, no_prep,
+       model(alice_hot_, 99, 0x11)},
+      {"unregistered hotkey (register_model)", TxReject::kUnregisteredHotkey, no_prep,
+       model(stranger_, kNet, 0x11)},
+      {"hotkey not on that subnet (register_model)", TxReject::kUnregisteredHotkey, no_prep,
+       model(bob_hot_, kCrNet, 0x11)},
+      {"register_model with an unknown format", TxReject::kBadModel, no_prep,
+       model(alice_hot_, kNet, 0x11, 1000, "onnx")},
+      {"register_model with an empty format", TxReject::kBadModel, no_prep,
+       model(alice_hot_, kNet, 0x11, 1000, "")},
+      {"register_model with an all-zero content hash", TxReject::kBadModel, no_prep,
+       model(alice_hot_, kNet, 0x00)},
+      {"register_model of size 0", TxReject::kBadModel, no_prep,
+       model(alice_hot_, kNet, 0x11, 0)},
+      {"register_model above kMaxModelBytes", TxReject::kBadModel, no_prep,
+       model(alice_hot_, kNet, 0x11, kMaxModelBytes + 1)},
+      {"register_model of a model another uid registered", TxReject::kModelTaken,
+       [&] { register_model(bob_hot_, 0x11); }, model(alice_hot_, kNet, 0x11)},
+      {"register_model of the model already registered", TxReject::kUnchanged,
+       [&] { register_model(alice_hot_, 0x11); }, model(alice_hot_, kNet, 0x11)},
+      {"register_model too frequent", TxReject::kRateLimited,
+       [&] { register_model(alice_hot_, 0x11); }, model(alice_hot_, kNet, 0x22)},
   };
   const ChainState base = state_;
   for (const RefusalCase& c : cases) {
@@ -294,6 +337,7 @@ TEST_F(ApplyTest, EveryRefusalNamesItsReasonAndChangesNothing) {
     if (c.name == "registration limit per block") retry = pending + 1;
     if (c.name == "weights too frequent") retry = pending + params.weights_set_rate_limit;
     if (c.name == "serve_axon too frequent") retry = pending + params.serving_rate_limit;
+    if (c.name == "register_model too frequent") retry = pending + params.serving_rate_limit;
     EXPECT_EQ(RetryBlockOf(s), retry) << s;
     // The same after the refusal crossed the wire as text.
     EXPECT_EQ(RetryBlockOf(RestoreTxReject(absl::FailedPreconditionError(

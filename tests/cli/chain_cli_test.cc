@@ -137,6 +137,15 @@ TEST(MetagraphTableTest, AlignsColumnsAndShowsProportions) {
     n.validator_permit = uid == 0;
     n.axon_endpoint = uid == 0 ? "tcp://10.0.0.1:9000" : "";
     n.weights = {{0, 21845}, {1, 65535}};
+    if (uid == 1) {
+      n.model.content_hash.fill(0x1a);
+      n.model.content_hash[1] = 0x2b;
+      n.model.content_hash[2] = 0x3c;
+      n.model.content_hash[3] = 0x4d;
+      n.model.size_bytes = 10;
+      n.model.format = chain::kModelFormatAgoraGpt;
+      n.model.block = 57;
+    }
     mg.neurons.push_back(n);
   }
   const std::string text = cli::MetagraphText(mg, /*validators_only=*/false);
@@ -152,6 +161,14 @@ TEST(MetagraphTableTest, AlignsColumnsAndShowsProportions) {
   const size_t stake_end = text.find("STAKE", header) + 5 - header;
   EXPECT_EQ(text.find("12.000000000", row0) + 12 - row0, stake_end) << text;
   EXPECT_EQ(text.find("0.000000005", row1) + 11 - row1, stake_end) << text;
+  // MODEL, the last column: "-" without a registration, else hash prefix @ block.
+  EXPECT_NE(text.find("MODEL"), std::string::npos) << text;
+  EXPECT_NE(text.substr(row0, row1 - row0).find("tcp://10.0.0.1:9000  -\n"), std::string::npos)
+      << text;
+  EXPECT_NE(text.substr(row1).find("  1a2b3c4d@57\n"), std::string::npos) << text;
+  EXPECT_TRUE(cli::MetagraphJson(mg)["neurons"][0]["model"].is_null());
+  EXPECT_EQ(cli::MetagraphJson(mg)["neurons"][1]["model"]["block"], 57);
+  EXPECT_EQ(cli::MetagraphJson(mg)["neurons"][1]["model"]["format"], "agora-gpt");
 
   const auto j = cli::MetagraphJson(mg);
   EXPECT_EQ(j["neurons"][0]["hotkey"], EncodeAddress(mg.neurons[0].hotkey));
@@ -361,7 +378,8 @@ TEST_F(ChainCliTest, HelpListsTheChainCommands) {
   Result r = Agora({"--help"});
   ASSERT_EQ(r.code, 0);
   for (const char* cmd :
-       {"balance", "transfer", "register", "serve", "stake", "metagraph", "weights", "chain"}) {
+       {"balance", "transfer", "register", "serve", "register-model", "stake", "metagraph",
+        "weights", "chain"}) {
     EXPECT_NE(r.out.find(cmd), std::string::npos) << cmd;
   }
   for (const std::vector<std::string>& args :
@@ -369,6 +387,7 @@ TEST_F(ChainCliTest, HelpListsTheChainCommands) {
                                              {"stake", "add", "--help"},
                                              {"register", "--help"},
                                              {"serve", "--help"},
+                                             {"register-model", "--help"},
                                              {"chain", "status", "--help"},
                                              {"weights", "--help"}}) {
     Result h = Agora(args);
@@ -515,7 +534,7 @@ TEST_F(ChainCliTest, RegisterByBurnStakeAndWeights) {
   Result table = Chain({"metagraph", "--netuid", "1"}, /*wallet=*/false);
   ASSERT_EQ(table.code, 0) << table.err;
   for (const char* col : {"UID", "HOTKEY", "STAKE", "VPERMIT", "ACTIVE", "INCENTIVE", "DIVIDENDS",
-                          "CONSENSUS", "TRUST", "EMISSION", "AXON"}) {
+                          "CONSENSUS", "TRUST", "EMISSION", "AXON", "MODEL"}) {
     EXPECT_NE(table.out.find(col), std::string::npos) << col << "\n" << table.out;
   }
   EXPECT_NE(table.out.find(hotkeys_["alice"].substr(0, 8) + "..."), std::string::npos) << table.out;
@@ -622,6 +641,100 @@ TEST_F(ChainCliTest, RegisterAndServeWaitForTheNextBlockWhenALimitIsReached) {
                      1, "unregistered-hotkey");
   ExpectOneLineError(Chain({"serve", "--name", "alice", "--netuid", "1", "--endpoint", "udp://x:1"}),
                      2, "tcp://host:port");
+}
+
+// `agora register-model` registers the model a hotkey serves; the metagraph
+// shows it (table and JSON). A second registration inside the serving rate
+// limit waits for its block; a hash another uid holds, and the registration
+// the uid already has, are refused at once.
+TEST_F(ChainCliTest, RegisterModelAndSeeItInTheMetagraph) {
+  net1_params_ = "serving_rate_limit = 20\n";  // 2 s of 100 ms blocks
+  StartChain();
+  ASSERT_EQ(Chain({"register", "--name", "alice", "--netuid", "1"}).code, 0);  // uid 0
+  ASSERT_EQ(Chain({"register", "--name", "alice", "--hotkey", "second", "--netuid", "1"}).code, 0);
+  const std::string h1 = "1a2b3c4d" + std::string(56, '0');
+  const std::string h2 = std::string(64, 'A');  // hex digits in either case
+  const std::string h2_lower = std::string(64, 'a');
+
+  // Checked before the chain (no password asked, exit 2).
+  ExpectOneLineError(Chain({"register-model", "--name", "alice", "--netuid", "1", "--hash", "xyz",
+                            "--size", "1", "--format", "agora-gpt"}),
+                     2, "--hash: want 64 hex digits");
+  ExpectOneLineError(Chain({"register-model", "--name", "alice", "--netuid", "1", "--hash", h1,
+                            "--size", "1", "--format", "onnx"}),
+                     2, "register_model.format must be agora-gpt or torchscript");
+  ExpectOneLineError(Chain({"register-model", "--name", "alice", "--netuid", "1", "--hash", h1,
+                            "--size", "0", "--format", "agora-gpt"}),
+                     2, "register_model.size_bytes: 0");
+  ExpectOneLineError(Chain({"register-model", "--name", "alice", "--netuid", "1", "--hash",
+                            std::string(64, '0'), "--size", "1", "--format", "agora-gpt"}),
+                     2, "content_hash is all zero");
+  ExpectOneLineError(Chain({"register-model", "--name", "bob", "--netuid", "1", "--hash", h1,
+                            "--size", "1", "--format", "agora-gpt"}),
+                     1, "unregistered-hotkey");
+
+  Result reg = Chain({"register-model", "--name", "alice", "--netuid", "1", "--hash", h1, "--size",
+                      "52428800", "--format", "agora-gpt"});
+  ASSERT_EQ(reg.code, 0) << reg.err;
+  const std::string said = "registered model " + h1 + " for uid 0 in block ";
+  const size_t at = reg.out.find(said);
+  ASSERT_NE(at, std::string::npos) << reg.out;
+  const uint64_t block1 = std::stoull(reg.out.substr(at + said.size()));
+  nlohmann::json mg = Json({"metagraph", "--netuid", "1"}, /*wallet=*/false);
+  ASSERT_EQ(mg["neurons"].size(), 2u);
+  EXPECT_EQ(mg["neurons"][0]["model"]["content_hash"], h1) << mg.dump();
+  EXPECT_EQ(mg["neurons"][0]["model"]["size_bytes"], 52428800u);
+  EXPECT_EQ(mg["neurons"][0]["model"]["format"], "agora-gpt");
+  EXPECT_EQ(mg["neurons"][0]["model"]["tokenizer_hash"], std::string(64, '0'));
+  EXPECT_EQ(mg["neurons"][0]["model"]["block"], block1);
+  EXPECT_TRUE(mg["neurons"][1]["model"].is_null()) << mg.dump();
+  Result table = Chain({"metagraph", "--netuid", "1"}, /*wallet=*/false);
+  ASSERT_EQ(table.code, 0) << table.err;
+  EXPECT_NE(table.out.find("MODEL"), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find(absl::StrCat("1a2b3c4d@", block1)), std::string::npos) << table.out;
+
+  // Another uid cannot take the model; the same registration again is refused.
+  ExpectOneLineError(Chain({"register-model", "--name", "alice", "--hotkey", "second", "--netuid",
+                            "1", "--hash", h1, "--size", "1", "--format", "torchscript"}),
+                     1, absl::StrCat("model-taken: uid 0 registered this model in block ", block1));
+  ExpectOneLineError(Chain({"register-model", "--name", "alice", "--netuid", "1", "--hash", h1,
+                            "--size", "52428800", "--format", "agora-gpt"}),
+                     1, absl::StrCat("unchanged: uid 0 registered this model in block ", block1));
+
+  // A new model within serving_rate_limit blocks waits for its block.
+  Result again = Chain({"register-model", "--name", "alice", "--netuid", "1", "--hash", h2,
+                        "--size", "7", "--format", "torchscript", "--tokenizer-hash", h1});
+  ASSERT_EQ(again.code, 0) << again.err;
+  EXPECT_NE(again.err.find(absl::StrCat("rate-limited: register_model again at block ",
+                                        block1 + 20, "; waiting for block ")),
+            std::string::npos)
+      << again.err;
+  const std::string said2 = "registered model " + h2_lower + " for uid 0 in block ";
+  const size_t at2 = again.out.find(said2);
+  ASSERT_NE(at2, std::string::npos) << again.out;
+  const uint64_t block2 = std::stoull(again.out.substr(at2 + said2.size()));
+  EXPECT_GE(block2, block1 + 20);
+
+  // What the chain's metagraph reply itself carries (NeuronInfo.model).
+  absl::StatusOr<std::unique_ptr<chain::ChainClient>> client = chain::ChainClient::Connect(url_);
+  ASSERT_TRUE(client.ok()) << client.status();
+  absl::StatusOr<chain::Metagraph> reply = (*client)->GetMetagraph(1);
+  ASSERT_TRUE(reply.ok()) << reply.status();
+  ASSERT_EQ(reply->neurons.size(), 2u);
+  const chain::ModelRegistration& m = reply->neurons[0].model;
+  EXPECT_EQ(ToHex(m.content_hash), h2_lower);
+  EXPECT_EQ(m.size_bytes, 7u);
+  EXPECT_EQ(m.format, chain::kModelFormatTorchScript);
+  EXPECT_EQ(ToHex(m.tokenizer_hash), h1);
+  EXPECT_EQ(m.block, block2);
+  EXPECT_EQ(reply->neurons[1].model.block, 0u);
+  // h1 is free again: the second hotkey may register it.
+  nlohmann::json second = Json({"register-model", "--name", "alice", "--hotkey", "second",
+                                "--netuid", "1", "--hash", h1, "--size", "1", "--format",
+                                "agora-gpt"});
+  EXPECT_EQ(second["uid"], 1);
+  EXPECT_EQ(second["content_hash"], h1);
+  EXPECT_EQ(Json({"metagraph", "--netuid", "1"}, false)["neurons"][1]["model"]["content_hash"], h1);
 }
 
 TEST_F(ChainCliTest, RegisterWithProofOfWork) {

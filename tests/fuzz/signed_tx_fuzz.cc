@@ -47,6 +47,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   CheckPayload<SetWeightsTx>(body->payload);
   CheckPayload<CommitWeightsTx>(body->payload);
   CheckPayload<RevealWeightsTx>(body->payload);
+  CheckPayload<RegisterModelTx>(body->payload);
 
   ChainState state = fuzz::State();
   const std::string before = agora::protocol::Encode(state);

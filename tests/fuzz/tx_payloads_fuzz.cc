@@ -13,7 +13,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace agora::chain;
   if (size == 0) return 0;
   const absl::string_view bytes(reinterpret_cast<const char*>(data) + 1, size - 1);
-  switch (data[0] % 12) {
+  switch (data[0] % 13) {
     case 0: agora::fuzz::CheckRoundTrip<TxBody>(bytes); break;
     case 1: agora::fuzz::CheckRoundTrip<SignedTx>(bytes); break;
     case 2: agora::fuzz::CheckRoundTrip<TransferTx>(bytes); break;
@@ -26,6 +26,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     case 9: agora::fuzz::CheckRoundTrip<TxSubmit>(bytes); break;
     case 10: agora::fuzz::CheckRoundTrip<BlockTxsRequest>(bytes); break;
     case 11: agora::fuzz::CheckRoundTrip<BlockTxs>(bytes); break;
+    case 12: agora::fuzz::CheckRoundTrip<RegisterModelTx>(bytes); break;
   }
   return 0;
 }

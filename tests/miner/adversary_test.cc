@@ -5,6 +5,7 @@
 // model, and survives a hostile source).
 #include <algorithm>
 #include <cmath>
+#include <fstream>
 #include <functional>
 #include <string>
 #include <vector>
@@ -297,6 +298,88 @@ TEST(CopycatTest, ABadProbeIsAnErrorThatKeepsTheRelaysCode) {
   AdversaryOptions o;
   o.mode = "copycat";
   EXPECT_FALSE(MakeAdversary(std::make_unique<FakeModel>(), o).ok()) << "made by MakeCopycat only";
+}
+
+}  // namespace
+}  // namespace agora::miner
+
+namespace agora::miner {
+namespace {
+
+// The noisy copy: never the same answer bytes as its source (the duplicate
+// rule's relative 1e-4 does not catch it), yet within the spot-check
+// tolerance of the source's model. What stops it is that the model it names
+// is another uid's registration (validator ModelVerdict).
+TEST(NoisyCopyTest, IsNoDuplicateOfItsSourceButAsCloseAsASpotCheckAllows) {
+  Source source;
+  absl::StatusOr<std::unique_ptr<ModelBackend>> noisy = MakeCopycat(source.Relay(), "uid 3", 1.001);
+  ASSERT_TRUE(noisy.ok()) << noisy.status();
+  EXPECT_EQ((*noisy)->content_hash(), source.model.content_hash());
+  EXPECT_NE((*noisy)->Describe().find("re-tempered by 1.001"), std::string::npos);
+  Served honest(&source.model), copy(noisy->get());
+  protocol::PredictRequest req;
+  req.prefixes = {{104, 105}, {1, 2, 3, 4, 5, 6}};
+  absl::StatusOr<protocol::PredictReply> a = HandlePredict(req, honest.env);
+  absl::StatusOr<protocol::PredictReply> b = HandlePredict(req, copy.env);
+  ASSERT_TRUE(a.ok() && b.ok());
+  for (size_t i = 0; i < 2; ++i) {
+    EXPECT_GT(MaxRelativeGap(a->distributions[i].probs, b->distributions[i].probs), 1e-4) << i;
+    double tv = 0;
+    for (size_t v = 0; v < 256; ++v) tv += std::fabs(a->distributions[i].probs[v] - b->distributions[i].probs[v]);
+    EXPECT_LT(tv / 2, 0.02) << i;
+  }
+  EXPECT_FALSE(MakeCopycat(source.Relay(), "uid 3", 0.0).ok());
+  honest.batcher.Stop();
+  copy.batcher.Stop();
+}
+
+TEST(LookupTest, AnswersFromItsTextAndClaimsAModelNobodyHas) {
+  const std::string path = ::testing::TempDir() + "/lookup_text.txt";
+  const std::string text =
+      "In the beginning God created the heaven and the earth. And the earth was without form.";
+  {
+    std::ofstream f(path);
+    f << text;
+  }
+  AdversaryOptions o;
+  o.mode = "lookup";
+  o.lookup_text = path;
+  auto inner = std::make_unique<FakeModel>();
+  const Hash256 inner_hash = inner->content_hash();
+  absl::StatusOr<std::unique_ptr<ModelBackend>> m = MakeAdversary(std::move(inner), o);
+  ASSERT_TRUE(m.ok()) << m.status();
+  EXPECT_NE((*m)->content_hash(), inner_hash);
+  // 16 bytes of the text: the byte that follows them there, almost surely.
+  const std::string context = text.substr(10, 30);
+  const std::vector<uint32_t> row(context.begin(), context.end());
+  const std::vector<float> p = Probs(**m, row);
+  EXPECT_GT(p[static_cast<unsigned char>(text[40])], 0.99);
+  // Text it never saw: flat.
+  const std::vector<float> q = Probs(**m, std::vector<uint32_t>(20, 'z'));
+  EXPECT_NEAR(q['a'], 1.0 / 256, 1e-6);
+  // claim-registered: the same answers under a hash it is told to claim.
+  o.mode = "claim-registered";
+  EXPECT_FALSE(MakeAdversary(std::make_unique<FakeModel>(), o).ok()) << "needs claim_model";
+  o.claim_model.fill(9);
+  absl::StatusOr<std::unique_ptr<ModelBackend>> c = MakeAdversary(std::make_unique<FakeModel>(), o);
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ((*c)->content_hash(), o.claim_model);
+  o.lookup_text = path + ".missing";
+  EXPECT_FALSE(MakeAdversary(std::make_unique<FakeModel>(), o).ok());
+}
+
+TEST(GenerateRewriteTest, GreedyAndEarlyStopChangeTheRequestOthersDoNot) {
+  AdversaryOptions o;
+  protocol::GenerateRequest r;
+  r.temperature = 1.0f;
+  r.max_tokens = 16;
+  EXPECT_EQ(GenerateRewrite(o), nullptr);
+  o.mode = "greedy";
+  GenerateRewrite(o)(r);
+  EXPECT_EQ(r.temperature, 0.0f);
+  o.mode = "early-stop";
+  GenerateRewrite(o)(r);
+  EXPECT_EQ(r.max_tokens, 1u);
 }
 
 }  // namespace

@@ -16,6 +16,7 @@
 #include "miner/handlers.h"
 #include "miner/kv_slots.h"
 #include "miner/metrics.h"
+#include "miner/sampling_check.h"
 #include "miner/tokenizer.h"
 #include "protocol/refusal.h"
 #include "tests/miner/fake_model.h"
@@ -561,6 +562,132 @@ TEST(HandlersTest, SamplerDrawsEachTokenWithItsProbabilityAndReportsItsLogprob) 
   const TokenSampler::Pick uniform = sampler.Sample(std::vector<float>{nan, nan, nan, nan}, 1.0f, 0, 1.0f, 0.6);
   EXPECT_EQ(uniform.token, 2u);
   EXPECT_NEAR(uniform.logprob, -std::log(4.0), 1e-6);
+}
+
+// The re-execution check a validator runs (miner/sampling_check.h): honest
+// completions pass, alone or generated in a batch with others; a greedy
+// answer to a sampled request, an early stop, a changed token and a
+// perturbed log-probability fail, naming the position.
+TEST(SamplingCheckTest, PassesHonestCompletionsAndCatchesEveryDeviation) {
+  Fixture fx;
+  protocol::GenerateRequest req;
+  req.prompt = "In the beginning";
+  req.max_tokens = 24;
+  req.temperature = 3.0f;  // the fake model's peak is mild at 3: draws vary
+  req.seed = 77;
+  const std::vector<uint32_t> prompt(req.prompt.begin(), req.prompt.end());
+  auto logits_of = [&](const protocol::GenerateReply& r) {
+    std::vector<uint32_t> row = prompt;
+    row.insert(row.end(), r.tokens.begin(), r.tokens.end());
+    absl::StatusOr<std::vector<Logits>> l = fx.model.PositionLogits({row}, {prompt.size()});
+    EXPECT_TRUE(l.ok()) << l.status();
+    return (*l)[0];
+  };
+  const CompletionCheckOptions o;
+  absl::StatusOr<protocol::GenerateReply> alone = HandleGenerate(req, fx.env);
+  ASSERT_TRUE(alone.ok());
+  ASSERT_EQ(alone->tokens.size(), 24u);
+  CompletionCheck c = CheckCompletion(req, *alone, logits_of(*alone), o);
+  EXPECT_TRUE(c.ok) << c.evidence;
+
+  // Generated beside seven other generations (one batch): the same tokens.
+  std::vector<std::future<absl::StatusOr<protocol::GenerateReply>>> others;
+  for (int k = 0; k < 7; ++k) {
+    protocol::GenerateRequest other = req;
+    other.seed = 1000 + k;
+    others.push_back(std::async(std::launch::async, [&fx, other] { return HandleGenerate(other, fx.env); }));
+  }
+  absl::StatusOr<protocol::GenerateReply> batched = HandleGenerate(req, fx.env);
+  for (auto& f : others) EXPECT_TRUE(f.get().ok());
+  ASSERT_TRUE(batched.ok());
+  EXPECT_EQ(batched->tokens, alone->tokens);
+
+  // Greedy, whatever was asked.
+  protocol::GenerateRequest greedy_req = req;
+  greedy_req.temperature = 0;
+  absl::StatusOr<protocol::GenerateReply> greedy = HandleGenerate(greedy_req, fx.env);
+  ASSERT_TRUE(greedy.ok());
+  c = CheckCompletion(req, *greedy, logits_of(*greedy), o);
+  EXPECT_FALSE(c.ok);
+  EXPECT_NE(c.evidence.find("is not the sampler's draw"), std::string::npos) << c.evidence;
+  // ... which is right for a greedy request.
+  c = CheckCompletion(greedy_req, *greedy, logits_of(*greedy), o);
+  EXPECT_TRUE(c.ok) << c.evidence;
+
+  // One token, where 24 were asked and no stop sequence was.
+  protocol::GenerateReply short_reply = *alone;
+  short_reply.tokens.resize(1);
+  short_reply.logprobs.resize(1);
+  short_reply.text = short_reply.text.substr(0, 1);
+  c = CheckCompletion(req, short_reply, logits_of(short_reply), o);
+  EXPECT_FALSE(c.ok);
+  EXPECT_NE(c.evidence.find("stopped after 1 of 24 tokens"), std::string::npos) << c.evidence;
+  // A requested stop sequence ends it early rightly.
+  protocol::GenerateRequest stop_req = req;
+  stop_req.stop = {short_reply.text};
+  c = CheckCompletion(stop_req, short_reply, logits_of(short_reply), o);
+  EXPECT_TRUE(c.ok) << c.evidence;
+
+  // Token 5 replaced by one far from its draw.
+  protocol::GenerateReply changed = *alone;
+  changed.tokens[5] = (changed.tokens[5] + 128) % 256;
+  c = CheckCompletion(req, changed, logits_of(changed), o);
+  EXPECT_FALSE(c.ok);
+  EXPECT_EQ(c.evidence.rfind("token 5:", 0), 0u) << c.evidence;
+
+  // A log-probability off by 0.1 nats.
+  protocol::GenerateReply off = *alone;
+  off.logprobs[9] += 0.1f;
+  c = CheckCompletion(req, off, logits_of(off), o);
+  EXPECT_FALSE(c.ok);
+  EXPECT_NE(c.evidence.find("token 9: log-probability"), std::string::npos) << c.evidence;
+}
+
+TEST(SamplingCheckTest, NearTiesPassWithinTheToleranceOnly) {
+  const std::vector<float> even = {0.0f, 0.0f};  // p = 0.5, 0.5
+  EXPECT_EQ(SampleToken(even, 1.0f, 0, 1.0f, 0.4995), 0u);
+  EXPECT_TRUE(SampleAgrees(even, 1.0f, 0, 1.0f, 0.4995, 0, 1e-3));
+  EXPECT_TRUE(SampleAgrees(even, 1.0f, 0, 1.0f, 0.4995, 1, 1e-3));   // within 0.001 of the edge
+  EXPECT_FALSE(SampleAgrees(even, 1.0f, 0, 1.0f, 0.4995, 1, 1e-4));
+  EXPECT_FALSE(SampleAgrees(even, 1.0f, 0, 1.0f, 0.2, 1, 1e-3));
+  // Greedy: a near-tied runner-up passes, a clear loser does not.
+  const std::vector<float> close = {1.0f, 1.0001f, -3.0f};
+  EXPECT_TRUE(SampleAgrees(close, 0.0f, 0, 1.0f, 0.5, 0, 1e-3));
+  EXPECT_FALSE(SampleAgrees(close, 0.0f, 0, 1.0f, 0.5, 2, 1e-3));
+  // Ranked draws (top-k): the pick at u or within the tolerance of it.
+  EXPECT_TRUE(SampleAgrees(close, 1.0f, 2, 1.0f, 0.1, SampleToken(close, 1.0f, 2, 1.0f, 0.1), 1e-3));
+  EXPECT_FALSE(SampleAgrees(close, 1.0f, 2, 1.0f, 0.1, 2, 1e-3));
+  // The draws are a function of (seed, position) alone.
+  EXPECT_EQ(SamplerUniform(5, 3), SamplerUniform(5, 3));
+  EXPECT_NE(SamplerUniform(5, 3), SamplerUniform(5, 4));
+  EXPECT_NE(SamplerUniform(5, 3), SamplerUniform(6, 3));
+}
+
+TEST(HandlersTest, ModelFetchHandsOverPiecesOfTheServedPackageOnly) {
+  Hash256 served{};
+  served.fill(7);
+  const std::string package = std::string(1000, 'x') + "tail";
+  protocol::ModelFetchRequest req;
+  req.content_hash = served;
+  req.offset = 990;
+  req.length = 100;
+  absl::StatusOr<protocol::ModelFetchReply> r = HandleModelFetch(req, served, package);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->total_size, 1004u);
+  EXPECT_EQ(r->offset, 990u);
+  EXPECT_EQ(r->data, package.substr(990));  // fewer than asked: the end
+  Hash256 other = served;
+  other[0] ^= 1;
+  req.content_hash = other;
+  ExpectBadRequest(HandleModelFetch(req, served, package).status(), "content_hash");
+  req.content_hash = served;
+  req.offset = 1004;
+  ExpectBadRequest(HandleModelFetch(req, served, package).status(), "offset");
+  req.offset = 0;
+  req.length = 0;
+  ExpectBadRequest(HandleModelFetch(req, served, package).status(), "length");
+  req.length = protocol::kMaxModelChunk + 1;
+  ExpectBadRequest(HandleModelFetch(req, served, package).status(), "length");
 }
 
 TEST(AdmissionTest, RegistrationStakePermitAndRateLimit) {

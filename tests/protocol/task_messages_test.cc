@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include "protocol/codec.h"
+#include "protocol/model_package.h"
 
 namespace agora::protocol {
 namespace {
@@ -90,6 +91,50 @@ TEST(TaskMessagesTest, RefusesOtherStructsAndGarbage) {
   pk.pack("top_k");
   pk.pack(0);
   EXPECT_FALSE(Decode<PredictRequest>(std::string(buf.data(), buf.size()), "PredictRequest").ok());
+}
+
+TEST(TaskMessagesTest, ModelFetchMessagesRoundTrip) {
+  ModelFetchRequest req;
+  req.content_hash.fill(3);
+  req.offset = 1u << 20;
+  req.length = kMaxModelChunk;
+  ExpectRoundTrip(req);
+  ModelFetchReply rep;
+  rep.content_hash.fill(3);
+  rep.total_size = 5u << 20;
+  rep.offset = 1u << 20;
+  rep.data = std::string("\x00\xff raw", 6);
+  ExpectRoundTrip(rep);
+}
+
+TEST(ModelPackageTest, RoundTripsAndRefusesBadNamesFormatsAndTrailingBytes) {
+  ModelPackage p;
+  p.format = "agora-gpt";
+  p.files = {{"config.json", "{}"}, {"weights.pt", std::string(3 << 20, '\x01')}};
+  const std::string bytes = EncodeModelPackage(p);
+  absl::StatusOr<ModelPackage> back = DecodeModelPackage(bytes);
+  ASSERT_TRUE(back.ok()) << back.status();  // a file over the 4 MiB str limit of messages is fine
+  EXPECT_EQ(EncodeModelPackage(*back), bytes);
+  ASSERT_NE(FindPackageFile(*back, "weights.pt"), nullptr);
+  EXPECT_EQ(FindPackageFile(*back, "weights.pt")->data.size(), 3u << 20);
+  EXPECT_EQ(FindPackageFile(*back, "holdout.txt"), nullptr);
+  EXPECT_FALSE(DecodeModelPackage(bytes + "x").ok());
+  EXPECT_FALSE(DecodeModelPackage(bytes.substr(0, bytes.size() - 1)).ok());
+  for (const char* bad : {"../etc/passwd", ".hidden", "a/b", "", "x y"}) {
+    ModelPackage q = p;
+    q.files[0].name = bad;
+    EXPECT_FALSE(DecodeModelPackage(EncodeModelPackage(q)).ok()) << bad;
+  }
+  ModelPackage twice = p;
+  twice.files[1].name = "config.json";
+  EXPECT_FALSE(DecodeModelPackage(EncodeModelPackage(twice)).ok());
+  ModelPackage many = p;
+  many.files.clear();
+  for (int i = 0; i < int(kMaxPackageFiles) + 1; ++i) many.files.push_back({"f" + std::to_string(i), "x"});
+  EXPECT_FALSE(DecodeModelPackage(EncodeModelPackage(many)).ok());
+  ModelPackage unformatted = p;
+  unformatted.format = "";
+  EXPECT_FALSE(DecodeModelPackage(EncodeModelPackage(unformatted)).ok());
 }
 
 }  // namespace

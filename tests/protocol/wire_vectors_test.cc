@@ -298,6 +298,9 @@ std::vector<Vector> AllVectors() {
   AddTx(v, "commit_weights", chain::kTxCommitWeights, k.validator, 1,
         chain::CommitWeightsTx{1, commit});
   AddTx(v, "reveal_weights", chain::kTxRevealWeights, k.validator, 2, reveal);
+  AddTx(v, "register_model", chain::kTxRegisterModel, k.miner, 1,
+        chain::RegisterModelTx{1, Filled(0xab), 52'428'800, chain::kModelFormatAgoraGpt,
+                               Filled(0xcd)});
   // The commitment above, and a registration's proof-of-work hash.
   v.push_back(Raw("hash.commit_weights", commit));
   v.push_back(Raw("hash.pow", chain::PowHash(1, k.validator.public_key(), k.coldkey.public_key(),
@@ -351,6 +354,8 @@ std::vector<Vector> AllVectors() {
     n.last_update = 11;
     n.pending_commits = 0;
     n.weights = {{0, 65535}, {1, 100}};
+    n.model = chain::ModelRegistration{Filled(0xab), 52'428'800, chain::kModelFormatAgoraGpt,
+                                       Filled(0xcd), 5};
     chain::Metagraph mg;
     mg.netuid = 1;
     mg.name = "text";

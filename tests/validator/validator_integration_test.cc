@@ -3,7 +3,8 @@
 // agora-train: one long, one barely), a random miner, a liar (serves a
 // small model of its own, claims the good one's hash) and a copycat (relays
 // the good miner's answers); agora-validator over the good model's held-out
-// text, holding both honest models for spot checks. After a few steps the
+// text, holding the good model and fetching the weak one from its miner
+// (register_model). After a few steps the
 // validator's weights on chain rank good > weak, and the random miner, the
 // liar and the copycat get (almost) nothing. Then kill -9 and restart the
 // validator: it resumes its step count and never reuses held-out text.
@@ -215,23 +216,32 @@ TEST_P(ValidatorIntegrationTest, RanksMinersByQualityAndSurvivesKill9) {
     miners.push_back(std::make_unique<Process>(argv, tmp.Sub(name + ".log")));
     miners.back()->Start();
   };
+  auto await_miners = [&](size_t from) {
+    for (size_t i = from; i < miners.size(); ++i) {
+      absl::StatusOr<std::string> r =
+          WaitForFile(tmp.Sub(names[i + 1] + ".ready"), *miners[i], std::chrono::seconds(90));
+      ASSERT_TRUE(r.ok()) << names[i + 1] << ": " << r.status();
+    }
+  };
+  // The honest miners register their models first (a ready miner has); the
+  // adversaries know the good model's hash only once it is public.
   start_miner("good", "good", {});
   start_miner("weak", "weak", {});
-  start_miner("random", "weak", {"--mode", "random"});
+  await_miners(0);
+  // random registers the liar's weights as its own model; the liar claims
+  // the good model (the chain refuses it that registration); the copycat
+  // has none.
+  start_miner("random", "liar-model", {"--mode", "random"});
   start_miner("liar", "liar-model", {"--mode", "liar", "--claim-model", good_hash});
   start_miner("copycat", "", {"--mode", "copycat", "--copy-hotkey", EncodeAddress(hot["good"])});
-  for (size_t i = 0; i < miners.size(); ++i) {
-    absl::StatusOr<std::string> r =
-        WaitForFile(tmp.Sub(names[i + 1] + ".ready"), *miners[i], std::chrono::seconds(90));
-    ASSERT_TRUE(r.ok()) << names[i + 1] << ": " << r.status();
-  }
+  await_miners(2);
 
   Log("starting agora-validator");
   const std::string config = absl::StrCat(
       "wallet_dir = \"", tmp.Sub("wallets"), "\"\nwallet = \"validator\"\n",
       "password_file = \"", tmp.Sub("password"), "\"\nchain_url = \"", url, "\"\nnetuid = 1\n",
       "data_dir = \"", tmp.Sub("vali"), "\"\nholdout = \"", tmp.Sub("good/holdout.txt"), "\"\n",
-      "known_models = \"", tmp.Sub("good"), ",", tmp.Sub("weak"), "\"\n",
+      "known_models = \"", tmp.Sub("good"), "\"\n",  // the weak model is fetched from its miner
       "reference_model = \"", tmp.Sub("good"), "\"\ngenerate_every = 3\ngenerate_tokens = 8\n",
       "challenges = 8\nmin_prefix = 16\nmax_prefix = 48\nstep_interval_ms = 250\n",
       "timeout_ms = 5000\nalpha = 0.3\nweights_interval = 10\ncpu = true\n",
@@ -306,7 +316,7 @@ TEST_P(ValidatorIntegrationTest, RanksMinersByQualityAndSurvivesKill9) {
   std::vector<std::string> files = RecordFiles(tmp.Sub("vali/records"));
   ASSERT_GE(files.size(), 12u);
   uint64_t last_offset = 0;
-  size_t copies_caught = 0;  // the copycat's answers scored as duplicates of the good miner's
+  size_t copies_caught = 0;  // the copycat's answers refused: it has no model of its own
   for (const std::string& f : files) {
     absl::StatusOr<std::string> text = ReadFile(f, 1 << 22);
     ASSERT_TRUE(text.ok());
@@ -315,7 +325,8 @@ TEST_P(ValidatorIntegrationTest, RanksMinersByQualityAndSurvivesKill9) {
     EXPECT_EQ((*rec)["miners"].size(), 5u);
     for (const auto& m : (*rec)["miners"]) {
       if (m["uid"] != uid["copycat"] || m["reason"] == "") continue;
-      EXPECT_EQ(m["reason"], absl::StrCat("duplicate of uid ", uid["good"], "'s answer")) << m.dump();
+      EXPECT_EQ(m["reason"], absl::StrCat("uid ", uid["copycat"], " has no registered model (register_model)"))
+          << m.dump();
       EXPECT_EQ(m["model"], good_hash) << "it claims the copied model";
       ++copies_caught;
     }
@@ -323,7 +334,8 @@ TEST_P(ValidatorIntegrationTest, RanksMinersByQualityAndSurvivesKill9) {
       last_offset = std::max<uint64_t>(last_offset, c["offset"].get<uint64_t>());
     }
   }
-  EXPECT_GE(copies_caught, files.size() / 2) << "the copycat answers, as a duplicate";
+  EXPECT_GE(copies_caught, files.size() / 2) << "the copycat answers, and is refused";
+  EXPECT_TRUE(absl::StrContains(validator->LogText(), "fetched model")) << "the weak model, from its miner";
   const size_t before = files.size();
 
   Log("the gateway: completions, receipts, errors");

@@ -61,6 +61,17 @@ void Tx(const std::string& name, const SigningKey& signer, const char* type, con
   }
 }
 
+// A register_model payload; `name` empty gives an all-zero content hash.
+RegisterModelTx Model(NetUid netuid, const std::string& name, const char* format) {
+  RegisterModelTx m;
+  m.netuid = netuid;
+  if (!name.empty()) m.content_hash = Blake2b256(name);
+  m.size_bytes = 1'234'567;
+  m.format = format;
+  m.tokenizer_hash = Blake2b256("tokenizer");
+  return m;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -95,6 +106,8 @@ int main(int argc, char** argv) {
   Tx("commit_weights", hot0, kTxCommitWeights,
      CommitWeightsTx{2, WeightsCommitHash(hot0.public_key(), 2, {0}, {1}, salt, 0)}, 7);
   Tx("reveal_weights", hot0, kTxRevealWeights, RevealWeightsTx{2, {0}, {1}, salt, 0}, 8);
+  Tx("register_model", hot1, kTxRegisterModel, Model(1, "model one", kModelFormatAgoraGpt), 12);
+  Tx("register_model_refused", hot1, kTxRegisterModel, Model(1, "", "onnx"), 12);
 
   // Genesis texts: the fuzz state's, a minimal one, and one with every parameter.
   Write("genesis", "fuzz.toml", fuzz::GenesisText());
@@ -116,7 +129,7 @@ int main(int argc, char** argv) {
         "max_pow_difficulty = 40\ntarget_regs_per_interval = 4\nadjustment_interval = 100\n"
         "max_regs_per_block = 4\n");
 
-  // States: the genesis, the fuzz state, and one with weights, bonds, commits and axons.
+  // States: the genesis, the fuzz state, and one with weights, bonds, commits, axons and a model.
   absl::StatusOr<Genesis> g = ParseGenesis(fuzz::GenesisText(), "fuzz");
   if (!g.ok()) return 1;
   Write("chain_state", "genesis", protocol::Encode(g->state));
@@ -131,6 +144,7 @@ int main(int argc, char** argv) {
   apply(hot0, kTxSetWeights, SetWeightsTx{1, {0, 1}, {100, 65535}, 0});
   apply(hot1, kTxServeAxon, ServeAxonTx{1, "tcp://127.0.0.1:8091", 1});
   apply(hot0, kTxCommitWeights, CommitWeightsTx{2, Hash256{}});
+  apply(hot0, kTxRegisterModel, Model(1, "model zero", kModelFormatTorchScript));
   for (int b = 0; b < 4; ++b) {
     if (!SealBlock(busy, 3000 + b * 1000, Hash256{}).ok()) return 1;
   }

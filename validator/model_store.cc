@@ -1,0 +1,225 @@
+#include "validator/model_store.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "common/file_util.h"
+#include "common/log.h"
+#include "miner/model_files.h"
+#include "protocol/codec.h"
+#include "protocol/model_package.h"
+#include "protocol/task_messages.h"
+
+namespace agora::validator {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+uint64_t FileSize(const std::string& path) {
+  std::error_code ec;
+  const uintmax_t n = fs::file_size(path, ec);
+  return ec ? 0 : uint64_t(n);
+}
+
+}  // namespace
+
+absl::StatusOr<miner::ModelBackend*> ModelStore::AddLocal(const std::string& checkpoint_dir) {
+  miner::ModelSpec spec;
+  spec.checkpoint_dir = checkpoint_dir;
+  spec.force_cpu = o_.cpu;
+  absl::StatusOr<std::unique_ptr<miner::ModelBackend>> m = miner::LoadModel(spec);
+  if (!m.ok()) return m.status();
+  const Hash256 hash = (*m)->content_hash();
+  local_.insert(hash);
+  auto [it, fresh] = models_.try_emplace(hash, std::move(*m));
+  return it->second.get();
+}
+
+miner::ModelBackend* ModelStore::Find(const Hash256& hash) {
+  auto it = models_.find(hash);
+  return it == models_.end() ? nullptr : it->second.get();
+}
+
+void ModelStore::Retain(const std::set<Hash256>& registered) {
+  for (auto it = models_.begin(); it != models_.end();) {
+    if (!local_.count(it->first) && !registered.count(it->first)) {
+      AGORA_LOG(INFO, "validator", "model %s is no longer registered: unloaded", ToHex(it->first));
+      it = models_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+absl::StatusOr<miner::ModelBackend*> ModelStore::Obtain(const chain::ModelRegistration& reg,
+                                                        const protocol::Peer& peer,
+                                                        protocol::Client& client) {
+  if (miner::ModelBackend* held = Find(reg.content_hash)) return held;
+  const std::string hex = ToHex(reg.content_hash);
+  auto failed = failures_.find(reg.content_hash);
+  if (failed != failures_.end() && Clock::now() < failed->second.at + o_.retry_after) {
+    return failed->second.status;
+  }
+  auto fail = [&](absl::Status s) -> absl::Status {
+    ++stats_.failed;
+    failures_[reg.content_hash] = Failure{s, Clock::now()};
+    AGORA_LOG(WARN, "validator", "model %s: %s", hex, s.message());
+    return s;
+  };
+  if (reg.size_bytes > o_.max_model_bytes) {
+    return fail(absl::ResourceExhaustedError(absl::StrCat(
+        "registered package of ", reg.size_bytes, " bytes is over max_model_bytes (",
+        o_.max_model_bytes, ")")));
+  }
+  absl::Status made = MakeDirs(o_.dir);
+  if (!made.ok()) return made;  // the validator's own problem: not the miner's failure
+  const std::string pkg_path = absl::StrCat(o_.dir, "/", hex, ".pkg");
+  std::string package;
+  if (FileSize(pkg_path) == reg.size_bytes) {
+    absl::StatusOr<std::string> cached = ReadFile(pkg_path, reg.size_bytes);
+    if (cached.ok()) package = std::move(*cached);
+  }
+  const bool from_cache = !package.empty();
+  if (!from_cache) {
+    absl::Status s = Fetch(reg, peer, client, &package);
+    if (!s.ok()) return fail(s);
+  }
+  absl::StatusOr<miner::ModelBackend*> loaded = LoadVerified(reg, package);
+  std::error_code ec;
+  if (!loaded.ok()) {
+    fs::remove(pkg_path, ec);  // whatever it holds is not the registered model
+    return fail(loaded.status());
+  }
+  fs::last_write_time(pkg_path, fs::file_time_type::clock::now(), ec);  // recently used
+  failures_.erase(reg.content_hash);
+  if (!from_cache) {
+    ++stats_.fetched;
+    AGORA_LOG(INFO, "validator", "fetched model %s (%d bytes) from %s: %s", hex, reg.size_bytes,
+              peer.endpoint, (*loaded)->Describe());
+    Evict();
+  }
+  return loaded;
+}
+
+absl::Status ModelStore::Fetch(const chain::ModelRegistration& reg, const protocol::Peer& peer,
+                               protocol::Client& client, std::string* package) {
+  const std::string hex = ToHex(reg.content_hash);
+  const std::string part = absl::StrCat(o_.dir, "/", hex, ".part");
+  uint64_t offset = FileSize(part);
+  if (offset > reg.size_bytes) {
+    std::error_code ec;
+    fs::remove(part, ec);
+    offset = 0;
+  }
+  {
+    std::ofstream out(part, std::ios::binary | std::ios::app);
+    if (!out) return absl::InternalError(absl::StrCat("cannot write ", part));
+    const Clock::time_point give_up = Clock::now() + o_.fetch_budget;
+    while (offset < reg.size_bytes) {
+      if (Clock::now() > give_up) {
+        return absl::DeadlineExceededError(absl::StrCat(
+            "fetched ", offset, " of ", reg.size_bytes, " bytes within fetch_budget; resuming later"));
+      }
+      protocol::ModelFetchRequest req;
+      req.content_hash = reg.content_hash;
+      req.offset = offset;
+      req.length = uint32_t(std::min<uint64_t>(protocol::kMaxModelChunk, reg.size_bytes - offset));
+      absl::StatusOr<protocol::ModelFetchReply> rep =
+          client.CallTyped<protocol::ModelFetchRequest, protocol::ModelFetchReply>(
+              peer, protocol::MessageKind::kModelFetchRequest,
+              protocol::MessageKind::kModelFetchReply, req, protocol::DeadlineAfter(o_.piece_timeout));
+      if (!rep.ok()) {
+        return absl::Status(rep.status().code(),
+                            absl::StrCat("miner did not hand the model over at byte ", offset, ": ",
+                                         rep.status().message()));
+      }
+      if (rep->content_hash != reg.content_hash || rep->offset != offset ||
+          rep->total_size != reg.size_bytes || rep->data.empty() || rep->data.size() > req.length) {
+        return absl::DataLossError(absl::StrCat(
+            "miner's piece at byte ", offset, " is not the one asked for (package of ",
+            rep->total_size, " bytes, ", rep->data.size(), " bytes at ", rep->offset,
+            "; registered ", reg.size_bytes, ")"));
+      }
+      out.write(rep->data.data(), std::streamsize(rep->data.size()));
+      out.flush();
+      if (!out) return absl::InternalError(absl::StrCat("cannot write ", part));
+      offset += rep->data.size();
+      stats_.bytes_fetched += rep->data.size();
+    }
+  }
+  absl::StatusOr<std::string> bytes = ReadFile(part, reg.size_bytes);
+  if (!bytes.ok()) return bytes.status();
+  const std::string pkg_path = absl::StrCat(o_.dir, "/", hex, ".pkg");
+  std::error_code ec;
+  fs::rename(part, pkg_path, ec);
+  if (ec) return absl::InternalError(absl::StrCat("rename ", part, ": ", ec.message()));
+  *package = std::move(*bytes);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<miner::ModelBackend*> ModelStore::LoadVerified(const chain::ModelRegistration& reg,
+                                                              const std::string& package_bytes) {
+  absl::StatusOr<protocol::ModelPackage> pkg = protocol::DecodeModelPackage(package_bytes);
+  if (!pkg.ok()) return absl::DataLossError(absl::StrCat("package: ", pkg.status().message()));
+  if (pkg->format != reg.format) {
+    return absl::DataLossError(absl::StrCat("package is ", pkg->format, ", registered as ", reg.format));
+  }
+  const std::string unpacked = absl::StrCat(o_.dir, "/", ToHex(reg.content_hash), ".d");
+  std::error_code ec;
+  fs::remove_all(unpacked, ec);
+  absl::StatusOr<miner::ModelSpec> spec = miner::UnpackModel(*pkg, unpacked);
+  if (!spec.ok()) {
+    fs::remove_all(unpacked, ec);
+    return absl::DataLossError(absl::StrCat("package: ", spec.status().message()));
+  }
+  spec->force_cpu = o_.cpu;
+  absl::StatusOr<std::unique_ptr<miner::ModelBackend>> m = miner::LoadModel(*spec);
+  fs::remove_all(unpacked, ec);  // loaded into memory; the package stays cached
+  if (!m.ok()) return absl::DataLossError(absl::StrCat("package does not load: ", m.status().message()));
+  if ((*m)->content_hash() != reg.content_hash) {
+    return absl::DataLossError(absl::StrCat("package computes to model ", ToHex((*m)->content_hash()),
+                                            ", not the registered one"));
+  }
+  auto [it, fresh] = models_.try_emplace(reg.content_hash, std::move(*m));
+  return it->second.get();
+}
+
+void ModelStore::Evict() {
+  struct Entry {
+    bool loaded;
+    fs::file_time_type used;
+    uint64_t size;
+    fs::path path;
+  };
+  std::vector<Entry> entries;
+  uint64_t total = 0;
+  std::error_code ec;
+  for (const fs::directory_entry& e : fs::directory_iterator(o_.dir, ec)) {
+    if (e.path().extension() != ".pkg") continue;
+    absl::StatusOr<std::string> raw = FromHex(e.path().stem().string());
+    Hash256 h{};
+    if (raw.ok() && raw->size() == h.size()) std::copy(raw->begin(), raw->end(), h.begin());
+    const bool loaded = raw.ok() && models_.count(h) > 0;
+    Entry x{loaded, e.last_write_time(ec), FileSize(e.path().string()), e.path()};
+    total += x.size;
+    entries.push_back(std::move(x));
+  }
+  // Models not loaded go first, then the least recently used.
+  std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
+    return a.loaded != b.loaded ? !a.loaded : a.used < b.used;
+  });
+  for (const Entry& e : entries) {
+    if (total <= o_.cache_bytes) break;
+    fs::remove(e.path, ec);
+    total -= e.size;
+    AGORA_LOG(INFO, "validator", "model cache over %d bytes: removed %s", o_.cache_bytes,
+              e.path.filename().string());
+  }
+}
+
+}  // namespace agora::validator
