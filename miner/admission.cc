@@ -52,11 +52,15 @@ bool Admission::Prescreen(const PublicKey& claimed_sender) {
   return may;
 }
 
-bool Admission::HasPermit(const PublicKey& sender) const {
+bool Admission::HasPermit(const PublicKey& sender) {
   if (options_.open) return true;
   absl::MutexLock lock(&mu_);
   auto it = members_.find(sender);
-  return it != members_.end() && it->second.member.validator_permit;
+  const bool permit = it != members_.end() && it->second.member.validator_permit;
+  // Counted as a miss, so the miner re-reads the metagraph soon (a permit
+  // the last read did not show yet, miner/miner.cc).
+  if (!permit) ++stats_.unregistered;
+  return permit;
 }
 
 absl::Status Admission::Admit(const PublicKey& sender, std::chrono::steady_clock::time_point now) {

@@ -69,8 +69,9 @@ class Admission {
   bool Prescreen(const PublicKey& claimed_sender);
 
   // True when the sender holds a validator permit (or admission is open):
-  // who may fetch the model (ModelFetchRequest).
-  bool HasPermit(const PublicKey& sender) const;
+  // who may fetch the model (ModelFetchRequest). A refusal counts as
+  // unregistered (the miner then re-reads the metagraph within a moment).
+  bool HasPermit(const PublicKey& sender);
 
   // The sender's stake (its queue priority); 0 if unknown.
   uint64_t Priority(const PublicKey& sender) const;

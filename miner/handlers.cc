@@ -245,10 +245,26 @@ bool SampleAgrees(absl::Span<const float> logits, float temperature, uint32_t to
     return p[token] >= *std::max_element(p.begin(), p.end()) - tolerance;
   }
   if (top_k == 0 && top_p >= 1.0f) {
-    const std::vector<float> p = Softmax(logits, temperature);
-    double below = 0;
-    for (uint32_t i = 0; i < token; ++i) below += p[i];
-    return p[token] > 0 && u >= below - tolerance && u < below + p[token] + tolerance;
+    // The token's interval of the cumulative distribution in id order, from
+    // the same exp-weights the sampler draws with (no allocation: the
+    // validator runs this for every token of every completion).
+    double max = -std::numeric_limits<double>::infinity();
+    for (float x : logits) {
+      if (std::isfinite(x)) max = std::max(max, double(x) / temperature);
+    }
+    const bool finite = std::isfinite(max);  // if not, the sampler draws uniformly
+    double below = 0, total = 0, mine = 0;
+    for (size_t i = 0; i < logits.size(); ++i) {
+      const double w = !finite ? 1.0
+                       : std::isfinite(logits[i]) ? std::exp(double(logits[i]) / temperature - max)
+                                                  : 0.0;
+      if (i < token) below += w;
+      if (i == token) mine = w;
+      total += w;
+    }
+    below /= total;
+    mine /= total;
+    return mine > 0 && u >= below - tolerance && u < below + mine + tolerance;
   }
   TokenSampler sampler;
   for (double v : {u, u - tolerance, u + tolerance}) {

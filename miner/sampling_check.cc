@@ -18,7 +18,8 @@ double LogSoftmax(absl::Span<const float> row, uint32_t token) {
   for (float x : row) {
     if (std::isfinite(x)) max = std::max(max, double(x));
   }
-  if (!std::isfinite(max) || !std::isfinite(row[token])) return -INFINITY;
+  if (!std::isfinite(max)) return -std::log(double(row.size()));  // uniform, as the sampler
+  if (!std::isfinite(row[token])) return -INFINITY;
   double sum = 0;
   for (float x : row) {
     if (std::isfinite(x)) sum += std::exp(double(x) - max);
@@ -42,9 +43,26 @@ CompletionCheck CheckCompletion(const protocol::GenerateRequest& request,
     return fail(absl::StrFormat("%d tokens, %d log-probabilities, %d positions re-run", n,
                                 reply.logprobs.size(), logits.rows));
   }
-  bool stopped = false;
-  for (const std::string& stop : request.stop) stopped = stopped || absl::EndsWith(reply.text, stop);
-  if (n < request.max_tokens && !stopped) {
+  auto ends_with_stop = [&request](absl::string_view text) {
+    for (const std::string& stop : request.stop) {
+      if (absl::EndsWith(text, stop)) return true;
+    }
+    return false;
+  };
+  if (o.tokenizer != nullptr) {
+    // Token by token (Decode(a + b) == Decode(a) + Decode(b)): the first
+    // token after which the text ends with a stop sequence must be the last.
+    std::string text;
+    for (size_t i = 0; i < n; ++i) {
+      text += o.tokenizer->Decode(absl::MakeConstSpan(&reply.tokens[i], 1));
+      if (i + 1 < n && ends_with_stop(text)) {
+        return fail(absl::StrFormat("token %d ends a requested stop sequence, but %d more follow", i,
+                                    n - i - 1));
+      }
+    }
+    if (text != reply.text) return fail("the text is not the tokens decoded");
+  }
+  if (n < request.max_tokens && !ends_with_stop(reply.text)) {
     return fail(absl::StrFormat("stopped after %d of %d tokens without a requested stop sequence", n,
                                 request.max_tokens));
   }

@@ -14,6 +14,7 @@
 #include <string>
 
 #include "miner/model.h"
+#include "miner/tokenizer.h"
 #include "protocol/task_messages.h"
 
 namespace agora::miner {
@@ -21,6 +22,10 @@ namespace agora::miner {
 struct CompletionCheckOptions {
   double sample_tolerance = 1e-3;  // probability, for near ties
   double logprob_tolerance = 0.02;  // nats
+  // The model's tokenizer: when set, the reply's text must be its tokens
+  // decoded, and stop sequences are found in that text (a completion must
+  // end at the first one, not before, not after).
+  const Tokenizer* tokenizer = nullptr;
 };
 
 struct CompletionCheck {

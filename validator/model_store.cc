@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -11,6 +12,7 @@
 #include "common/log.h"
 #include "miner/model_files.h"
 #include "protocol/codec.h"
+#include "protocol/refusal.h"
 #include "protocol/model_package.h"
 #include "protocol/task_messages.h"
 
@@ -62,12 +64,14 @@ absl::StatusOr<miner::ModelBackend*> ModelStore::Obtain(const chain::ModelRegist
   if (miner::ModelBackend* held = Find(reg.content_hash)) return held;
   const std::string hex = ToHex(reg.content_hash);
   auto failed = failures_.find(reg.content_hash);
-  if (failed != failures_.end() && Clock::now() < failed->second.at + o_.retry_after) {
+  if (failed != failures_.end() && Clock::now() < failed->second.retry_at) {
     return failed->second.status;
   }
   auto fail = [&](absl::Status s) -> absl::Status {
     ++stats_.failed;
-    failures_[reg.content_hash] = Failure{s, Clock::now()};
+    const bool unpermitted = absl::IsPermissionDenied(s);  // Fetch: refused as not permitted
+    failures_[reg.content_hash] =
+        Failure{s, Clock::now() + (unpermitted ? o_.retry_unpermitted : o_.retry_after)};
     AGORA_LOG(WARN, "validator", "model %s: %s", hex, s.message());
     return s;
   };
@@ -133,8 +137,14 @@ absl::Status ModelStore::Fetch(const chain::ModelRegistration& reg, const protoc
           client.CallTyped<protocol::ModelFetchRequest, protocol::ModelFetchReply>(
               peer, protocol::MessageKind::kModelFetchRequest,
               protocol::MessageKind::kModelFetchReply, req, protocol::DeadlineAfter(o_.piece_timeout));
+      if (!rep.ok() && protocol::ReasonOf(rep.status()) == protocol::Reason::kRateLimited) {
+        // The miner's per-hotkey bucket (50 pieces/s by default): pace, not fail.
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        continue;
+      }
       if (!rep.ok()) {
-        return absl::Status(rep.status().code(),
+        const bool unpermitted = protocol::ReasonOf(rep.status()) == protocol::Reason::kUnregistered;
+        return absl::Status(unpermitted ? absl::StatusCode::kPermissionDenied : rep.status().code(),
                             absl::StrCat("miner did not hand the model over at byte ", offset, ": ",
                                          rep.status().message()));
       }

@@ -9,8 +9,10 @@
 // registered one, its format the registered format and its package size the
 // registered size. It resumes where it stopped (<dir>/<hash>.part grows
 // piece by piece), a miner that fails to hand its model over is asked again
-// only after retry_after, and the cache of unpacked models (<dir>/<hash>/)
-// is kept under cache_bytes by removing the least recently used.
+// only after retry_after (retry_unpermitted when it refused us as not
+// permitted: its metagraph may lag ours), and the cache of fetched packages (<dir>/<hash>.pkg,
+// unpacked into <dir>/<hash>.d/ only while loading) is kept under
+// cache_bytes by removing the least recently used.
 //
 // Thread-compatible: the validator calls it under its models mutex.
 #ifndef AGORA_VALIDATOR_MODEL_STORE_H_
@@ -39,6 +41,9 @@ struct ModelStoreOptions {
   std::chrono::milliseconds piece_timeout{10'000};  // each ModelFetchRequest
   std::chrono::milliseconds fetch_budget{120'000};  // one attempt; the rest resumes later
   std::chrono::milliseconds retry_after{60'000};    // after a failed attempt
+  // After the miner refused us as not permitted: its view of the metagraph
+  // may not show our permit yet (it re-reads it within a moment).
+  std::chrono::milliseconds retry_unpermitted{2'000};
   bool cpu = false;                       // load on the CPU even with CUDA
 };
 
@@ -77,7 +82,7 @@ class ModelStore {
 
   struct Failure {
     absl::Status status;
-    std::chrono::steady_clock::time_point at;
+    std::chrono::steady_clock::time_point retry_at;
   };
   const ModelStoreOptions o_;
   std::map<Hash256, std::unique_ptr<miner::ModelBackend>> models_;

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/address.h"
+#include "validator/check_seed.h"
 #include "validator/score_record.h"
 
 namespace agora::validator {
@@ -149,6 +150,8 @@ std::string ReportText(const AuditReport& r) {
                   r.emas_not_checkable, " not checkable\n");
   absl::StrAppend(&out, "  weights: ", r.weights_checked, " vectors recomputed, ",
                   r.weights_not_checkable, " not checkable\n");
+  absl::StrAppend(&out, "  re-run selections: ", r.checks_verified, " matched to revealed secrets, ",
+                  r.checks_not_checkable, " not checkable\n");
   absl::StrAppend(&out, "discrepancies: ", r.discrepancies, "\n");
   for (const AuditFinding& f : r.findings)
     absl::StrAppend(&out, "  step ", f.step, ": ", f.what, "\n");
@@ -172,6 +175,8 @@ json ReportJson(const AuditReport& r) {
           {"emas_not_checkable", r.emas_not_checkable},
           {"weights_checked", r.weights_checked},
           {"weights_not_checkable", r.weights_not_checkable},
+          {"checks_verified", r.checks_verified},
+          {"checks_not_checkable", r.checks_not_checkable},
           {"discrepancies", r.discrepancies},
           {"findings", findings}};
 }
@@ -277,7 +282,65 @@ void RecordAuditor::Check(uint64_t step, const json& rec) {
   }
   CheckEmas(step, rec, table);
   CheckWeights(step, rec, table);
+  CheckSelection(step, rec);
   prev_ = std::move(table);
+}
+
+void RecordAuditor::CheckSelection(uint64_t step, const json& rec) {
+  if (!rec.contains("check") || !rec["check"].is_object()) {
+    ++report_.checks_not_checkable;
+    return;
+  }
+  const json& c = rec["check"];
+  uint64_t epoch = 0, challenge = 0;
+  std::string commit;
+  if (!U64(c, "epoch", &epoch) || !Text(c, "commit", &commit) || !U64(c, "challenge", &challenge) ||
+      !rec.contains("challenges") || !rec["challenges"].is_array()) {
+    Find(step, "malformed check: needs epoch, commit, challenge and the challenges");
+    return;
+  }
+  auto [known, fresh] = check_commits_.try_emplace(epoch, commit);
+  if (!fresh && known->second != commit) {
+    Find(step, absl::StrCat("check commitment of epoch ", epoch, " changed within the epoch"));
+  }
+  unrevealed_[epoch].push_back(Selection{step, rec["challenges"].size(), size_t(challenge)});
+  if (!rec.contains("check_reveal")) return;
+  const json& r = rec["check_reveal"];
+  uint64_t revealed = 0;
+  std::string secret;
+  if (!r.is_object() || !U64(r, "epoch", &revealed) || !Text(r, "secret", &secret)) {
+    Find(step, "malformed check_reveal: needs epoch and secret");
+    return;
+  }
+  auto committed = check_commits_.find(revealed);
+  if (committed == check_commits_.end()) return;  // its records are not among those audited
+  if (CheckCommitment(secret) != committed->second) {
+    Find(step, absl::StrCat("the secret revealed for epoch ", revealed,
+                            " does not hash to the commitment its records carry"));
+  } else {
+    for (const Selection& s : unrevealed_[revealed]) {
+      const size_t selected = CheckedChallenge(secret, s.step, s.challenges);
+      if (s.challenges > 0 && selected != s.challenge) {
+        Find(s.step, absl::StrCat("re-ran challenge ", s.challenge, ", the epoch's secret selects ",
+                                  selected));
+      } else {
+        ++report_.checks_verified;
+      }
+    }
+  }
+  unrevealed_.erase(revealed);
+  // Epochs before a revealed one are never revealed later.
+  check_commits_.erase(check_commits_.begin(), check_commits_.find(revealed));
+  for (auto it = unrevealed_.begin(); it != unrevealed_.end() && it->first < revealed;) {
+    report_.checks_not_checkable += it->second.size();
+    it = unrevealed_.erase(it);
+  }
+}
+
+AuditReport RecordAuditor::report() const {
+  AuditReport r = report_;
+  for (const auto& [epoch, waiting] : unrevealed_) r.checks_not_checkable += waiting.size();
+  return r;
 }
 
 void RecordAuditor::CheckEmas(uint64_t step, const json& rec,

@@ -11,7 +11,10 @@
 //   - each weight vector set or committed equals ComputeWeights of its
 //     recorded inputs, and those inputs are the recorded moving averages
 //     (0 for a miner zeroed by a failed spot check);
-//   - each revealed vector equals the one committed in its epoch.
+//   - each revealed vector equals the one committed in its epoch;
+//   - every record of an epoch carries the same check commitment, the secret
+//     revealed for an epoch hashes to it, and each record's re-run
+//     challenge is the one that secret selects (validator/check_seed.h).
 //
 // The fields this needs, written by the validator through the helpers below:
 //   "alpha", "generate_weight"   the moving-average rates;
@@ -21,7 +24,10 @@
 //              [{"uid", "hotkey", "generate_score"?, "evidence"?}];
 //   "weights": {"set_weights"|"commit_weights": {..., "inputs":
 //              {"uids", "scores", "rules": {"n", "self_uid",
-//               "min_allowed_weights", "max_weight_limit", "power"}}}}.
+//               "min_allowed_weights", "max_weight_limit", "power"}}}};
+//   "check"    {"epoch", "commit", "challenge"}: the epoch's secret's
+//              commitment and the predict challenge re-run in this step;
+//   "check_reveal" {"epoch", "secret"}: the previous epoch's secret.
 // Records written before these fields existed are counted as not checkable,
 // never as failures.
 //
@@ -64,6 +70,8 @@ struct AuditReport {
   uint64_t emas_not_checkable = 0;  // no previous record, or fields written before the audit
   uint64_t weights_checked = 0;     // weight vectors recomputed (or reveals matched)
   uint64_t weights_not_checkable = 0;
+  uint64_t checks_verified = 0;      // re-run challenges matched to a revealed secret
+  uint64_t checks_not_checkable = 0; // records without "check", or whose secret is not revealed in them
   uint64_t discrepancies = 0;  // all of them; `findings` holds the first few
   std::vector<AuditFinding> findings;
   bool ok() const { return records > 0 && discrepancies == 0; }
@@ -86,7 +94,9 @@ class RecordAuditor {
   // A record that exists but could not be read (too large, not a file).
   void AddUnreadable(uint64_t step, absl::string_view why);
 
-  const AuditReport& report() const { return report_; }
+  // The report so far; records whose secret was never revealed in what was
+  // added count as not checkable.
+  AuditReport report() const;
 
  private:
   struct Ema {
@@ -107,6 +117,7 @@ class RecordAuditor {
   void CheckEmas(uint64_t step, const nlohmann::json& record, const std::optional<EmaTable>& table);
   void CheckWeights(uint64_t step, const nlohmann::json& record,
                     const std::optional<EmaTable>& table);
+  void CheckSelection(uint64_t step, const nlohmann::json& record);
 
   std::string signer_;
   size_t max_findings_;
@@ -117,6 +128,14 @@ class RecordAuditor {
   // The previous record's table, when it is the previous step's and checked in.
   std::optional<EmaTable> prev_;
   std::map<uint64_t, Committed> commits_;  // by epoch, the most recent few
+  // Check commitments by epoch, and the records waiting for their reveal.
+  struct Selection {
+    uint64_t step = 0;
+    size_t challenges = 0;
+    size_t challenge = 0;
+  };
+  std::map<uint64_t, std::string> check_commits_;
+  std::map<uint64_t, std::vector<Selection>> unrevealed_;
 };
 
 // Audits whole texts in step order: `records` maps step -> signed file text.

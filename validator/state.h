@@ -20,6 +20,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "common/crypto.h"
+#include "validator/check_seed.h"
 #include "validator/duplicates.h"
 
 namespace agora::validator {
@@ -67,9 +68,13 @@ struct ValidatorState {
   // writes it from here (WritePendingRecord).
   uint64_t record_step = 0;
   std::string record;
+  // Which answers are re-run (check_seed.h): this epoch's secret, committed
+  // in every record of the epoch, and the last epoch's, revealed in them.
+  CheckSecret check;
+  CheckSecret check_revealed;
   MSGPACK_DEFINE_MAP(version, hotkey, netuid, step, holdout_cursor, holdout_fingerprint, scores,
                      commits, last_weights_block, weights_set, predict_races, generate_races,
-                     record_step, record)
+                     record_step, record, check, check_revealed)
 };
 
 // Reads <path>; NotFound when it does not exist (a fresh validator),

@@ -39,6 +39,7 @@
 #include "validator/score_record.h"
 #include "validator/spot_check.h"
 #include "validator/state.h"
+#include "validator/check_seed.h"
 #include "validator/copy_weights.h"
 #include "validator/weights.h"
 
@@ -176,7 +177,7 @@ class Validator {
   // Sets each target's model verdict: its registered model obtained (held
   // or fetched from it), or why not.
   void PrepareModels(const chain::Metagraph& mg, std::vector<Target>& targets);
-  void ScorePredictStep(const std::vector<Challenge>& challenges, uint64_t seed,
+  void ScorePredictStep(const std::vector<Challenge>& challenges, size_t checked,
                         const std::vector<TimedReply>& replies, std::vector<MinerOutcome>& out);
   void ScoreGenerateStep(const Challenge& prompt, const protocol::GenerateRequest& request,
                          const std::vector<TimedReply>& replies, std::vector<MinerOutcome>& out);
@@ -426,7 +427,7 @@ void Validator::PrepareModels(const chain::Metagraph& mg, std::vector<Target>& t
   }
 }
 
-void Validator::ScorePredictStep(const std::vector<Challenge>& challenges, uint64_t seed,
+void Validator::ScorePredictStep(const std::vector<Challenge>& challenges, size_t checked,
                                  const std::vector<TimedReply>& replies,
                                  std::vector<MinerOutcome>& out) {
   std::vector<protocol::PredictReply> decoded(replies.size());
@@ -466,11 +467,12 @@ void Validator::ScorePredictStep(const std::vector<Challenge>& challenges, uint6
     if (!transport_reason[m].empty()) out[m].predict.reason = transport_reason[m];
   }
 
-  // Spot checks: one challenge (drawn from the step's seed), recomputed once
-  // per claimed model the validator holds.
+  // Re-execution: challenge `checked` (chosen by the epoch's committed
+  // secret, check_seed.h) is re-run once per model named by a valid answer,
+  // which is always the answering uid's registered model, held (ModelVerdict).
   if (challenges.empty()) return;
   std::lock_guard<std::mutex> lock(models_mu_);
-  const size_t j = scoring::SpotCheckPositions(challenges.size(), 1, seed ^ 0x5907)[0];
+  const size_t j = checked;
   std::map<Hash256, std::vector<float>> truth;
   for (size_t m = 0; m < replies.size(); ++m) {
     if (!out[m].predict.valid) continue;
@@ -554,9 +556,11 @@ void Validator::ScoreGenerateStep(const Challenge& prompt, const protocol::Gener
   // (miner/sampling_check.h).
   std::map<Hash256, std::vector<size_t>> by_model;
   for (size_t m : valid) by_model[decoded[m].model_hash].push_back(m);
+  static const miner::ByteTokenizer kBytes;  // the validator's prompts are bytes, as its models'
   miner::CompletionCheckOptions check;
   check.sample_tolerance = o_.sample_tolerance;
   check.logprob_tolerance = o_.spot_tolerance;
+  check.tokenizer = &kBytes;
   for (auto& [hash, idx] : by_model) {
     miner::ModelBackend* model = Known(hash);
     if (model == nullptr) continue;  // not reached: ModelVerdict requires the model held
@@ -594,7 +598,6 @@ void Validator::UpdateScores(const chain::Metagraph& mg, std::vector<MinerOutcom
     if (it != by_uid.end() && it->second.hotkey == n.hotkey) kept[n.uid] = it->second;
   }
   for (MinerOutcome& r : out) {
-    if (r.target.unverifiable) continue;  // PrepareModels: nothing known either way
     MinerScore& s = kept[r.target.uid];
     if (s.hotkey != r.target.hotkey) s = MinerScore{r.target.uid, r.target.hotkey};
     double score = r.predict.valid ? r.predict.score : 0.0;
@@ -905,6 +908,13 @@ absl::Status Validator::Step() {
   } else {
     state_.holdout_cursor = next;
   }
+  // This epoch's check secret, durable before any record commits to it; the
+  // last epoch's is revealed in this epoch's records (check_seed.h).
+  if (state_.check.secret.empty() || state_.check.epoch != mg->epoch_index) {
+    if (!state_.check.secret.empty()) state_.check_revealed = state_.check;
+    state_.check = CheckSecret{mg->epoch_index, NewCheckSecret()};
+  }
+  const size_t checked = CheckedChallenge(state_.check.secret, state_.step + 1, challenges.size());
   absl::Status s = Save();
   if (!s.ok()) return s;
   const double steps_left = StepsLeft(holdout_->size(), state_.holdout_cursor, o_.challenges,
@@ -928,7 +938,7 @@ absl::Status Validator::Step() {
     const std::vector<TimedReply> replies =
         FanOutTimed(*client_, peers, MessageKind::kPredictRequest, protocol::Encode(req),
                     protocol::DeadlineAfter(o_.timeout));
-    ScorePredictStep(challenges, seed, replies, out);
+    ScorePredictStep(challenges, checked, replies, out);
     if (prompt) {
       protocol::GenerateRequest g;  // the gateway's schema: prompt text
       g.prompt.assign(prompt->prefix.begin(), prompt->prefix.end());
@@ -941,6 +951,11 @@ absl::Status Validator::Step() {
       ScoreGenerateStep(*prompt, g, greplies, out);
     }
   }
+  // Miners this validator cannot check yet (no permit to fetch their
+  // models) are neither scored nor recorded this step.
+  out.erase(std::remove_if(out.begin(), out.end(),
+                           [](const MinerOutcome& r) { return r.target.unverifiable; }),
+            out.end());
   UpdateScores(*mg, out);
   ScoreOrganic(*mg);
   ++state_.step;
@@ -959,6 +974,13 @@ absl::Status Validator::Step() {
     ch.push_back({{"offset", c.offset}, {"len", c.prefix.size()}, {"target", c.target}});
   }
   rec["challenges"] = ch;
+  rec["check"] = {{"epoch", state_.check.epoch},
+                  {"commit", CheckCommitment(state_.check.secret)},
+                  {"challenge", checked}};
+  if (!state_.check_revealed.secret.empty()) {
+    rec["check_reveal"] = {{"epoch", state_.check_revealed.epoch},
+                           {"secret", state_.check_revealed.secret}};
+  }
   if (prompt) rec["generate_prompt"] = {{"offset", prompt->offset}, {"len", prompt->prefix.size()}};
   nlohmann::json miners = nlohmann::json::array();
   size_t answered = 0;

@@ -583,7 +583,8 @@ TEST(SamplingCheckTest, PassesHonestCompletionsAndCatchesEveryDeviation) {
     EXPECT_TRUE(l.ok()) << l.status();
     return (*l)[0];
   };
-  const CompletionCheckOptions o;
+  CompletionCheckOptions o;
+  o.tokenizer = &fx.tokenizer;
   absl::StatusOr<protocol::GenerateReply> alone = HandleGenerate(req, fx.env);
   ASSERT_TRUE(alone.ok());
   ASSERT_EQ(alone->tokens.size(), 24u);
@@ -627,10 +628,21 @@ TEST(SamplingCheckTest, PassesHonestCompletionsAndCatchesEveryDeviation) {
   stop_req.stop = {short_reply.text};
   c = CheckCompletion(stop_req, short_reply, logits_of(short_reply), o);
   EXPECT_TRUE(c.ok) << c.evidence;
+  // ... but not past it, and not with a text its tokens do not make.
+  c = CheckCompletion(stop_req, *alone, logits_of(*alone), o);
+  EXPECT_FALSE(c.ok);
+  EXPECT_NE(c.evidence.find("token 0 ends a requested stop sequence"), std::string::npos) << c.evidence;
+  protocol::GenerateReply faked = short_reply;
+  faked.text = "ZZ";
+  stop_req.stop = {"ZZ"};
+  c = CheckCompletion(stop_req, faked, logits_of(faked), o);
+  EXPECT_FALSE(c.ok);
+  EXPECT_NE(c.evidence.find("not the tokens decoded"), std::string::npos) << c.evidence;
 
   // Token 5 replaced by one far from its draw.
   protocol::GenerateReply changed = *alone;
   changed.tokens[5] = (changed.tokens[5] + 128) % 256;
+  changed.text = fx.tokenizer.Decode(changed.tokens);
   c = CheckCompletion(req, changed, logits_of(changed), o);
   EXPECT_FALSE(c.ok);
   EXPECT_EQ(c.evidence.rfind("token 5:", 0), 0u) << c.evidence;

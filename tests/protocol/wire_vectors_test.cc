@@ -40,6 +40,7 @@
 #include "protocol/messages.h"
 #include "protocol/nonce.h"
 #include "protocol/refusal.h"
+#include "protocol/model_package.h"
 #include "protocol/task_messages.h"
 
 #ifndef AGORA_WIRE_VECTORS_FILE
@@ -269,6 +270,23 @@ std::vector<Vector> AllVectors() {
                                                               1500}));
     v.push_back(Msg("generate_chunk.last",
                     protocol::GenerateChunk{1, {119}, "w", {-0.1f}, true, "length", 2900}));
+  }
+  {
+    protocol::ModelFetchRequest fetch;
+    fetch.content_hash = Filled(0xab);
+    fetch.offset = 1u << 20;
+    fetch.length = protocol::kMaxModelChunk;
+    v.push_back(Msg("model_fetch_request", fetch));
+    protocol::ModelFetchReply piece;
+    piece.content_hash = Filled(0xab);
+    piece.total_size = 1048581;
+    piece.offset = 1u << 20;
+    piece.data = std::string("\x00\x01\xfe\xff\n", 5);
+    v.push_back(Msg("model_fetch_reply", piece));
+    protocol::ModelPackage package;
+    package.format = "agora-gpt";
+    package.files = {{"config.json", "{}"}, {"weights.pt", std::string("\x80\x02", 2)}};
+    v.push_back(Msg("model_package", package));
   }
 
   // Float rules on their own: 1.0 is the integer 1, 0.5 is float32 (ca 3f000000).

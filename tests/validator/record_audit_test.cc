@@ -3,6 +3,7 @@
 // built here as the validator builds them: the moving averages follow
 // docs/VALIDATOR.md (ema += alpha * (step_score - ema), organic answers with
 // weight generate_weight), the weights are ComputeWeights of the averages.
+#include "validator/check_seed.h"
 #include "validator/record_audit.h"
 
 #include <filesystem>
@@ -94,6 +95,18 @@ class Records {
                 {"seed", "7"},        {"miners", miners},
                 {"alpha", kAlpha},    {"generate_weight", kGenerateWeight},
                 {"organic", org},     {"emas", EmaTableJson(table_)}};
+    // The epoch's check secret: committed in each record of the epoch,
+    // revealed in the next epoch's (check_seed.h).
+    if (!secrets_.count(epoch)) secrets_[epoch] = NewCheckSecret();
+    json challenges = json::array();
+    for (int i = 0; i < 8; ++i) challenges.push_back({{"offset", i * 100}, {"len", 32}, {"target", 0}});
+    rec["challenges"] = challenges;
+    rec["check"] = {{"epoch", epoch},
+                    {"commit", CheckCommitment(secrets_[epoch])},
+                    {"challenge", CheckedChallenge(secrets_[epoch], step, 8)}};
+    if (secrets_.count(epoch - 1)) {
+      rec["check_reveal"] = {{"epoch", epoch - 1}, {"secret", secrets_[epoch - 1]}};
+    }
     if (set_weights) {
       std::vector<uint16_t> uids;
       std::vector<double> scores;
@@ -119,6 +132,7 @@ class Records {
  private:
   SigningKey key_;
   std::vector<MinerScore> table_;
+  std::map<uint64_t, std::string> secrets_;  // by epoch
 };
 
 bool Mentions(const AuditReport& r, uint64_t step, const std::string& text) {
@@ -163,6 +177,8 @@ TEST(RecordAuditTest, HonestRecordsCheckOut) {
   EXPECT_EQ(rep.emas_not_checkable, 0u);
   EXPECT_EQ(rep.weights_checked, 3u);
   EXPECT_EQ(rep.weights_not_checkable, 0u);
+  EXPECT_EQ(rep.checks_verified, 4u);       // epochs 0 and 1, revealed in 1 and 2
+  EXPECT_EQ(rep.checks_not_checkable, 1u);  // epoch 2's secret is not revealed yet
   // Pinning the right signer changes nothing.
   EXPECT_TRUE(AuditRecords(h.Signed(), h.r.address()).ok());
   // A directory that starts later: its first averages cannot be recomputed.
@@ -315,6 +331,29 @@ TEST(RecordAuditTest, RevealsMustMatchTheirCommit) {
   rep = AuditRecords({{2, r.Sign(two)}});
   EXPECT_TRUE(rep.ok()) << ReportText(rep);
   EXPECT_EQ(rep.weights_not_checkable, 1u);
+}
+
+TEST(RecordAuditTest, ReRunSelectionsMustBeWhatTheCommittedSecretSelects) {
+  {  // Step 2 re-ran another challenge than its epoch's secret selects.
+    Honest h;
+    json& c = h.recs[2]["check"];
+    c["challenge"] = (c["challenge"].get<size_t>() + 1) % 8;
+    const AuditReport rep = AuditRecords(h.Signed());
+    EXPECT_EQ(rep.discrepancies, 1u) << ReportText(rep);
+    EXPECT_TRUE(Mentions(rep, 2, "the epoch's secret selects")) << ReportText(rep);
+  }
+  {  // The secret revealed for epoch 0 is not the one committed.
+    Honest h;
+    h.recs[3]["check_reveal"]["secret"] = NewCheckSecret();
+    const AuditReport rep = AuditRecords(h.Signed());
+    EXPECT_TRUE(Mentions(rep, 3, "does not hash to the commitment")) << ReportText(rep);
+  }
+  {  // The commitment changed within epoch 1.
+    Honest h;
+    h.recs[4]["check"]["commit"] = CheckCommitment(NewCheckSecret());
+    const AuditReport rep = AuditRecords(h.Signed());
+    EXPECT_TRUE(Mentions(rep, 4, "changed within the epoch")) << ReportText(rep);
+  }
 }
 
 TEST(RecordAuditTest, GarbageIsAFindingNotACrash) {
