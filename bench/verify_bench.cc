@@ -198,6 +198,29 @@ int main(int argc, char** argv) {
     }
   }
 
+  // 4. A predict step as the validator runs it: each miner answers
+  // `challenges` prefixes in one request; the validator re-runs one of them
+  // once per model. Timed over many steps.
+  const size_t challenges = 8, steps = std::max<size_t>(20, a.answers / 8);
+  double answer_s = 0, recheck_s = 0;
+  for (size_t k = 0; k < steps; ++k) {
+    std::vector<std::vector<uint32_t>> rows;
+    for (size_t i = 0; i < challenges; ++i) {
+      const std::string p = prompt_of(k * challenges + i);
+      rows.emplace_back(p.begin(), p.end());
+    }
+    Clock::time_point t = Clock::now();
+    if (!model->NextTokenLogits(rows).ok()) return 1;
+    answer_s += Since(t);
+    t = Clock::now();
+    if (!model->NextTokenLogits({rows[k % challenges]}).ok()) return 1;
+    recheck_s += Since(t);
+  }
+  // The validator's defaults: a generate challenge every 5 steps (one
+  // completion per miner, each re-run) and a predict step every step.
+  const double per_cycle_miner = 5 * answer_s / steps + generate_s / double(a.answers);
+  const double per_cycle_validator = 5 * recheck_s / steps + verify_s / double(a.answers);
+
   std::printf("answers %zu (%zu refused), batch %zu, prompt %u, max_tokens %u\n", a.answers, refused,
               a.batch, a.prompt, a.max_tokens);
   std::printf("generate (miner, batched decoding)   %8.3f s  %8.1f us/answer\n", generate_s,
@@ -210,5 +233,10 @@ int main(int argc, char** argv) {
               first_evidence.empty() ? "" : ": ", first_evidence.c_str());
   std::printf("predict, batched vs alone            worst total variation %.3g over %zu rows (tolerance 0.02)\n",
               worst_tv, rows_compared);
+  std::printf("predict step: miner answers %zu      %8.1f us;  validator re-runs one %8.1f us  (%.3f)\n",
+              challenges, 1e6 * answer_s / steps, 1e6 * recheck_s / steps, recheck_s / answer_s);
+  std::printf("per miner, 5 predict steps + 1 completion (generate_every 5): validator %.1f us, miner %.1f us: "
+              "verification is %.1f%% of answering\n",
+              1e6 * per_cycle_validator, 1e6 * per_cycle_miner, 100 * per_cycle_validator / per_cycle_miner);
   return flagged == 0 ? 0 : 1;
 }

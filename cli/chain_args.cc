@@ -194,6 +194,25 @@ absl::StatusOr<SigningKey> UnlockColdkey(const ParsedFlags& flags, const WalletA
   return wallet.store.LoadColdkey(wallet.info.name, *password);
 }
 
+absl::StatusOr<RegisteredHotkey> OpenRegisteredHotkey(const ParsedFlags& flags, chain::NetUid netuid) {
+  absl::StatusOr<WalletArg> wallet = OpenWalletArg(flags);
+  if (!wallet.ok()) return wallet.status();
+  absl::StatusOr<HotkeyChoice> hotkey = HotkeyArg(flags, &wallet->info);
+  if (!hotkey.ok()) return hotkey.status();
+  absl::StatusOr<ChainSession> chain = OpenChain(flags);
+  if (!chain.ok()) return chain.status();
+  absl::StatusOr<chain::Metagraph> mg = chain->client->GetMetagraph(netuid);
+  if (!mg.ok()) return ChainError(mg.status(), chain->url);
+  for (const chain::NeuronInfo& n : mg->neurons) {
+    if (n.hotkey == hotkey->key) {
+      return RegisteredHotkey{std::move(*wallet), std::move(*hotkey), std::move(*chain), n.uid};
+    }
+  }
+  return chain::Reject(chain::TxReject::kUnregisteredHotkey,
+                       absl::StrCat(hotkey->label, " is not registered on netuid ", netuid,
+                                    " (agora register first)"));
+}
+
 absl::StatusOr<SigningKey> UnlockHotkey(const ParsedFlags& flags, const WalletArg& wallet,
                                         absl::string_view hotkey) {
   absl::StatusOr<SecretBytes> password = WalletPassword(flags, wallet);

@@ -94,6 +94,17 @@ absl::StatusOr<SigningKey> UnlockColdkey(const ParsedFlags& flags, const WalletA
 absl::StatusOr<SigningKey> UnlockHotkey(const ParsedFlags& flags, const WalletArg& wallet,
                                         absl::string_view hotkey);
 
+// A transaction a registered hotkey signs itself (serve, register-model):
+// the wallet, the hotkey the flags name, the chain, and the hotkey's uid on
+// `netuid`. kUnregisteredHotkey ("... agora register first") when it is
+// not registered there.
+struct RegisteredHotkey {
+  WalletArg wallet;
+  HotkeyChoice hotkey;
+  ChainSession chain;
+  chain::Uid uid = 0;
+};
+absl::StatusOr<RegisteredHotkey> OpenRegisteredHotkey(const ParsedFlags& flags, chain::NetUid netuid);
 // ---- Results ----
 
 // A status from the chain client, made readable: transaction and query
@@ -104,6 +115,22 @@ absl::Status ChainError(const absl::Status& status, absl::string_view url);
 // For ChainClient::SendWhenAllowed: each wait for a block that lifts a limit
 // is one line on ctx.err ("<refusal>; waiting for block B to try again").
 chain::ChainClient::LimitWait SayLimitWaits(Context& ctx);
+
+// Unlocks the hotkey and sends `payload` as a `type` transaction with
+// ChainClient::SendWhenAllowed (a limit the next blocks lift is waited out,
+// each wait said on ctx.err); chain errors made readable (ChainError).
+template <typename Payload>
+absl::StatusOr<chain::TxReceiptMsg> SendAsHotkey(const ParsedFlags& flags, Context& ctx,
+                                                 const RegisteredHotkey& as, const char* type,
+                                                 const Payload& payload) {
+  absl::StatusOr<SigningKey> key =
+      UnlockHotkey(flags, as.wallet, flags.Get("hotkey", kDefaultHotkeyName));
+  if (!key.ok()) return key.status();
+  absl::StatusOr<chain::TxReceiptMsg> receipt =
+      as.chain.client->SendWhenAllowed(*key, type, payload, SayLimitWaits(ctx));
+  if (!receipt.ok()) return ChainError(receipt.status(), as.chain.url);
+  return receipt;
+}
 
 // "agAbCdEf...wxyz": an address shortened for tables.
 std::string ShortAddress(const PublicKey& key);

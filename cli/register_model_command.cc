@@ -54,46 +54,28 @@ absl::Status RegisterModel(const ParsedFlags& flags, Context& ctx) {
   // password is asked.
   if (absl::Status s = chain::CheckModel(tx); !s.ok()) return UsageError(s.message());
 
-  absl::StatusOr<WalletArg> wallet = OpenWalletArg(flags);
-  if (!wallet.ok()) return wallet.status();
-  absl::StatusOr<HotkeyChoice> hotkey = HotkeyArg(flags, &wallet->info);
-  if (!hotkey.ok()) return hotkey.status();
-  absl::StatusOr<ChainSession> chain = OpenChain(flags);
-  if (!chain.ok()) return chain.status();
-
-  absl::StatusOr<chain::Metagraph> mg = chain->client->GetMetagraph(*netuid);
-  if (!mg.ok()) return ChainError(mg.status(), chain->url);
-  const chain::NeuronInfo* me = nullptr;
-  for (const chain::NeuronInfo& n : mg->neurons) {
-    if (n.hotkey == hotkey->key) me = &n;
-  }
-  if (me == nullptr) {
-    return chain::Reject(chain::TxReject::kUnregisteredHotkey,
-                         absl::StrCat(hotkey->label, " is not registered on netuid ", *netuid,
-                                      " (agora register first)"));
-  }
-  const chain::Uid uid = me->uid;
+  absl::StatusOr<RegisteredHotkey> as = OpenRegisteredHotkey(flags, *netuid);
+  if (!as.ok()) return as.status();
+  const chain::Uid uid = as->uid;
+  const HotkeyChoice& hotkey = as->hotkey;
   const std::string hash_hex = ToHex(tx.content_hash);
   std::ostream& info = flags.Has("json") ? ctx.err : ctx.out;
   info << "Registering model " << hash_hex << " (" << tx.size_bytes << " bytes, " << tx.format
-       << ") for " << hotkey->label << " (uid " << uid << ") on netuid " << *netuid << "\n"
+       << ") for " << hotkey.label << " (uid " << uid << ") on netuid " << *netuid << "\n"
        << std::flush;
 
-  absl::StatusOr<SigningKey> key =
-      UnlockHotkey(flags, *wallet, flags.Get("hotkey", kDefaultHotkeyName));
-  if (!key.ok()) return key.status();
   // The chain takes one registration per hotkey every serving_rate_limit
   // blocks: an early one waits for its block instead of failing.
   absl::StatusOr<chain::TxReceiptMsg> receipt =
-      chain->client->SendWhenAllowed(*key, chain::kTxRegisterModel, tx, SayLimitWaits(ctx));
-  if (!receipt.ok()) return ChainError(receipt.status(), chain->url);
+      SendAsHotkey(flags, ctx, *as, chain::kTxRegisterModel, tx);
+  if (!receipt.ok()) return receipt.status();
   if (flags.Has("json")) {
     ctx.out << JsonText({{"tx_hash", ToHex(receipt->tx_hash)},
                          {"block", receipt->block},
                          {"index", receipt->index},
                          {"netuid", *netuid},
                          {"uid", uid},
-                         {"hotkey", EncodeAddress(hotkey->key)},
+                         {"hotkey", EncodeAddress(hotkey.key)},
                          {"content_hash", hash_hex},
                          {"size_bytes", tx.size_bytes},
                          {"format", tx.format},

@@ -34,49 +34,30 @@ absl::Status Serve(const ParsedFlags& flags, Context& ctx) {
     if (!v.ok()) return v.status();
     version = static_cast<uint32_t>(*v);
   }
-  absl::StatusOr<WalletArg> wallet = OpenWalletArg(flags);
-  if (!wallet.ok()) return wallet.status();
-  absl::StatusOr<HotkeyChoice> hotkey = HotkeyArg(flags, &wallet->info);
-  if (!hotkey.ok()) return hotkey.status();
-  absl::StatusOr<ChainSession> chain = OpenChain(flags);
-  if (!chain.ok()) return chain.status();
-
-  absl::StatusOr<chain::Metagraph> mg = chain->client->GetMetagraph(*netuid);
-  if (!mg.ok()) return ChainError(mg.status(), chain->url);
-  const chain::NeuronInfo* me = nullptr;
-  for (const chain::NeuronInfo& n : mg->neurons) {
-    if (n.hotkey == hotkey->key) me = &n;
-  }
-  if (me == nullptr) {
-    return chain::Reject(chain::TxReject::kUnregisteredHotkey,
-                         absl::StrCat(hotkey->label, " is not registered on netuid ", *netuid,
-                                      " (agora register first)"));
-  }
-  const chain::Uid uid = me->uid;
+  absl::StatusOr<RegisteredHotkey> as = OpenRegisteredHotkey(flags, *netuid);
+  if (!as.ok()) return as.status();
+  const chain::Uid uid = as->uid;
+  const HotkeyChoice& hotkey = as->hotkey;
   std::ostream& info = flags.Has("json") ? ctx.err : ctx.out;
-  info << "Announcing " << endpoint << " for " << hotkey->label << " (uid " << uid
+  info << "Announcing " << endpoint << " for " << hotkey.label << " (uid " << uid
        << ") on netuid " << *netuid << "\n"
        << std::flush;
 
-  absl::StatusOr<SigningKey> key =
-      UnlockHotkey(flags, *wallet, flags.Get("hotkey", kDefaultHotkeyName));
-  if (!key.ok()) return key.status();
   chain::ServeAxonTx tx;
   tx.netuid = *netuid;
   tx.endpoint = endpoint;
   tx.version = version;
   // The chain takes one announcement per hotkey every serving_rate_limit
   // blocks: an early one waits for its block instead of failing.
-  absl::StatusOr<chain::TxReceiptMsg> receipt =
-      chain->client->SendWhenAllowed(*key, chain::kTxServeAxon, tx, SayLimitWaits(ctx));
-  if (!receipt.ok()) return ChainError(receipt.status(), chain->url);
+  absl::StatusOr<chain::TxReceiptMsg> receipt = SendAsHotkey(flags, ctx, *as, chain::kTxServeAxon, tx);
+  if (!receipt.ok()) return receipt.status();
   if (flags.Has("json")) {
     ctx.out << JsonText({{"tx_hash", ToHex(receipt->tx_hash)},
                          {"block", receipt->block},
                          {"index", receipt->index},
                          {"netuid", *netuid},
                          {"uid", uid},
-                         {"hotkey", EncodeAddress(hotkey->key)},
+                         {"hotkey", EncodeAddress(hotkey.key)},
                          {"endpoint", endpoint},
                          {"version", version}});
     return absl::OkStatus();
