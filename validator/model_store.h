@@ -39,7 +39,10 @@ struct ModelStoreOptions {
   uint64_t max_model_bytes = 2ull << 30;  // larger registered packages are not fetched
   uint64_t cache_bytes = 8ull << 30;      // unpacked models kept on disk
   std::chrono::milliseconds piece_timeout{10'000};  // each ModelFetchRequest
-  std::chrono::milliseconds fetch_budget{120'000};  // one attempt; the rest resumes later
+  // One attempt; the rest resumes at the next. Short, because fetching runs
+  // on the validator's loop: a miner that trickles its pieces costs the loop
+  // at most this much every retry_after.
+  std::chrono::milliseconds fetch_budget{20'000};
   std::chrono::milliseconds retry_after{60'000};    // after a failed attempt
   // After the miner refused us as not permitted: its view of the metagraph
   // may not show our permit yet (it re-reads it within a moment).
