@@ -31,6 +31,7 @@ struct ValidatorView {
   std::optional<double> loss;
   double score = 0;
   bool zeroed = false;
+  bool unverified = false;  // no completion of it re-run and matched since it was last caught
 };
 
 // GET <gateway>/metagraph: the validator's view, by hotkey address (a uid
@@ -60,6 +61,9 @@ absl::StatusOr<std::map<std::string, ValidatorView>> FetchValidatorView(const st
       v.loss = n["heldout_loss"].get<double>();
     }
     if (n.contains("zeroed") && n["zeroed"].is_boolean()) v.zeroed = n["zeroed"].get<bool>();
+    if (n.contains("unverified") && n["unverified"].is_boolean()) {
+      v.unverified = n["unverified"].get<bool>();
+    }
     out[n["hotkey"].get<std::string>()] = std::move(v);
   }
   return out;
@@ -118,13 +122,16 @@ absl::Status RunSummary(const ParsedFlags& flags, Context& ctx) {
     if (v != nullptr) {
       r["score"] = v->score;
       r["zeroed"] = v->zeroed;
+      r["unverified"] = v->unverified;
       if (v->loss) r["heldout_loss"] = *v->loss;
     }
     rows_json.push_back(std::move(r));
     rows.push_back({absl::StrCat(n.uid), role, ShortAddress(n.hotkey),
                     model.empty() ? "-" : LabelOf(labels, model, model.substr(0, 12)),
                     v != nullptr && v->loss ? absl::StrFormat("%.3f", *v->loss) : "-",
-                    v != nullptr ? absl::StrFormat("%.3f%s", v->score, v->zeroed ? "*" : "") : "-",
+                    v != nullptr ? absl::StrFormat("%.3f%s", v->score,
+                                                   v->zeroed ? "*" : v->unverified ? "?" : "")
+                                 : "-",
                     FormatU16Proportion(n.incentive), FormatTokenAmount(n.emission),
                     absl::StrFormat("%.1f%%", 100 * share)});
   }
@@ -142,7 +149,8 @@ absl::Status RunSummary(const ParsedFlags& flags, Context& ctx) {
                          rows, {true, false, false, false, true, true, true, true, true});
   if (!view.empty()) {
     ctx.out << "LOSS: the validator's last held-out loss (nats/byte); SCORE: its moving average"
-               " (* zeroed by a failed spot check).\n";
+               " (* zeroed by a failed spot check; ? unpaid until one of its completions is re-run"
+               " and matches).\n";
   }
   return absl::OkStatus();
 }

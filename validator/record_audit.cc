@@ -103,6 +103,7 @@ struct Scored {
   std::string hotkey;
   double step_score = 0;
   bool evidence = false;
+  bool completion_verified = false;
   std::optional<double> ema;
 };
 
@@ -112,7 +113,14 @@ struct Organic {
   std::string hotkey;
   std::optional<double> score;
   bool evidence = false;
+  bool completion_verified = false;
 };
+
+// An optional boolean field: absent reads as false (records from before the
+// field existed).
+bool Flag(const json& j, const char* key) {
+  return j.contains(key) && j[key].is_boolean() && j[key].get<bool>();
+}
 
 }  // namespace
 
@@ -122,7 +130,8 @@ json EmaTableJson(const std::vector<MinerScore>& scores) {
     out.push_back({{"uid", s.uid},
                    {"hotkey", EncodeAddress(s.hotkey)},
                    {"ema", s.ema},
-                   {"zeroed_until_epoch", s.zeroed_until_epoch}});
+                   {"zeroed_until_epoch", s.zeroed_until_epoch},
+                   {"completion_verified", s.completion_verified}});
   }
   return out;
 }
@@ -270,6 +279,7 @@ void RecordAuditor::Check(uint64_t step, const json& rec) {
           good = false;
           break;
         }
+        x.completion_verified = Flag(e, "completion_verified");
         t.emplace(uid, std::move(x));
       }
     }
@@ -368,6 +378,7 @@ void RecordAuditor::CheckEmas(uint64_t step, const json& rec,
       return;
     }
     s.evidence = m.contains("evidence");
+    s.completion_verified = Flag(m, "completion_verified");
     double ema = 0;
     if (Real(m, "ema", &ema)) s.ema = ema;
     if (!scored.emplace(uid, std::move(s)).second) {
@@ -389,6 +400,7 @@ void RecordAuditor::CheckEmas(uint64_t step, const json& rec,
     }
     if (Real(o, "generate_score", &score)) x.score = score;
     x.evidence = o.contains("evidence");
+    x.completion_verified = Flag(o, "completion_verified");
     organic.push_back(std::move(x));
   }
 
@@ -424,6 +436,16 @@ void RecordAuditor::CheckEmas(uint64_t step, const json& rec,
         b != before.end() && b->second.hotkey == now.hotkey;  // else: restarts at 0
     double ema = carried ? b->second.ema : 0.0;
     uint64_t zeroed = carried ? b->second.zeroed_until_epoch : 0;
+    bool verified = carried && b->second.completion_verified;
+    // validator.cc ApplyCheckOutcome, replayed.
+    auto apply = [&](bool evidence, bool completion_verified) {
+      if (evidence) {
+        zeroed = epoch + 2;
+        verified = false;
+      } else if (completion_verified) {
+        verified = true;
+      }
+    };
     auto s = scored.find(uid);
     if (s != scored.end()) {
       if (s->second.hotkey != now.hotkey) {
@@ -431,7 +453,7 @@ void RecordAuditor::CheckEmas(uint64_t step, const json& rec,
                                 " but its moving average belongs to ", Cut(now.hotkey)));
         continue;
       }
-      if (s->second.evidence) zeroed = epoch + 2;
+      apply(s->second.evidence, s->second.completion_verified);
       if (epoch < zeroed && s->second.step_score != 0) {
         Find(step, absl::StrFormat("uid %d is zeroed until epoch %d but scored %.12g", uid, zeroed,
                                    s->second.step_score));
@@ -444,7 +466,7 @@ void RecordAuditor::CheckEmas(uint64_t step, const json& rec,
     }
     for (const Organic& o : organic) {
       if (o.uid != uid || o.hotkey != now.hotkey) continue;
-      if (o.evidence) zeroed = epoch + 2;
+      apply(o.evidence, o.completion_verified);
       if (o.score) ema += alpha * generate_weight * (*o.score - ema);
     }
     if (!Close(ema, now.ema)) {
@@ -456,6 +478,10 @@ void RecordAuditor::CheckEmas(uint64_t step, const json& rec,
       Find(step,
            absl::StrFormat("uid %d: zeroed until epoch %d, but its spot-check evidence gives %d",
                            uid, now.zeroed_until_epoch, zeroed));
+    }
+    if (verified != now.completion_verified) {
+      Find(step, absl::StrFormat("uid %d: completion_verified %d, but its checks give %d", uid,
+                                 now.completion_verified, verified));
     }
   }
 }
@@ -508,8 +534,10 @@ void RecordAuditor::CheckWeights(uint64_t step, const json& rec,
                               " differ from ComputeWeights of their inputs: ",
                               Shown(got.uids, got.weights)));
     }
-    // The inputs must be the moving averages the record holds (0 while zeroed).
+    // The inputs must be the moving averages the record holds, as much as
+    // they are payable (state.h PayableScore).
     if (!table.has_value() || !have_epoch) continue;
+    const bool require_verified = Flag(rec, "require_verified_completion");
     if (in_uids.size() != table->size()) {
       Find(step, absl::StrCat(what, ": inputs name ", in_uids.size(), " uids, the moving averages ",
                               table->size()));
@@ -517,7 +545,8 @@ void RecordAuditor::CheckWeights(uint64_t step, const json& rec,
     }
     size_t k = 0;
     for (const auto& [uid, e] : *table) {
-      const double want = epoch < e.zeroed_until_epoch ? 0.0 : e.ema;
+      const double want = PayableScore(e.ema, e.zeroed_until_epoch, e.completion_verified, epoch,
+                                       require_verified);
       if (in_uids[k] != uid || scores[k] != want) {
         Find(step,
              absl::StrFormat(

@@ -103,6 +103,7 @@ class RecordAuditor {
     std::string hotkey;
     double ema = 0;
     uint64_t zeroed_until_epoch = 0;
+    bool completion_verified = false;
   };
   using EmaTable = std::map<uint16_t, Ema>;
   struct Committed {

@@ -12,6 +12,13 @@ namespace agora::validator {
 // Generous: 64k uids and their commits are well under this.
 constexpr size_t kMaxStateBytes = 64u << 20;
 
+double PayableScore(double ema, uint64_t zeroed_until_epoch, bool completion_verified,
+                    uint64_t epoch, bool require_verified) {
+  if (epoch < zeroed_until_epoch) return 0.0;
+  if (require_verified && !completion_verified) return 0.0;
+  return ema;
+}
+
 absl::StatusOr<ValidatorState> LoadState(const std::string& path) {
   absl::StatusOr<std::string> bytes = ReadFile(path, kMaxStateBytes);
   if (!bytes.ok()) return bytes.status();

@@ -33,8 +33,23 @@ struct MinerScore {
   uint64_t steps = 0;         // steps that scored it since the last reset
   double last_loss = 0;       // held-out log-loss of its last valid answer (nats)
   uint64_t zeroed_until_epoch = 0;  // caught lying: scores 0 before this epoch
-  MSGPACK_DEFINE_MAP(uid, hotkey, ema, steps, last_loss, zeroed_until_epoch)
+  // One of its completions was re-run on its model and matched since it was
+  // last caught (or first scored). See PayableScore.
+  bool completion_verified = false;
+  MSGPACK_DEFINE_MAP(uid, hotkey, ema, steps, last_loss, zeroed_until_epoch, completion_verified)
 };
+
+// What a moving average is worth in the weights and the gateway's ranking at
+// `epoch`: nothing while the miner is zeroed by a failed check, and, where
+// the validator re-runs completions (`require_verified`: it sends generate
+// challenges), nothing until one of the miner's completions has been re-run
+// and matched since it was last caught. A miner that serves honest
+// predictions but never samples honestly (greedy, cut-short completions)
+// otherwise earns from its predictions between checks; with the rule it
+// earns nothing until it samples its own model. Shared with the audit, which
+// recomputes every weight input from the records.
+double PayableScore(double ema, uint64_t zeroed_until_epoch, bool completion_verified,
+                    uint64_t epoch, bool require_verified);
 
 // A commit_weights sent (or about to be sent) whose reveal is still due.
 struct PendingCommit {

@@ -109,6 +109,9 @@ struct MinerOutcome {
   std::optional<double> generate;  // set in generate steps for valid completions
   std::string generate_reason;
   std::string evidence;     // spot-check failure
+  // Its completion was re-run on its model and matched, and counts (not a
+  // duplicate): clears the miner for pay (state.h PayableScore).
+  bool completion_verified = false;
   double step_score = 0;
 };
 
@@ -173,6 +176,10 @@ class Validator {
   absl::Status CopyStep();
   absl::Status ReconnectChain();
   std::vector<Target> PickTargets(const chain::Metagraph& mg);
+  // Whether pay waits for a verified completion (state.h PayableScore): only
+  // a validator that sends generate challenges re-runs completions of every
+  // miner, so only it can ask for one.
+  bool RequiresVerifiedCompletion() const { return o_.generate_every > 0; }
   miner::ModelBackend* Known(const Hash256& hash);
   // Sets each target's model verdict: its registered model obtained (held
   // or fetched from it), or why not.
@@ -580,12 +587,30 @@ void Validator::ScoreGenerateStep(const Challenge& prompt, const protocol::Gener
     for (size_t k = 0; k < idx.size(); ++k) {
       const miner::CompletionCheck r =
           miner::CheckCompletion(request, decoded[idx[k]], (*logits)[k], check);
-      if (!r.ok) {
+      if (r.ok) {
+        out[idx[k]].completion_verified = true;
+      } else {
         out[idx[k]].evidence = absl::StrCat("generate: ", r.evidence, " (model ", ToHex(hash), ")");
       }
     }
   }
   MarkGenerateDuplicates(decoded, replies, generate_races_, out);
+  for (MinerOutcome& o : out) {
+    if (!o.evidence.empty() || !o.generate_reason.empty()) o.completion_verified = false;
+  }
+}
+
+// How a step's outcome for a miner moves its standing: a failed check zeroes
+// it for two epochs and takes its clearance away; a verified completion
+// (re-run and matched) gives clearance back. The audit replays the same.
+void ApplyCheckOutcome(MinerScore& s, const std::string& evidence, bool completion_verified,
+                       uint64_t epoch) {
+  if (!evidence.empty()) {
+    s.zeroed_until_epoch = epoch + 2;
+    s.completion_verified = false;
+  } else if (completion_verified) {
+    s.completion_verified = true;
+  }
 }
 
 void Validator::UpdateScores(const chain::Metagraph& mg, std::vector<MinerOutcome>& out) {
@@ -606,8 +631,8 @@ void Validator::UpdateScores(const chain::Metagraph& mg, std::vector<MinerOutcom
     // a little more, measured here, so holding answers back never pays.
     const double timeout_ms = double(o_.timeout.count());
     score *= 1.0 - o_.latency_weight * std::min(1.0, r.latency_ms / std::max(1.0, timeout_ms));
+    ApplyCheckOutcome(s, r.evidence, r.completion_verified, mg.epoch_index);
     if (!r.evidence.empty()) {
-      s.zeroed_until_epoch = mg.epoch_index + 2;
       AGORA_LOG(WARN, "validator", "uid %d (%s) failed a spot check, zeroed until epoch %d: %s",
                 r.target.uid, EncodeAddress(r.target.hotkey), s.zeroed_until_epoch, r.evidence);
     }
@@ -683,7 +708,8 @@ std::optional<nlohmann::json> Validator::MaybeSetWeights(const chain::Metagraph&
   } else {
     for (const MinerScore& s : state_.scores) {
       uids.push_back(s.uid);
-      scores.push_back(mg.epoch_index < s.zeroed_until_epoch ? 0.0 : s.ema);
+      scores.push_back(PayableScore(s.ema, s.zeroed_until_epoch, s.completion_verified,
+                                    mg.epoch_index, RequiresVerifiedCompletion()));
     }
   }
   const WeightVector w = ComputeWeights(uids, scores, rules);
@@ -776,8 +802,8 @@ void Validator::ScoreOrganic(const chain::Metagraph& mg) {
       if (r.target.unverifiable) continue;
       for (MinerScore& s : state_.scores) {
         if (s.uid != r.target.uid || s.hotkey != r.target.hotkey) continue;
+        ApplyCheckOutcome(s, r.evidence, r.completion_verified, mg.epoch_index);
         if (!r.evidence.empty()) {
-          s.zeroed_until_epoch = mg.epoch_index + 2;
           AGORA_LOG(WARN, "validator", "uid %d failed a spot check on organic traffic: %s",
                     r.target.uid, r.evidence);
         }
@@ -786,6 +812,7 @@ void Validator::ScoreOrganic(const chain::Metagraph& mg) {
         nlohmann::json u = {{"uid", s.uid}, {"hotkey", EncodeAddress(s.hotkey)}};
         if (r.generate) u["generate_score"] = *r.generate;
         if (!r.evidence.empty()) u["evidence"] = r.evidence;
+        if (r.completion_verified) u["completion_verified"] = true;
         if (r.generate || !r.evidence.empty()) organic_.push_back(std::move(u));
       }
     }
@@ -817,8 +844,13 @@ void Validator::PublishToGateway(const chain::Metagraph& mg) {
     auto it = by_uid.find(n.uid);
     const MinerScore* s = it != by_uid.end() && it->second->hotkey == n.hotkey ? it->second : nullptr;
     const bool zeroed = s != nullptr && mg.epoch_index < s->zeroed_until_epoch;
+    const bool unverified = s != nullptr && RequiresVerifiedCompletion() && !s->completion_verified;
+    const double payable =
+        s == nullptr ? 0.0
+                     : PayableScore(s->ema, s->zeroed_until_epoch, s->completion_verified,
+                                    mg.epoch_index, RequiresVerifiedCompletion());
     const std::string model = models_seen_.count(n.uid) ? models_seen_[n.uid] : "";
-    if (n.uid != self_uid_ && !n.axon_endpoint.empty() && s != nullptr && !zeroed && s->ema > 0) {
+    if (n.uid != self_uid_ && !n.axon_endpoint.empty() && payable > 0) {
       ranked.push_back(RankedMiner{n.uid, n.hotkey, n.axon_endpoint, s->ema, model, n.coldkey});
     }
     neurons.push_back({{"uid", n.uid},
@@ -835,7 +867,8 @@ void Validator::PublishToGateway(const chain::Metagraph& mg) {
                        {"model", model},
                        {"score", s ? s->ema : 0.0},
                        {"heldout_loss", s ? s->last_loss : 0.0},
-                       {"zeroed", zeroed}});
+                       {"zeroed", zeroed},
+                       {"unverified", unverified}});
     point.neurons.push_back(HistoryNeuron{n.uid, n.incentive / 65535.0, n.emission, n.validator_permit,
                                           n.validator_trust / 65535.0});
   }
@@ -999,6 +1032,7 @@ absl::Status Validator::Step() {
     if (r.generate) j["generate_score"] = *r.generate;
     if (!r.generate_reason.empty()) j["generate_reason"] = r.generate_reason;
     if (!r.evidence.empty()) j["evidence"] = r.evidence;
+    if (r.completion_verified) j["completion_verified"] = true;
     for (const MinerScore& s2 : state_.scores) {
       if (s2.uid == r.target.uid) j["ema"] = s2.ema;
     }
@@ -1013,6 +1047,7 @@ absl::Status Validator::Step() {
   // record's (validator/record_audit.h).
   rec["alpha"] = o_.alpha;
   rec["generate_weight"] = o_.generate_weight;
+  rec["require_verified_completion"] = RequiresVerifiedCompletion();
   rec["organic"] = std::exchange(organic_, nlohmann::json::array());
   rec["emas"] = EmaTableJson(state_.scores);
   state_.record_step = state_.step;

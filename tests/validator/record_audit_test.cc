@@ -40,15 +40,31 @@ struct Scored {
   PublicKey hotkey;
   double step_score;
   bool evidence = false;
+  bool completion_verified = false;  // a completion re-run and matched in the step
 };
 
 struct Organic {
   uint16_t uid;
   PublicKey hotkey;
   std::optional<double> score;
+  bool completion_verified = false;
 };
 
+// validator.cc ApplyCheckOutcome, on paper.
+void Apply(MinerScore& s, bool evidence, bool completion_verified, uint64_t epoch) {
+  if (evidence) {
+    s.zeroed_until_epoch = epoch + 2;
+    s.completion_verified = false;
+  } else if (completion_verified) {
+    s.completion_verified = true;
+  }
+}
+
 PublicKey NewKey() { return SigningKey::Generate().public_key(); }
+
+// The rules a validator that sends generate challenges follows (state.h
+// PayableScore): pay waits for a verified completion.
+constexpr bool kRequireVerified = true;
 
 // A validator on paper: its moving averages and the records of its steps.
 class Records {
@@ -65,7 +81,7 @@ class Records {
     for (const Scored& x : scored) {
       MinerScore& s = table[x.uid];
       if (s.hotkey != x.hotkey) s = MinerScore{x.uid, x.hotkey};
-      if (x.evidence) s.zeroed_until_epoch = epoch + 2;
+      Apply(s, x.evidence, x.completion_verified, epoch);
       const double score = epoch < s.zeroed_until_epoch ? 0.0 : x.step_score;
       s.ema += kAlpha * (score - s.ema);
       json m = {{"uid", x.uid},
@@ -73,14 +89,17 @@ class Records {
                 {"step_score", score},
                 {"ema", s.ema}};
       if (x.evidence) m["evidence"] = "predict challenge 0: distribution differs";
+      if (x.completion_verified) m["completion_verified"] = true;
       miners.push_back(m);
     }
     json org = json::array();
     for (const Organic& o : organic) {
       MinerScore& s = table.at(o.uid);
+      Apply(s, false, o.completion_verified, epoch);
       if (o.score) s.ema += kAlpha * kGenerateWeight * (*o.score - s.ema);
       json u = {{"uid", o.uid}, {"hotkey", EncodeAddress(o.hotkey)}};
       if (o.score) u["generate_score"] = *o.score;
+      if (o.completion_verified) u["completion_verified"] = true;
       org.push_back(u);
     }
     for (auto& [uid, s] : table) {  // the miner entries show the final average
@@ -94,7 +113,8 @@ class Records {
                 {"block", step * 10}, {"epoch", epoch},
                 {"seed", "7"},        {"miners", miners},
                 {"alpha", kAlpha},    {"generate_weight", kGenerateWeight},
-                {"organic", org},     {"emas", EmaTableJson(table_)}};
+                {"organic", org},     {"emas", EmaTableJson(table_)},
+                {"require_verified_completion", kRequireVerified}};
     // The epoch's check secret: committed in each record of the epoch,
     // revealed in the next epoch's (check_seed.h).
     if (!secrets_.count(epoch)) secrets_[epoch] = NewCheckSecret();
@@ -112,7 +132,8 @@ class Records {
       std::vector<double> scores;
       for (const MinerScore& s : table_) {
         uids.push_back(s.uid);
-        scores.push_back(epoch < s.zeroed_until_epoch ? 0.0 : s.ema);
+        scores.push_back(PayableScore(s.ema, s.zeroed_until_epoch, s.completion_verified, epoch,
+                                      kRequireVerified));
       }
       const WeightRules rules{
           .n = 8, .self_uid = 0, .min_allowed_weights = 2, .max_weight_limit = 65535, .power = 2.0};
@@ -142,15 +163,17 @@ bool Mentions(const AuditReport& r, uint64_t step, const std::string& text) {
   return false;
 }
 
-// Five honest steps: two miners, organic answers, a failed spot check
-// (zeroed), a uid taken over by a new hotkey, weights three times.
+// Five honest steps: two miners, organic answers, verified completions, a
+// failed spot check (zeroed), a uid taken over by a new hotkey (unpaid until
+// verified), weights three times.
 struct Honest {
   PublicKey a = NewKey(), b = NewKey(), c = NewKey();
   Records r;
   std::map<uint64_t, json> recs;
   Honest() {
     recs[1] = r.Step(1, 0, {{1, a, 0.8}, {2, b, 0.4}});
-    recs[2] = r.Step(2, 0, {{1, a, 0.7}, {2, b, 0.5}}, {{2, b, 0.9}}, /*set_weights=*/true);
+    recs[2] = r.Step(2, 0, {{1, a, 0.7, false, /*completion_verified=*/true}, {2, b, 0.5}},
+                     {{2, b, 0.9, /*completion_verified=*/true}}, /*set_weights=*/true);
     recs[3] = r.Step(3, 1, {{1, a, 0.9}, {2, b, 0.6, /*evidence=*/true}}, {{1, a, 0.4}}, true);
     recs[4] =
         r.Step(4, 1, {{1, a, 0.6}, {2, c, 0.3}}, {}, /*set_weights=*/true);  // uid 2: new hotkey
@@ -224,13 +247,14 @@ TEST(RecordAuditTest, TamperingAfterSigningIsFound) {
 
 TEST(RecordAuditTest, ASignedButWrongWeightIsFound) {
   Honest h;
-  json& w = h.recs[4]["weights"]["set_weights"]["weights"];
+  json& w = h.recs[2]["weights"]["set_weights"]["weights"];  // two miners paid
+  ASSERT_GT(w[0].get<int>(), 1000);
   w[0] = w[0].get<int>() - 1000;
   const AuditReport rep = AuditRecords(h.Signed());
   EXPECT_FALSE(rep.ok());
   EXPECT_EQ(rep.discrepancies, 1u) << ReportText(rep);
-  EXPECT_TRUE(Mentions(rep, 4, "set_weights: weights")) << ReportText(rep);
-  EXPECT_TRUE(Mentions(rep, 4, "differ from ComputeWeights of their inputs")) << ReportText(rep);
+  EXPECT_TRUE(Mentions(rep, 2, "set_weights: weights")) << ReportText(rep);
+  EXPECT_TRUE(Mentions(rep, 2, "differ from ComputeWeights of their inputs")) << ReportText(rep);
 }
 
 TEST(RecordAuditTest, WeightInputsThatAreNotTheAveragesAreFound) {
@@ -251,6 +275,50 @@ TEST(RecordAuditTest, WeightInputsThatAreNotTheAveragesAreFound) {
   EXPECT_FALSE(rep.ok());
   EXPECT_TRUE(Mentions(rep, 3, "the moving averages say uid 2 score 0")) << ReportText(rep);
   EXPECT_EQ(rep.discrepancies, 1u) << ReportText(rep);
+}
+
+// Pay waits for a verified completion: a new hotkey paid before one is
+// found, and so is a table that claims a verification no check gave.
+TEST(RecordAuditTest, PayBeforeAVerifiedCompletionIsFound) {
+  Honest h;
+  // Step 4: uid 2 is a new hotkey, never verified, so its input is 0.
+  json& x = h.recs[4]["weights"]["set_weights"];
+  const std::vector<uint16_t> uids = x["inputs"]["uids"].get<std::vector<uint16_t>>();
+  std::vector<double> scores = x["inputs"]["scores"].get<std::vector<double>>();
+  ASSERT_EQ(scores[1], 0.0);
+  ASSERT_GT(h.recs[4]["emas"][1]["ema"].get<double>(), 0.0);
+  {
+    Honest paid;
+    json& y = paid.recs[4]["weights"]["set_weights"];
+    std::vector<double> s2 = scores;
+    s2[1] = paid.recs[4]["emas"][1]["ema"].get<double>();
+    const WeightRules rules{
+        .n = 8, .self_uid = 0, .min_allowed_weights = 2, .max_weight_limit = 65535, .power = 2.0};
+    const WeightVector v = ComputeWeights(uids, s2, rules);
+    y["uids"] = v.uids;
+    y["weights"] = v.weights;
+    y["inputs"] = WeightInputsJson(uids, s2, rules);
+    const AuditReport rep = AuditRecords(paid.Signed());
+    EXPECT_EQ(rep.discrepancies, 1u) << ReportText(rep);
+    EXPECT_TRUE(Mentions(rep, 4, "the moving averages say uid 2 score 0")) << ReportText(rep);
+  }
+  {
+    Honest claimed;
+    claimed.recs[4]["emas"][1]["completion_verified"] = true;
+    const AuditReport rep = AuditRecords(claimed.Signed());
+    EXPECT_FALSE(rep.ok());
+    EXPECT_TRUE(Mentions(rep, 4, "uid 2: completion_verified 1, but its checks give 0"))
+        << ReportText(rep);
+  }
+  {
+    // A failed check takes the verification away: uid 2 (b) in step 3.
+    Honest kept;
+    ASSERT_TRUE(h.recs[2]["emas"][1]["completion_verified"].get<bool>());
+    kept.recs[3]["emas"][1]["completion_verified"] = true;
+    const AuditReport rep = AuditRecords(kept.Signed());
+    EXPECT_TRUE(Mentions(rep, 3, "uid 2: completion_verified 1, but its checks give 0"))
+        << ReportText(rep);
+  }
 }
 
 TEST(RecordAuditTest, ARecordOfAnotherSignerIsFound) {

@@ -162,6 +162,16 @@ TEST(HoldoutTest, FingerprintFollowsContentAndBadSourcesAreErrors) {
   EXPECT_EQ(c[0].target, static_cast<uint32_t>('B'));
 }
 
+TEST(PayableScoreTest, ZeroWhileZeroedOrAwaitingAVerifiedCompletion) {
+  // ema, zeroed_until_epoch, completion_verified, epoch, require_verified
+  EXPECT_EQ(PayableScore(0.4, 0, false, 3, false), 0.4);
+  EXPECT_EQ(PayableScore(0.4, 0, false, 3, true), 0.0);  // never verified
+  EXPECT_EQ(PayableScore(0.4, 0, true, 3, true), 0.4);
+  EXPECT_EQ(PayableScore(0.4, 5, true, 4, true), 0.0);   // zeroed until epoch 5
+  EXPECT_EQ(PayableScore(0.4, 5, true, 4, false), 0.0);
+  EXPECT_EQ(PayableScore(0.4, 5, true, 5, true), 0.4);   // the zeroing is over
+}
+
 TEST(StateTest, RoundTripsAndRefusesCorruption) {
   testing::TempDir tmp;
   const std::string path = tmp.Sub("validator.state");
@@ -172,7 +182,7 @@ TEST(StateTest, RoundTripsAndRefusesCorruption) {
   s.step = 42;
   s.holdout_cursor = 1234;
   s.holdout_fingerprint = "fp";
-  s.scores.push_back(MinerScore{1, PublicKey{}, 0.5, 10, 1.25, 9});
+  s.scores.push_back(MinerScore{1, PublicKey{}, 0.5, 10, 1.25, 9, true});
   s.commits.push_back(PendingCommit{4, {1, 2}, {65535, 100}, "salt", 0});
   s.last_weights_block = 99;
   ASSERT_TRUE(SaveState(path, s).ok());
@@ -183,6 +193,7 @@ TEST(StateTest, RoundTripsAndRefusesCorruption) {
   ASSERT_EQ(back->scores.size(), 1u);
   EXPECT_DOUBLE_EQ(back->scores[0].ema, 0.5);
   EXPECT_EQ(back->scores[0].zeroed_until_epoch, 9u);
+  EXPECT_TRUE(back->scores[0].completion_verified);
   ASSERT_EQ(back->commits.size(), 1u);
   EXPECT_EQ(back->commits[0].salt, "salt");
   EXPECT_TRUE(back->predict_races.empty());

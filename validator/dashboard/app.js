@@ -61,6 +61,7 @@ function renderTable(mg) {
       "data-validator-permit": n.validator_permit ? 1 : 0,
     });
     if (n.zeroed) tr.classList.add("zeroed");
+    else if (n.unverified) tr.classList.add("unverified");
     if (n.uid === mg.validator_uid) tr.classList.add("self");
     const hot = el("td", {class: "mono", title: n.hotkey || ""}, shortKey(n.hotkey));
     const model = el("td", {class: "mono", title: n.model || ""}, n.model ? n.model.slice(0, 12) : "\u2014");
