@@ -240,7 +240,10 @@ std::function<void(protocol::GenerateRequest&)> GenerateRewrite(const AdversaryO
 
 absl::StatusOr<std::unique_ptr<ModelBackend>> MakeAdversary(std::unique_ptr<ModelBackend> honest,
                                                             const AdversaryOptions& o) {
-  if (o.mode == "honest" || o.mode == "greedy" || o.mode == "early-stop") return honest;
+  if (o.mode == "honest" || o.mode == "greedy" || o.mode == "early-stop" ||
+      o.mode == "perturbed-copy") {
+    return honest;
+  }
   if (o.mode == "random") return std::unique_ptr<ModelBackend>(new RandomModel(std::move(honest), o.seed));
   if (o.mode == "slow") return std::unique_ptr<ModelBackend>(new SlowModel(std::move(honest), o.delay));
   if (o.mode == "memorizer") return std::unique_ptr<ModelBackend>(new MemorizerModel(std::move(honest), o.seed));

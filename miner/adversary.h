@@ -25,11 +25,18 @@
 //   greedy     the honest model, but every generate request is answered
 //              greedily (temperature 0), whatever the request asked
 //   early-stop the honest model, but every completion is one token long
+//   perturbed-copy  a model thief: another miner's checkpoint (--model, e.g.
+//              fetched with a validator permit, or a public one) with every
+//              weight nudged (--perturb, default 1e-3 of each tensor's
+//              standard deviation), saved under <data_dir>/perturbed-copy
+//              and registered as its own new hash; then served honestly
+//              (miner.cc PreparePerturbedCopy)
 //
 // random, liar, slow, memorizer, lookup and claim-registered wrap the loaded
 // model; random, the memorizer and the lookup use it only for its
 // vocabulary and context (random and the memorizer claim its hash). greedy
-// and early-stop change requests, not the model (GenerateRewrite).
+// and early-stop change requests, not the model (GenerateRewrite); the
+// perturbed copy changes the checkpoint before it is loaded.
 //
 // Thread-safety: like every ModelBackend, used from the batcher's one thread.
 #ifndef AGORA_MINER_ADVERSARY_H_
@@ -61,6 +68,7 @@ struct AdversaryOptions {
   Hash256 claim_model{};        // liar, claim-registered: the hash it claims
   std::string lookup_text;      // lookup, claim-registered: the text it answers from
   double retemper = 1.001;      // noisy-copy: the temperature applied to what it relays
+  double perturb = 1e-3;        // perturbed-copy: noise per weight, in its tensor's std
   std::chrono::milliseconds delay{0};  // slow: added to each forward pass
   uint64_t seed = 1;            // random, memorizer
   CopyTarget copy;              // copycat: the miner it copies
@@ -69,12 +77,12 @@ struct AdversaryOptions {
 
 inline constexpr const char* kAdversaryModes[] = {
     "honest", "random", "liar", "slow", "memorizer", "copycat", "noisy-copy",
-    "lookup", "claim-registered", "greedy", "early-stop"};
+    "lookup", "claim-registered", "greedy", "early-stop", "perturbed-copy"};
 // Modes that relay another miner instead of serving a model.
 bool IsRelayMode(const std::string& mode);
 
-// Wraps `honest` as `options.mode` asks ("honest", "greedy" and "early-stop"
-// return it unchanged). InvalidArgument for an unknown mode, a liar or
+// Wraps `honest` as `options.mode` asks ("honest", "greedy", "early-stop"
+// and "perturbed-copy" return it unchanged). InvalidArgument for an unknown mode, a liar or
 // claim-registered without a claimed hash, a lookup without a readable
 // text, or a relay mode (made by MakeCopycat, miner/copycat.h, from no model).
 absl::StatusOr<std::unique_ptr<ModelBackend>> MakeAdversary(std::unique_ptr<ModelBackend> honest,

@@ -425,6 +425,27 @@ LoadedGpt FreshGpt(const GptConfig& config, uint64_t seed) {
   return out;
 }
 
+Hash256 PerturbWeights(Gpt& model, double scale, uint64_t seed) {
+  torch::manual_seed(seed);
+  torch::NoGradGuard no_grad;
+  for (auto& p : model->named_parameters()) {
+    torch::Tensor w = p.value();
+    const double sd = w.numel() > 1 ? w.std().item<double>() : std::fabs(w.item<double>());
+    w.add_(torch::randn_like(w) * (scale * sd));
+  }
+  return GptContentHash(model);
+}
+
+absl::StatusOr<Hash256> WritePerturbedCopy(const std::string& from, double scale, uint64_t seed,
+                                           const std::string& to) {
+  absl::StatusOr<LoadedGpt> done = LoadCheckpoint(to);
+  if (done.ok()) return done->hash;
+  absl::StatusOr<LoadedGpt> source = LoadCheckpoint(from);
+  if (!source.ok()) return source.status();
+  PerturbWeights(source->model, scale, seed);
+  return SaveCheckpoint(source->model, source->facts, to);
+}
+
 absl::StatusOr<LoadedGpt> LoadCheckpoint(const std::string& dir) {
   absl::StatusOr<std::string> text = ReadFile(dir + "/config.json", kMaxConfigBytes);
   if (!text.ok()) return text.status();

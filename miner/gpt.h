@@ -143,6 +143,12 @@ struct LoadedGpt {
 // seeded with `seed`, and its content hash: for benchmarks and tests, which
 // need a model of a given size, not a trained one.
 LoadedGpt FreshGpt(const GptConfig& config, uint64_t seed);
+// Adds to every weight tensor Gaussian noise of `scale` times the tensor's
+// own standard deviation, drawn from torch's generator seeded with `seed`,
+// and returns the new content hash. What a model thief does to register
+// another's model under a hash of its own (the perturbed-copy adversary,
+// miner/adversary.h).
+Hash256 PerturbWeights(Gpt& model, double scale, uint64_t seed);
 // Loads a checkpoint onto the CPU. NotFound for missing files, InvalidArgument
 // for a bad config, DataLoss if the weights do not match the config or the
 // recomputed hash differs from the one recorded.

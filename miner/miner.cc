@@ -340,6 +340,15 @@ absl::Status Run(const MinerOptions& o, const std::atomic<bool>* stop) {
 
   // 3. Model: loaded, or (copycat) a relay to the copied miner. The relay's
   // client is declared before the service, so it outlives the service's use.
+  ModelSpec spec = o.model;
+  if (o.adversary.mode == "perturbed-copy") {
+    spec.checkpoint_dir = o.service.data_dir + "/perturbed-copy";
+    absl::StatusOr<Hash256> copy = WritePerturbedCopy(o.model.checkpoint_dir, o.adversary.perturb,
+                                                      o.adversary.seed, spec.checkpoint_dir);
+    if (!copy.ok()) return copy.status();
+    AGORA_LOG(INFO, "miner", "perturbed copy of %s (noise %g std): %s in %s",
+              o.model.checkpoint_dir, o.adversary.perturb, ToHex(*copy), spec.checkpoint_dir);
+  }
   Copying copying;
   Hash256 loaded_hash{};  // of the model on disk, which the package holds
   absl::StatusOr<std::unique_ptr<ModelBackend>> model = absl::UnknownError("no model");
@@ -347,7 +356,7 @@ absl::Status Run(const MinerOptions& o, const std::atomic<bool>* stop) {
     model = ConnectCopycat(o, key, **chain, *mg, stop, &copying);
     if (!model.ok() && stop->load()) return absl::OkStatus();  // stopped while waiting
   } else {
-    model = LoadModel(o.model);
+    model = LoadModel(spec);
     if (model.ok()) {
       loaded_hash = (*model)->content_hash();
       model = MakeAdversary(std::move(*model), o.adversary);
@@ -370,7 +379,7 @@ absl::Status Run(const MinerOptions& o, const std::atomic<bool>* stop) {
   chain::ModelRegistration want;
   std::string package;
   if (!IsRelayMode(o.adversary.mode)) {
-    absl::StatusOr<protocol::ModelPackage> packed = PackModel(o.model, o.vocab_file);
+    absl::StatusOr<protocol::ModelPackage> packed = PackModel(spec, o.vocab_file);
     if (!packed.ok()) return absl::Status(packed.status().code(), absl::StrCat("model package: ", packed.status().message()));
     absl::StatusOr<Hash256> tokenizer_hash = TokenizerHash(o.vocab_file);
     if (!tokenizer_hash.ok()) return tokenizer_hash.status();

@@ -45,6 +45,14 @@ absl::Status AdversaryFromFlags(const cli::ParsedFlags& f, MinerOptions& o) {
     return cli::UsageError("--mode claim-registered needs --claim-model");
   }
   if (f.Has("retemper") && mode != "noisy-copy") return cli::UsageError("--retemper is for --mode noisy-copy");
+  if (f.Has("perturb") && mode != "perturbed-copy") {
+    return cli::UsageError("--perturb is for --mode perturbed-copy");
+  }
+  if (mode == "perturbed-copy" && (o.model.checkpoint_dir.empty() || o.service.data_dir.empty())) {
+    return cli::UsageError(
+        "--mode perturbed-copy needs --checkpoint (the model it copies) and --data-dir (where "
+        "the copy is written)");
+  }
   const bool has_model = !o.model.checkpoint_dir.empty() || !o.model.torchscript_path.empty();
   if (!IsRelayMode(mode)) {
     if (f.Has("copy-uid") || f.Has("copy-hotkey")) {
@@ -113,10 +121,11 @@ std::vector<cli::FlagSpec> MinerFlagSpecs() {
       {"no-curve", "", "no CurveZMQ encryption (clients and chain must match)"},
       {"mode", "MODE",
        "honest (default), or an adversary for tests: random, liar, slow, memorizer, copycat, "
-       "noisy-copy, lookup, claim-registered, greedy, early-stop (docs/MINER.md)"},
+       "noisy-copy, lookup, claim-registered, greedy, early-stop, perturbed-copy (docs/MINER.md)"},
       {"claim-model", "HASH", "liar and claim-registered modes: the model hash to claim (hex)"},
       {"lookup-text", "FILE", "lookup and claim-registered modes: the text answers are looked up in"},
       {"retemper", "T", "noisy-copy mode: temperature applied to the relayed answers (default 1.001)"},
+      {"perturb", "S", "perturbed-copy mode: noise added to each weight, in its tensor's standard deviations (default 0.001)"},
       {"delay-ms", "MS", "slow mode: delay added to each forward pass"},
       {"copy-uid", "UID", "copycat and noisy-copy modes: relay the answers of the miner at this uid"},
       {"copy-hotkey", "ADDRESS", "copycat and noisy-copy modes: relay the answers of the miner with this hotkey"},
@@ -172,6 +181,7 @@ absl::StatusOr<MinerOptions> OptionsFromFlags(const cli::ParsedFlags& f) {
            cli::IntFlag<int64_t>(f, "metagraph-refresh-ms", 100, 3'600'000, &refresh_ms),
            cli::IntFlag<int64_t>(f, "delay-ms", 0, 3'600'000, &delay_ms),
            cli::RealFlag(f, "retemper", 0.01, 100, &o.adversary.retemper),
+           cli::RealFlag(f, "perturb", 0, 10, &o.adversary.perturb),
        }) {
     if (!st.ok()) return st;
   }
@@ -204,7 +214,9 @@ int RunMinerCommand(int argc, char** argv) {
       "noisy copy (a copycat re-tempering what it relays, --retemper), a lookup\n"
       "(answers from --lookup-text, claiming a model nobody has), claim-registered\n"
       "(the lookup's answers, claiming --claim-model), greedy (temperature 0 for\n"
-      "every generate request) or early-stop (one-token completions).",
+      "every generate request), early-stop (one-token completions) or a perturbed\n"
+      "copy (the --checkpoint given, every weight nudged by --perturb, written to\n"
+      "--data-dir and registered as its own model).",
       MinerFlagSpecs(),
       &RunFromFlags,
       {}};

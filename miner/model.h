@@ -136,6 +136,14 @@ struct ModelSpec {
 // Defined in the torch library (agora_miner_model).
 absl::StatusOr<std::unique_ptr<ModelBackend>> LoadModel(const ModelSpec& spec);
 
+// The perturbed-copy adversary's checkpoint (miner/adversary.h): the GPT
+// checkpoint at `from` with every weight nudged (gpt.h PerturbWeights),
+// written to `to`, once: a `to` that already holds a checkpoint is kept, so
+// a restart serves the same copy. Returns the copy's content hash.
+// Defined in the torch library.
+absl::StatusOr<Hash256> WritePerturbedCopy(const std::string& from, double scale, uint64_t seed,
+                                           const std::string& to);
+
 }  // namespace agora::miner
 
 #endif  // AGORA_MINER_MODEL_H_

@@ -3,10 +3,13 @@
 # <devnet>/models, seeded, so quality differences are real and reproducible),
 # then runs one agora-miner per hotkey m1..m3 of the "miners" wallet, each
 # serving a model of a different size and training length, and the
-# adversaries a1..a5, each a --mode of the same binary (miner/adversary.h):
+# adversaries a1..a11, each a --mode of the same binary (miner/adversary.h):
 # random, a liar claiming m3's model (serving a small model of its own), a
-# slow one past the validator's deadline, a memorizer, and a copycat relaying
-# m3's answers. Stops its miners on SIGTERM/SIGINT.
+# slow one past the validator's deadline, a memorizer, a copycat relaying
+# m3's answers, a lookup over the public corpus and one claiming m3's model,
+# a noisy copycat, greedy and early-stop samplers, and a thief serving m3's
+# checkpoint with nudged weights under a hash of its own. Stops its miners on
+# SIGTERM/SIGINT.
 # Usage: scripts/devnet-miners.sh DEVNET_DIR
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -56,7 +59,8 @@ m3_hotkey=$("$bin/agora" wallet show --name miners --wallet-dir "$devnet/wallets
 # The honest miners start first and register their models; then the
 # adversaries, with every public input at hand: the whole corpus the
 # held-out text is cut from (a6, a7), m3's registered hash (a2, a7), m3's
-# answers (a5, a8).
+# answers (a5, a8), m3's checkpoint (a11: a validator permit fetches it, and
+# model owners may publish theirs).
 miners=("m1 m1" "m2 m2" "m3 m3"
         "a1 a1 --mode random"
         "a2 liar --mode liar --claim-model $m3_hash"
@@ -67,7 +71,8 @@ miners=("m1 m1" "m2 m2" "m3 m3"
         "a7 a6 --mode claim-registered --lookup-text $corpus --claim-model $m3_hash"
         "a8 - --mode noisy-copy --copy-hotkey $m3_hotkey"
         "a9 a9 --mode greedy"
-        "a10 a10 --mode early-stop")
+        "a10 a10 --mode early-stop"
+        "a11 m3 --mode perturbed-copy")
 start_miner() {  # start_miner NAME MODEL EXTRA...
   local name=$1 model=$2
   shift 2

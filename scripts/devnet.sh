@@ -72,7 +72,7 @@ wallet_exists owner || "$bin/agora" wallet new --name owner "${wallets[@]}" --kd
 wallet_exists validator || "$bin/agora" wallet new --name validator "${wallets[@]}" --kdf interactive > /dev/null
 wallet_exists miners || "$bin/agora" wallet new --name miners --hotkey m1 "${wallets[@]}" --kdf interactive > /dev/null
 # Honest miners, then the adversaries of scripts/devnet-miners.sh.
-miner_hotkeys=(m1 m2 m3 a1 a2 a3 a4 a5 a6 a7 a8 a9 a10)
+miner_hotkeys=(m1 m2 m3 a1 a2 a3 a4 a5 a6 a7 a8 a9 a10 a11)
 for h in "${miner_hotkeys[@]:1}"; do
   [ -f "$devnet/wallets/miners/hotkeys/$h" ] ||
     "$bin/agora" wallet new-hotkey --name miners --hotkey "$h" "${wallets[@]}" > /dev/null
@@ -103,7 +103,7 @@ echo "devnet: chain at $AGORA_CHAIN_URL (log: $devnet/logs/chain.log)"
 
 # 3. Registrations and stake, each only if the chain does not have it yet.
 # The chain takes a few registrations per block: `agora register` waits for
-# the next block when one is full. Miners m1..m3 are honest; a1..a10 are the
+# the next block when one is full. Miners m1..m3 are honest; a1..a11 are the
 # adversaries (scripts/devnet-miners.sh).
 metagraph_json=
 refresh_metagraph() { metagraph_json=$("$bin/agora" metagraph --netuid 1 --json); }
@@ -155,7 +155,7 @@ write_labels() {  # hotkey addresses and model hashes -> names, for agora summar
     label "$(address_of validator default)" validator
     for spec in "m1 honest" "m2 honest" "m3 honest" "a1 random" "a2 liar" "a3 slow" \
                 "a4 memorizer" "a5 copycat" "a6 lookup" "a7 claim-registered" "a8 noisy-copy" \
-                "a9 greedy" "a10 early-stop"; do
+                "a9 greedy" "a10 early-stop" "a11 perturbed-copy"; do
       read -r h role <<< "$spec"
       if [ -f "$devnet/wallets/miners/hotkeys/$h" ]; then label "$(address_of miners "$h")" "$role ($h)"; fi
     done

@@ -8,13 +8,6 @@
 namespace agora::validator {
 namespace {
 
-bool CloseProbability(double a, double b) {
-  if (!std::isfinite(a) || !std::isfinite(b)) return false;
-  a = std::max(a, kDuplicateFloor);
-  b = std::max(b, kDuplicateFloor);
-  return std::fabs(a - b) <= kDuplicateRelTolerance * std::max(a, b);
-}
-
 // One distribution as a function token -> probability, without expanding a
 // top-k form (its vocabulary may be large).
 class View {
@@ -53,46 +46,50 @@ class View {
   double spread_ = 0;                               // each unlisted token's share of `rest`
 };
 
-bool SameDistribution(const protocol::TokenDistribution& a, const protocol::TokenDistribution& b,
-                      uint32_t vocab) {
+// Total variation distance between two distributions, or NaN for a
+// malformed one (never the same as anything).
+double Distance(const protocol::TokenDistribution& a, const protocol::TokenDistribution& b,
+                uint32_t vocab) {
   View va, vb;
-  if (!va.Init(a, vocab) || !vb.Init(b, vocab)) return false;
+  if (!va.Init(a, vocab) || !vb.Init(b, vocab)) return NAN;
+  double sum = 0;
   if (va.full() || vb.full()) {  // bounded by the full form's own length
-    for (uint32_t t = 0; t < vocab; ++t) {
-      if (!CloseProbability(va.At(t), vb.At(t))) return false;
-    }
-    return true;
+    for (uint32_t t = 0; t < vocab; ++t) sum += std::fabs(va.At(t) - vb.At(t));
+    return sum / 2;
   }
-  // Both top-k: every token either lists, then any token neither lists.
+  // Both top-k: every token either lists, then the tokens neither lists.
   const auto& la = va.listed();
   const auto& lb = vb.listed();
-  for (const auto* listed : {&la, &lb}) {
-    for (const auto& entry : *listed) {
-      if (!CloseProbability(va.At(entry.first), vb.At(entry.first))) return false;
-    }
-  }
-  size_t either = la.size() + lb.size();  // minus the tokens both list
-  for (size_t i = 0, j = 0; i < la.size() && j < lb.size();) {
-    if (la[i].first < lb[j].first) {
-      ++i;
-    } else if (lb[j].first < la[i].first) {
-      ++j;
+  size_t either = 0;
+  for (size_t i = 0, j = 0; i < la.size() || j < lb.size(); ++either) {
+    uint32_t t;
+    if (j == lb.size() || (i < la.size() && la[i].first < lb[j].first)) {
+      t = la[i++].first;
+    } else if (i == la.size() || lb[j].first < la[i].first) {
+      t = lb[j++].first;
     } else {
-      --either;
+      t = la[i].first;
       ++i;
       ++j;
     }
+    sum += std::fabs(va.At(t) - vb.At(t));
   }
-  return either == vocab || CloseProbability(va.spread(), vb.spread());
+  sum += double(vocab - either) * std::fabs(va.spread() - vb.spread());
+  return sum / 2;
+}
+
+template <class Reply>
+uint64_t RegisteredOrLast(const Response<Reply>& r) {
+  return r.registered_block == 0 ? std::numeric_limits<uint64_t>::max() : r.registered_block;
 }
 
 double SortKey(double latency_ms) {
   return std::isnan(latency_ms) ? std::numeric_limits<double>::infinity() : latency_ms;
 }
 
-template <class Reply>
+template <class Reply, class Same>
 DuplicateResult Find(const std::vector<Response<Reply>>& r, const DuplicateHistory& history,
-                     bool (*same)(const Reply&, const Reply&)) {
+                     Same same) {
   DuplicateResult out;
   out.duplicate_of.resize(r.size());
   std::vector<size_t> order;  // this step's answers, first first
@@ -120,9 +117,12 @@ DuplicateResult Find(const std::vector<Response<Reply>>& r, const DuplicateHisto
   }
   std::vector<size_t> leaders;
   for (const std::vector<size_t>& g : groups) {
-    // a (at position pa in this step) beats b (at pb): first in more of
-    // their races, this one included; as many: first in this one.
+    // a (at position pa in this step) beats b (at pb): its model was
+    // registered first; in the same block, first in more of their races,
+    // this one included; as many: first in this one.
     auto beats = [&](size_t pa, size_t pb) {
+      const uint64_t ra = RegisteredOrLast(r[g[pa]]), rb = RegisteredOrLast(r[g[pb]]);
+      if (ra != rb) return ra < rb;
       const uint32_t wa = history.TimesFirst(r[g[pa]].hotkey, r[g[pb]].hotkey) + (pa < pb ? 1 : 0);
       const uint32_t wb = history.TimesFirst(r[g[pb]].hotkey, r[g[pa]].hotkey) + (pb < pa ? 1 : 0);
       return wa != wb ? wa > wb : pa < pb;
@@ -156,25 +156,28 @@ DuplicateResult Find(const std::vector<Response<Reply>>& r, const DuplicateHisto
 
 }  // namespace
 
-bool SamePredictAnswer(const protocol::PredictReply& a, const protocol::PredictReply& b) {
+bool SamePredictAnswer(const protocol::PredictReply& a, const protocol::PredictReply& b,
+                       const SameAnswerTolerance& tolerance) {
   if (a.vocab_size != b.vocab_size || a.distributions.size() != b.distributions.size() ||
       a.distributions.empty()) {
     return false;
   }
   for (size_t i = 0; i < a.distributions.size(); ++i) {
-    if (!SameDistribution(a.distributions[i], b.distributions[i], a.vocab_size)) return false;
+    const double d = Distance(a.distributions[i], b.distributions[i], a.vocab_size);
+    if (!(d <= tolerance.distribution)) return false;
   }
   return true;
 }
 
-bool SameCompletion(const protocol::GenerateReply& a, const protocol::GenerateReply& b) {
+bool SameCompletion(const protocol::GenerateReply& a, const protocol::GenerateReply& b,
+                    const SameAnswerTolerance& tolerance) {
   if (a.tokens.empty() || a.tokens != b.tokens || a.logprobs.size() != a.tokens.size() ||
       b.logprobs.size() != b.tokens.size()) {
     return false;
   }
   for (size_t i = 0; i < a.logprobs.size(); ++i) {
     const double la = a.logprobs[i], lb = b.logprobs[i];
-    if (!std::isfinite(la) || !std::isfinite(lb) || std::fabs(la - lb) > kDuplicateLogprobTolerance) {
+    if (!std::isfinite(la) || !std::isfinite(lb) || !(std::fabs(la - lb) <= tolerance.logprob)) {
       return false;
     }
   }
@@ -227,13 +230,21 @@ void DuplicateHistory::Restore(const std::vector<PairRaces>& pairs) {
 }
 
 DuplicateResult FindDuplicates(const std::vector<Response<protocol::PredictReply>>& responses,
-                               const DuplicateHistory& history) {
-  return Find<protocol::PredictReply>(responses, history, &SamePredictAnswer);
+                               const DuplicateHistory& history,
+                               const SameAnswerTolerance& tolerance) {
+  return Find<protocol::PredictReply>(
+      responses, history, [&](const protocol::PredictReply& a, const protocol::PredictReply& b) {
+        return SamePredictAnswer(a, b, tolerance);
+      });
 }
 
 DuplicateResult FindDuplicates(const std::vector<Response<protocol::GenerateReply>>& responses,
-                               const DuplicateHistory& history) {
-  return Find<protocol::GenerateReply>(responses, history, &SameCompletion);
+                               const DuplicateHistory& history,
+                               const SameAnswerTolerance& tolerance) {
+  return Find<protocol::GenerateReply>(
+      responses, history, [&](const protocol::GenerateReply& a, const protocol::GenerateReply& b) {
+        return SameCompletion(a, b, tolerance);
+      });
 }
 
 }  // namespace agora::validator

@@ -6,16 +6,23 @@
 // either).
 //
 // "The same" compares what the answer says, not its bytes: the claimed model
-// hash, timings and the signature are ignored. Predict answers are the same
-// when every probability of every distribution (a top-k form spread over
-// the tokens it does not list) agrees within a relative tolerance; a relay
-// that turns distributions into logits and back changes them by ~1e-7,
-// while two different models, even near-uniform ones, differ by far more.
-// Completions are the same when their tokens are identical and their
-// log-probabilities agree within an absolute tolerance (the same seed can
-// make two different models sample the same tokens, never the same
-// log-probabilities).
+// hash, timings and the signature are ignored, and answers a re-run could
+// not tell apart are the same answer. Predict answers are the same when
+// every distribution of one is within the re-execution tolerance (total
+// variation, the validator's spot_tolerance) of the other's; completions
+// when their tokens are identical and every log-probability agrees within
+// the same tolerance in nats (the step's one seed makes models that close
+// sample the same tokens). So a relay that perturbs what it relays, and a
+// copy of a model with nudged weights (a new content hash), are duplicates
+// of their source as long as they stay within what the checks allow;
+// beyond it a relay fails its re-run, and a copy is a model of its own.
+// Barely trained, near-uniform models can be the same answer too: a re-run
+// cannot tell them apart either, and they earn next to nothing anyway.
 //
+// Who leads a group of the same answers: the miner whose model was
+// registered on chain first (NeuronInfo.model.block), since a copy of a
+// model can only be registered after its original was; among registrations
+// of the same block (or none known), the one that answers first, as follows.
 // "First" cannot be read off one step: a relay that batches with its
 // source's own work answers within a millisecond of it, and the validator's
 // clock (scheduling, the order replies are read) is noisier than that. So
@@ -46,15 +53,17 @@
 
 namespace agora::validator {
 
-// |pa - pb| <= kDuplicateRelTolerance * max(pa, pb), for probabilities above
-// kDuplicateFloor (below it, as in scoring, they count as equal).
-inline constexpr double kDuplicateRelTolerance = 1e-4;
-inline constexpr double kDuplicateFloor = 1e-9;
-// |la - lb| <= this, for the log-probabilities of a completion's tokens.
-inline constexpr double kDuplicateLogprobTolerance = 1e-4;
+// How close two answers must be to be the same: the validator's re-run
+// tolerance (ValidatorOptions::spot_tolerance) for both.
+struct SameAnswerTolerance {
+  double distribution = 0.02;  // total variation, per distribution
+  double logprob = 0.02;       // nats, per completion token
+};
 
-bool SamePredictAnswer(const protocol::PredictReply& a, const protocol::PredictReply& b);
-bool SameCompletion(const protocol::GenerateReply& a, const protocol::GenerateReply& b);
+bool SamePredictAnswer(const protocol::PredictReply& a, const protocol::PredictReply& b,
+                       const SameAnswerTolerance& tolerance = {});
+bool SameCompletion(const protocol::GenerateReply& a, const protocol::GenerateReply& b,
+                    const SameAnswerTolerance& tolerance = {});
 
 // One answer of a step. Null `reply`: no usable answer (none, malformed, or
 // judged invalid), which takes no part.
@@ -69,6 +78,9 @@ struct Response {
   // others duplicate, and its races are not counted, so a liar serving an
   // honest miner's weights cannot take that miner's score by answering first.
   bool may_lead = true;
+  // The block its uid registered its model in (0: none known, counts as
+  // the latest): an earlier registration leads.
+  uint64_t registered_block = 0;
 };
 
 // Two miners gave the same answer in a step and `first` answered before `second`.
@@ -123,18 +135,21 @@ struct DuplicateResult {
   std::vector<Race> races;
 };
 
-// Groups the responses that may lead by identical answers (taken fastest
+// Groups the responses that may lead by the same answers (taken fastest
 // first: one joins the group of the first faster answer it is the same as).
 // In each group the leader is the member that beats the most others, where
-// a beats b if it answered first in more of their races (history plus this
+// a beats b if its model was registered in an earlier block, or in the same
+// block and it answered first in more of their races (history plus this
 // step), or in as many and in this step; every other member is the leader's
 // duplicate. A response that may not lead is the duplicate of the leader of
 // the first group whose answer it is the same as, whatever its speed.
 // Latency ties go to the lower uid, then the lower index; NaN is slowest.
 DuplicateResult FindDuplicates(const std::vector<Response<protocol::PredictReply>>& responses,
-                               const DuplicateHistory& history);
+                               const DuplicateHistory& history,
+                               const SameAnswerTolerance& tolerance = {});
 DuplicateResult FindDuplicates(const std::vector<Response<protocol::GenerateReply>>& responses,
-                               const DuplicateHistory& history);
+                               const DuplicateHistory& history,
+                               const SameAnswerTolerance& tolerance = {});
 
 }  // namespace agora::validator
 

@@ -122,15 +122,16 @@ struct MinerOutcome {
 // evidence may not lead.
 template <typename Reply, typename Eligible, typename Mark>
 void MarkDuplicates(const std::vector<Reply>& decoded, const std::vector<TimedReply>& replies,
-                    DuplicateHistory& races, std::vector<MinerOutcome>& out, Eligible eligible,
-                    Mark mark) {
+                    DuplicateHistory& races, const SameAnswerTolerance& tolerance,
+                    std::vector<MinerOutcome>& out, Eligible eligible, Mark mark) {
   std::vector<Response<Reply>> responses(out.size());
   for (size_t m = 0; m < out.size(); ++m) {
     if (!eligible(out[m])) continue;
     responses[m] = {&decoded[m], out[m].target.uid, out[m].target.hotkey,
-                    replies[m].latency.count() / 1000.0, out[m].evidence.empty()};
+                    replies[m].latency.count() / 1000.0, out[m].evidence.empty(),
+                    out[m].target.model.block};
   }
-  const DuplicateResult dup = FindDuplicates(responses, races);
+  const DuplicateResult dup = FindDuplicates(responses, races, tolerance);
   races.Add(dup.races);
   for (size_t m = 0; m < out.size(); ++m) {
     if (dup.duplicate_of[m]) mark(out[m], out[*dup.duplicate_of[m]].target.uid);
@@ -140,9 +141,9 @@ void MarkDuplicates(const std::vector<Reply>& decoded, const std::vector<TimedRe
 // A duplicate predict answer is invalid (loss and score 0), with the reason.
 void MarkPredictDuplicates(const std::vector<protocol::PredictReply>& decoded,
                            const std::vector<TimedReply>& replies, DuplicateHistory& races,
-                           std::vector<MinerOutcome>& out) {
+                           const SameAnswerTolerance& tolerance, std::vector<MinerOutcome>& out) {
   MarkDuplicates(
-      decoded, replies, races, out, [](const MinerOutcome& o) { return o.predict.valid; },
+      decoded, replies, races, tolerance, out, [](const MinerOutcome& o) { return o.predict.valid; },
       [](MinerOutcome& o, uint16_t leader) {
         o.predict = scoring::PredictScore{};
         o.predict.reason = absl::StrCat("duplicate of uid ", leader, "'s answer");
@@ -152,9 +153,9 @@ void MarkPredictDuplicates(const std::vector<protocol::PredictReply>& decoded,
 // A duplicate judged completion's generate score is 0.
 void MarkGenerateDuplicates(const std::vector<protocol::GenerateReply>& decoded,
                             const std::vector<TimedReply>& replies, DuplicateHistory& races,
-                            std::vector<MinerOutcome>& out) {
+                            const SameAnswerTolerance& tolerance, std::vector<MinerOutcome>& out) {
   MarkDuplicates(
-      decoded, replies, races, out,
+      decoded, replies, races, tolerance, out,
       [](const MinerOutcome& o) { return o.generate.has_value() && o.generate_reason.empty(); },
       [](MinerOutcome& o, uint16_t leader) {
         o.generate = 0.0;
@@ -180,6 +181,8 @@ class Validator {
   // a validator that sends generate challenges re-runs completions of every
   // miner, so only it can ask for one.
   bool RequiresVerifiedCompletion() const { return o_.generate_every > 0; }
+  // Answers a re-run could not tell apart are the same answer (duplicates.h).
+  SameAnswerTolerance SameAnswer() const { return {o_.spot_tolerance, o_.spot_tolerance}; }
   miner::ModelBackend* Known(const Hash256& hash);
   // Sets each target's model verdict: its registered model obtained (held
   // or fetched from it), or why not.
@@ -502,7 +505,7 @@ void Validator::ScorePredictStep(const std::vector<Challenge>& challenges, size_
     }
   }
   // After the spot checks: a miner caught by one may not lead (duplicates.h).
-  MarkPredictDuplicates(decoded, replies, predict_races_, out);
+  MarkPredictDuplicates(decoded, replies, predict_races_, SameAnswer(), out);
 }
 
 void Validator::ScoreGenerateStep(const Challenge& prompt, const protocol::GenerateRequest& request,
@@ -594,7 +597,7 @@ void Validator::ScoreGenerateStep(const Challenge& prompt, const protocol::Gener
       }
     }
   }
-  MarkGenerateDuplicates(decoded, replies, generate_races_, out);
+  MarkGenerateDuplicates(decoded, replies, generate_races_, SameAnswer(), out);
   for (MinerOutcome& o : out) {
     if (!o.evidence.empty() || !o.generate_reason.empty()) o.completion_verified = false;
   }

@@ -50,14 +50,15 @@ TEST(DuplicatesTest, SamePredictAnswerComparesTheDistributionsOnly) {
   EXPECT_TRUE(SamePredictAnswer(a, a));
   EXPECT_TRUE(SamePredictAnswer(a, relayed));
   EXPECT_TRUE(SamePredictAnswer(relayed, a));
-  EXPECT_FALSE(SamePredictAnswer(a, Answer(0.5))) << "another model";
-  EXPECT_FALSE(SamePredictAnswer(a, Nudged(a, 1e-3)));
+  EXPECT_FALSE(SamePredictAnswer(a, Answer(0.5))) << "another model: 0.031 apart";
+  EXPECT_TRUE(SamePredictAnswer(a, Nudged(a, 1e-3))) << "a re-tempered relay: 5e-4 apart";
+  EXPECT_FALSE(SamePredictAnswer(a, Nudged(a, 0.05))) << "0.025 apart";
   PredictReply one_token = a;
-  one_token.distributions[3].probs[40] *= 1.01f;
-  EXPECT_FALSE(SamePredictAnswer(a, one_token)) << "a difference anywhere counts";
-  PredictReply negligible = a;  // distance 170 from the bump: p ~ 4e-11, under the floor
+  one_token.distributions[3].probs[40] += 0.05f;
+  EXPECT_FALSE(SamePredictAnswer(a, one_token)) << "a difference in any distribution counts";
+  PredictReply negligible = a;
   negligible.distributions[3].probs[200] *= 3;
-  EXPECT_TRUE(SamePredictAnswer(a, negligible)) << "as in scoring, p below 1e-9 is 1e-9";
+  EXPECT_TRUE(SamePredictAnswer(a, negligible));
   EXPECT_FALSE(SamePredictAnswer(a, Answer(0, 3))) << "another number of distributions";
   PredictReply vocab = a;
   vocab.vocab_size = 257;
@@ -66,10 +67,15 @@ TEST(DuplicatesTest, SamePredictAnswerComparesTheDistributionsOnly) {
   nan.distributions[0].probs[0] = NAN;
   EXPECT_FALSE(SamePredictAnswer(nan, nan)) << "malformed answers are never the same";
   EXPECT_FALSE(SamePredictAnswer(PredictReply{}, PredictReply{})) << "empty answers say nothing";
+  // The tolerance is the validator's re-run tolerance.
+  EXPECT_TRUE(SamePredictAnswer(a, Answer(0.5), {.distribution = 0.05}));
+  EXPECT_FALSE(SamePredictAnswer(a, Nudged(a, 1e-3), {.distribution = 1e-4}));
 }
 
-TEST(DuplicatesTest, NearUniformModelsAreNotTheSame) {
-  // Two barely trained models: every probability near 1/256, yet different.
+TEST(DuplicatesTest, AnswersARerunCannotTellApartAreTheSame) {
+  // Two barely trained models: every probability within 1% of 1/256. A
+  // re-run at the tolerance cannot tell them apart (total variation 0.006),
+  // so they are the same answer; at a tighter tolerance they differ.
   PredictReply a = Answer(0), b = Answer(0);
   for (PredictReply* r : {&a, &b}) {
     for (auto& d : r->distributions) {
@@ -78,7 +84,8 @@ TEST(DuplicatesTest, NearUniformModelsAreNotTheSame) {
       }
     }
   }
-  EXPECT_FALSE(SamePredictAnswer(a, b));
+  EXPECT_TRUE(SamePredictAnswer(a, b));
+  EXPECT_FALSE(SamePredictAnswer(a, b, {.distribution = 0.005}));
 }
 
 TEST(DuplicatesTest, TopKFormsCompareAsTheDistributionsTheyDescribe) {
@@ -265,13 +272,14 @@ TEST(DuplicatesTest, CompletionsAreTheSameWithTheSameTokensAndLogprobs) {
   a.tokens = {104, 101, 108, 108, 111};
   a.logprobs = {-1.5f, -0.2f, -0.9f, -0.1f, -2.0f};
   GenerateReply relayed = a;
-  relayed.logprobs[2] += 1e-6f;
+  relayed.logprobs[2] += 0.01f;  // a perturbed relay, or a copy with nudged weights
   relayed.model_hash.fill(3);
   relayed.total_us = 999;
   EXPECT_TRUE(SameCompletion(a, relayed));
   GenerateReply other_model = a;  // the same seed sampled the same tokens
   other_model.logprobs[4] = -2.3f;
   EXPECT_FALSE(SameCompletion(a, other_model));
+  EXPECT_TRUE(SameCompletion(a, other_model, {.logprob = 0.5}));
   GenerateReply other_tokens = a;
   other_tokens.tokens[0] = 105;
   EXPECT_FALSE(SameCompletion(a, other_tokens));
@@ -287,6 +295,28 @@ TEST(DuplicatesTest, CompletionsAreTheSameWithTheSameTokensAndLogprobs) {
                                             {&a, 3, Key(3), 40.0, true},
                                             {&other_model, 4, Key(4), 60.0, true}};
   EXPECT_EQ(FindDuplicates(r, DuplicateHistory()).duplicate_of, (Dups{1, std::nullopt, std::nullopt}));
+}
+
+TEST(DuplicatesTest, TheEarliestRegisteredModelLeadsWhateverTheClock) {
+  // A copy of a model (nudged weights, its own hash) served on a faster
+  // machine answers first every time; the original was registered first.
+  const PredictReply original = Answer(0), copy = Nudged(original, 1e-3);
+  DuplicateHistory history;
+  for (int step = 0; step < 20; ++step) {
+    std::vector<Response<PredictReply>> r = {{&original, 3, Key(3), 30.0, true, /*registered=*/12},
+                                             {&copy, 11, Key(11), 5.0, true, /*registered=*/40}};
+    const DuplicateResult d = FindDuplicates(r, history);
+    history.Add(d.races);
+    EXPECT_EQ(d.duplicate_of, (Dups{std::nullopt, 0})) << step;
+  }
+  // Registered in the same block: the races decide, as without registrations.
+  std::vector<Response<PredictReply>> same_block = {{&original, 3, Key(3), 30.0, true, 12},
+                                                    {&copy, 11, Key(11), 5.0, true, 12}};
+  EXPECT_EQ(FindDuplicates(same_block, history).duplicate_of, (Dups{1, std::nullopt}));
+  // A registration not known counts as the latest.
+  std::vector<Response<PredictReply>> unknown = {{&original, 3, Key(3), 30.0, true, 0},
+                                                 {&copy, 11, Key(11), 5.0, true, 40}};
+  EXPECT_EQ(FindDuplicates(unknown, DuplicateHistory()).duplicate_of, (Dups{1, std::nullopt}));
 }
 
 }  // namespace
