@@ -30,6 +30,16 @@ uint64_t FileSize(const std::string& path) {
 
 }  // namespace
 
+ModelStore::~ModelStore() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+    queue_.clear();
+  }
+  changed_.notify_all();
+  if (worker_.joinable()) worker_.join();
+}
+
 absl::StatusOr<miner::ModelBackend*> ModelStore::AddLocal(const std::string& checkpoint_dir) {
   miner::ModelSpec spec;
   spec.checkpoint_dir = checkpoint_dir;
@@ -37,17 +47,20 @@ absl::StatusOr<miner::ModelBackend*> ModelStore::AddLocal(const std::string& che
   absl::StatusOr<std::unique_ptr<miner::ModelBackend>> m = miner::LoadModel(spec);
   if (!m.ok()) return m.status();
   const Hash256 hash = (*m)->content_hash();
+  std::lock_guard<std::mutex> lock(mu_);
   local_.insert(hash);
   auto [it, fresh] = models_.try_emplace(hash, std::move(*m));
   return it->second.get();
 }
 
 miner::ModelBackend* ModelStore::Find(const Hash256& hash) {
+  std::lock_guard<std::mutex> lock(mu_);
   auto it = models_.find(hash);
   return it == models_.end() ? nullptr : it->second.get();
 }
 
 void ModelStore::Retain(const std::set<Hash256>& registered) {
+  std::lock_guard<std::mutex> lock(mu_);
   for (auto it = models_.begin(); it != models_.end();) {
     if (!local_.count(it->first) && !registered.count(it->first)) {
       AGORA_LOG(INFO, "validator", "model %s is no longer registered: unloaded", ToHex(it->first));
@@ -58,22 +71,96 @@ void ModelStore::Retain(const std::set<Hash256>& registered) {
   }
 }
 
+ModelStore::Stats ModelStore::stats() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return stats_;
+}
+
+absl::StatusOr<miner::ModelBackend*> ModelStore::Request(const chain::ModelRegistration& reg,
+                                                         const protocol::Peer& peer,
+                                                         protocol::Client& client,
+                                                         bool* fetching) {
+  std::unique_lock<std::mutex> lock(mu_);
+  // A package already in the cache is loaded here, without the network: a
+  // restarted validator scores its miners from its first step.
+  if (!models_.count(reg.content_hash) && !pending_.count(reg.content_hash) &&
+      !failures_.count(reg.content_hash) && reg.size_bytes <= o_.max_model_bytes &&
+      FileSize(absl::StrCat(o_.dir, "/", ToHex(reg.content_hash), ".pkg")) == reg.size_bytes) {
+    pending_.insert(reg.content_hash);
+    lock.unlock();
+    Attempt(reg, peer, client);
+    lock.lock();
+    pending_.erase(reg.content_hash);
+    changed_.notify_all();
+  }
+  absl::StatusOr<miner::ModelBackend*> r = Enqueue(reg, peer, client);
+  *fetching = pending_.count(reg.content_hash) > 0;
+  return r;
+}
+
 absl::StatusOr<miner::ModelBackend*> ModelStore::Obtain(const chain::ModelRegistration& reg,
                                                         const protocol::Peer& peer,
                                                         protocol::Client& client) {
-  if (miner::ModelBackend* held = Find(reg.content_hash)) return held;
-  const std::string hex = ToHex(reg.content_hash);
+  std::unique_lock<std::mutex> lock(mu_);
+  absl::StatusOr<miner::ModelBackend*> r = Enqueue(reg, peer, client);
+  if (!pending_.count(reg.content_hash)) return r;
+  changed_.wait(lock, [&] { return stopping_ || !pending_.count(reg.content_hash); });
+  auto held = models_.find(reg.content_hash);
+  if (held != models_.end()) return held->second.get();
+  auto failed = failures_.find(reg.content_hash);
+  if (failed != failures_.end()) return failed->second.status;
+  return absl::CancelledError("the model store is stopping");
+}
+
+void ModelStore::WaitIdle() {
+  std::unique_lock<std::mutex> lock(mu_);
+  changed_.wait(lock, [&] { return stopping_ || (queue_.empty() && pending_.empty()); });
+}
+
+absl::StatusOr<miner::ModelBackend*> ModelStore::Enqueue(const chain::ModelRegistration& reg,
+                                                         const protocol::Peer& peer,
+                                                         protocol::Client& client) {
+  auto held = models_.find(reg.content_hash);
+  if (held != models_.end()) return held->second.get();
   auto failed = failures_.find(reg.content_hash);
   if (failed != failures_.end() && Clock::now() < failed->second.retry_at) {
     return failed->second.status;
   }
-  auto fail = [&](absl::Status s) -> absl::Status {
-    ++stats_.failed;
+  if (stopping_) return absl::CancelledError("the model store is stopping");
+  if (pending_.insert(reg.content_hash).second) {
+    queue_.push_back(Queued{reg, peer, &client});
+    if (!worker_.joinable()) worker_ = std::thread([this] { Work(); });
+    changed_.notify_all();
+  }
+  return absl::UnavailableError(
+      absl::StrCat("model ", ToHex(reg.content_hash), " is being fetched"));
+}
+
+void ModelStore::Work() {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (true) {
+    changed_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+    if (stopping_) return;
+    Queued q = std::move(queue_.front());
+    queue_.pop_front();
+    lock.unlock();
+    Attempt(q.reg, q.peer, *q.client);
+    lock.lock();
+    pending_.erase(q.reg.content_hash);
+    changed_.notify_all();
+  }
+}
+
+void ModelStore::Attempt(const chain::ModelRegistration& reg, const protocol::Peer& peer,
+                         protocol::Client& client) {
+  const std::string hex = ToHex(reg.content_hash);
+  auto fail = [&](absl::Status s) {
     const bool unpermitted = absl::IsPermissionDenied(s);  // Fetch: refused as not permitted
+    AGORA_LOG(WARN, "validator", "model %s: %s", hex, s.message());
+    std::lock_guard<std::mutex> lock(mu_);
+    ++stats_.failed;
     failures_[reg.content_hash] =
         Failure{s, Clock::now() + (unpermitted ? o_.retry_unpermitted : o_.retry_after)};
-    AGORA_LOG(WARN, "validator", "model %s: %s", hex, s.message());
-    return s;
   };
   if (reg.size_bytes > o_.max_model_bytes) {
     return fail(absl::ResourceExhaustedError(absl::StrCat(
@@ -81,7 +168,7 @@ absl::StatusOr<miner::ModelBackend*> ModelStore::Obtain(const chain::ModelRegist
         o_.max_model_bytes, ")")));
   }
   absl::Status made = MakeDirs(o_.dir);
-  if (!made.ok()) return made;  // the validator's own problem: not the miner's failure
+  if (!made.ok()) return fail(made);
   const std::string pkg_path = absl::StrCat(o_.dir, "/", hex, ".pkg");
   std::string package;
   if (FileSize(pkg_path) == reg.size_bytes) {
@@ -93,21 +180,25 @@ absl::StatusOr<miner::ModelBackend*> ModelStore::Obtain(const chain::ModelRegist
     absl::Status s = Fetch(reg, peer, client, &package);
     if (!s.ok()) return fail(s);
   }
-  absl::StatusOr<miner::ModelBackend*> loaded = LoadVerified(reg, package);
+  absl::StatusOr<std::unique_ptr<miner::ModelBackend>> loaded = LoadVerified(reg, package);
   std::error_code ec;
   if (!loaded.ok()) {
     fs::remove(pkg_path, ec);  // whatever it holds is not the registered model
     return fail(loaded.status());
   }
   fs::last_write_time(pkg_path, fs::file_time_type::clock::now(), ec);  // recently used
-  failures_.erase(reg.content_hash);
+  const std::string described = (*loaded)->Describe();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    models_.try_emplace(reg.content_hash, std::move(*loaded));
+    failures_.erase(reg.content_hash);
+    if (!from_cache) ++stats_.fetched;
+  }
   if (!from_cache) {
-    ++stats_.fetched;
     AGORA_LOG(INFO, "validator", "fetched model %s (%d bytes) from %s: %s", hex, reg.size_bytes,
-              peer.endpoint, (*loaded)->Describe());
+              peer.endpoint, described);
     Evict();
   }
-  return loaded;
 }
 
 absl::Status ModelStore::Fetch(const chain::ModelRegistration& reg, const protocol::Peer& peer,
@@ -125,6 +216,7 @@ absl::Status ModelStore::Fetch(const chain::ModelRegistration& reg, const protoc
     if (!out) return absl::InternalError(absl::StrCat("cannot write ", part));
     const Clock::time_point give_up = Clock::now() + o_.fetch_budget;
     while (offset < reg.size_bytes) {
+      if (Stopping()) return absl::CancelledError("the model store is stopping");
       if (Clock::now() > give_up) {
         return absl::DeadlineExceededError(absl::StrCat(
             "fetched ", offset, " of ", reg.size_bytes, " bytes within fetch_budget; resuming later"));
@@ -159,6 +251,7 @@ absl::Status ModelStore::Fetch(const chain::ModelRegistration& reg, const protoc
       out.flush();
       if (!out) return absl::InternalError(absl::StrCat("cannot write ", part));
       offset += rep->data.size();
+      std::lock_guard<std::mutex> lock(mu_);
       stats_.bytes_fetched += rep->data.size();
     }
   }
@@ -172,8 +265,13 @@ absl::Status ModelStore::Fetch(const chain::ModelRegistration& reg, const protoc
   return absl::OkStatus();
 }
 
-absl::StatusOr<miner::ModelBackend*> ModelStore::LoadVerified(const chain::ModelRegistration& reg,
-                                                              const std::string& package_bytes) {
+bool ModelStore::Stopping() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return stopping_;
+}
+
+absl::StatusOr<std::unique_ptr<miner::ModelBackend>> ModelStore::LoadVerified(
+    const chain::ModelRegistration& reg, const std::string& package_bytes) {
   absl::StatusOr<protocol::ModelPackage> pkg = protocol::DecodeModelPackage(package_bytes);
   if (!pkg.ok()) return absl::DataLossError(absl::StrCat("package: ", pkg.status().message()));
   if (pkg->format != reg.format) {
@@ -195,8 +293,7 @@ absl::StatusOr<miner::ModelBackend*> ModelStore::LoadVerified(const chain::Model
     return absl::DataLossError(absl::StrCat("package computes to model ", ToHex((*m)->content_hash()),
                                             ", not the registered one"));
   }
-  auto [it, fresh] = models_.try_emplace(reg.content_hash, std::move(*m));
-  return it->second.get();
+  return std::move(*m);
 }
 
 void ModelStore::Evict() {
@@ -214,7 +311,7 @@ void ModelStore::Evict() {
     absl::StatusOr<std::string> raw = FromHex(e.path().stem().string());
     Hash256 h{};
     if (raw.ok() && raw->size() == h.size()) std::copy(raw->begin(), raw->end(), h.begin());
-    const bool loaded = raw.ok() && models_.count(h) > 0;
+    const bool loaded = raw.ok() && Find(h) != nullptr;
     Entry x{loaded, e.last_write_time(ec), FileSize(e.path().string()), e.path()};
     total += x.size;
     entries.push_back(std::move(x));

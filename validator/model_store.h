@@ -14,16 +14,27 @@
 // unpacked into <dir>/<hash>.d/ only while loading) is kept under
 // cache_bytes by removing the least recently used.
 //
-// Thread-compatible: the validator calls it under its models mutex.
+// Request() does the same in the background, on the store's one worker
+// thread, and never waits: the validator's loop asks for the models of a
+// step's miners and goes on with those already held, so a miner that
+// trickles its package (or a slow network) costs the loop nothing; the
+// miners whose models are still being fetched sit the step out.
+//
+// Thread-safe. A model pointer handed out stays valid until Retain() drops
+// its hash (called by the thread that uses the pointers) or the store goes.
 #ifndef AGORA_VALIDATOR_MODEL_STORE_H_
 #define AGORA_VALIDATOR_MODEL_STORE_H_
 
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <set>
 #include <string>
+#include <thread>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -39,9 +50,8 @@ struct ModelStoreOptions {
   uint64_t max_model_bytes = 2ull << 30;  // larger registered packages are not fetched
   uint64_t cache_bytes = 8ull << 30;      // unpacked models kept on disk
   std::chrono::milliseconds piece_timeout{10'000};  // each ModelFetchRequest
-  // One attempt; the rest resumes at the next. Short, because fetching runs
-  // on the validator's loop: a miner that trickles its pieces costs the loop
-  // at most this much every retry_after.
+  // One attempt; the rest resumes at the next. Bounds what a miner that
+  // trickles its pieces holds the fetch worker for, every retry_after.
   std::chrono::milliseconds fetch_budget{20'000};
   std::chrono::milliseconds retry_after{60'000};    // after a failed attempt
   // After the miner refused us as not permitted: its view of the metagraph
@@ -53,17 +63,34 @@ struct ModelStoreOptions {
 class ModelStore {
  public:
   explicit ModelStore(ModelStoreOptions options) : o_(std::move(options)) {}
+  // Stops the worker: a fetch in progress is abandoned after its current
+  // piece (resumed from its .part by the next store).
+  ~ModelStore();
+  ModelStore(const ModelStore&) = delete;
+  ModelStore& operator=(const ModelStore&) = delete;
 
   // Loads a checkpoint the validator was given; it is never evicted.
   absl::StatusOr<miner::ModelBackend*> AddLocal(const std::string& checkpoint_dir);
 
   // The model registered as `reg`: held, loaded from the cache, or fetched
-  // from `peer` with `client`. The error says why it cannot be had (too
-  // large, refused, not the registered hash, ...); after a failure the same
-  // error comes back without asking until retry_after has passed.
+  // from `peer` with `client` (by the worker; this waits for it). The error
+  // says why it cannot be had (too large, refused, not the registered
+  // hash, ...); after a failure the same error comes back without asking
+  // until retry_after has passed.
   absl::StatusOr<miner::ModelBackend*> Obtain(const chain::ModelRegistration& reg,
                                               const protocol::Peer& peer,
                                               protocol::Client& client);
+  // Obtain without waiting for the network: the model if held (or loaded
+  // now from the cache, where a restart finds it); the last failure while it
+  // waits out its retry time; otherwise the fetch is queued for the worker
+  // (once per hash) and Unavailable ("being fetched") comes back with
+  // *fetching set (false in every other case). `client` must outlive the
+  // store.
+  absl::StatusOr<miner::ModelBackend*> Request(const chain::ModelRegistration& reg,
+                                               const protocol::Peer& peer,
+                                               protocol::Client& client, bool* fetching);
+  // Blocks until the worker has nothing queued or in progress.
+  void WaitIdle();
   // A held model, or nullptr.
   miner::ModelBackend* Find(const Hash256& hash);
   // Unloads fetched models no longer in `registered` (local ones stay).
@@ -74,11 +101,20 @@ class ModelStore {
     uint64_t failed = 0;        // attempts that failed
     uint64_t bytes_fetched = 0;
   };
-  Stats stats() const { return stats_; }
+  Stats stats() const;
 
  private:
-  absl::StatusOr<miner::ModelBackend*> LoadVerified(const chain::ModelRegistration& reg,
-                                                    const std::string& package_bytes);
+  // Request's work under mu_: held, failed recently, or queued.
+  absl::StatusOr<miner::ModelBackend*> Enqueue(const chain::ModelRegistration& reg,
+                                               const protocol::Peer& peer,
+                                               protocol::Client& client);
+  // The worker's: fetch (or read from the cache), verify, load; the model
+  // goes into models_, a failure into failures_.
+  void Attempt(const chain::ModelRegistration& reg, const protocol::Peer& peer,
+               protocol::Client& client);
+  bool Stopping() const;
+  absl::StatusOr<std::unique_ptr<miner::ModelBackend>> LoadVerified(
+      const chain::ModelRegistration& reg, const std::string& package_bytes);
   absl::Status Fetch(const chain::ModelRegistration& reg, const protocol::Peer& peer,
                      protocol::Client& client, std::string* package);
   void Evict();
@@ -87,11 +123,25 @@ class ModelStore {
     absl::Status status;
     std::chrono::steady_clock::time_point retry_at;
   };
+  struct Queued {
+    chain::ModelRegistration reg;
+    protocol::Peer peer;
+    protocol::Client* client = nullptr;
+  };
+  void Work();
+
   const ModelStoreOptions o_;
+  mutable std::mutex mu_;  // guards everything below but o_
   std::map<Hash256, std::unique_ptr<miner::ModelBackend>> models_;
   std::set<Hash256> local_;
   std::map<Hash256, Failure> failures_;
   Stats stats_;
+  // Request's queue, and the hashes queued or being fetched.
+  std::deque<Queued> queue_;
+  std::set<Hash256> pending_;
+  std::condition_variable changed_;
+  bool stopping_ = false;
+  std::thread worker_;  // started by the first Request
 };
 
 }  // namespace agora::validator

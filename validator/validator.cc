@@ -85,7 +85,8 @@ struct Target {
   // cannot be had); empty when the validator holds the registered model.
   std::string model_problem;
   // The validator cannot check this miner yet (it holds no validator permit
-  // to fetch the model with): its answers are not scored at all this step.
+  // to fetch the model with, or the model is still being fetched): its
+  // answers are not scored at all this step.
   bool unverifiable = false;
 };
 
@@ -414,9 +415,9 @@ void Validator::PrepareModels(const chain::Metagraph& mg, std::vector<Target>& t
     std::lock_guard<std::mutex> lock(models_mu_);
     models_->Retain(registered);
   }
-  // Fetching and loading run without models_mu_, so the gateway's judge is
-  // not held up by a download: the store is used only by this thread, and
-  // the judge uses only the reference model, which is never unloaded.
+  // Models not held yet are fetched by the store's worker (Request never
+  // waits), so neither this loop nor the gateway's judge waits for a
+  // download; a miner whose model is still coming sits the step out.
   for (Target& t : targets) {
     if (t.model.block == 0) {
       t.model_problem = absl::StrCat("uid ", t.uid, " has no registered model (register_model)");
@@ -429,8 +430,13 @@ void Validator::PrepareModels(const chain::Metagraph& mg, std::vector<Target>& t
                                      "to fetch model ", ToHex(t.model.content_hash));
       continue;
     }
-    absl::StatusOr<miner::ModelBackend*> m = models_->Obtain(t.model, t.peer, *client_);
-    if (!m.ok()) {
+    bool fetching = false;
+    absl::StatusOr<miner::ModelBackend*> m = models_->Request(t.model, t.peer, *client_, &fetching);
+    if (fetching) {  // in the background (model_store.h): not the miner's fault yet
+      t.unverifiable = true;
+      t.model_problem = absl::StrCat("not scored: model ", ToHex(t.model.content_hash),
+                                     " is being fetched");
+    } else if (!m.ok()) {
       t.model_problem = absl::StrCat("registered model ", ToHex(t.model.content_hash),
                                      " not obtained: ", m.status().message());
     }
@@ -916,6 +922,12 @@ absl::Status Validator::Step() {
   if (!mg.ok()) return absl::OkStatus();  // logged; the next step retries
   std::vector<Target> targets = PickTargets(*mg);
   PrepareModels(*mg, targets);
+  // Miners this validator cannot check yet (no permit to fetch their models
+  // with, or a model still being fetched) are not asked, scored or recorded
+  // this step.
+  targets.erase(std::remove_if(targets.begin(), targets.end(),
+                               [](const Target& t) { return t.unverifiable; }),
+                targets.end());
   const uint64_t seed = RandomU64();
   const bool generate_step =
       o_.generate_every > 0 && (state_.step + 1) % o_.generate_every == 0;
@@ -987,11 +999,6 @@ absl::Status Validator::Step() {
       ScoreGenerateStep(*prompt, g, greplies, out);
     }
   }
-  // Miners this validator cannot check yet (no permit to fetch their
-  // models) are neither scored nor recorded this step.
-  out.erase(std::remove_if(out.begin(), out.end(),
-                           [](const MinerOutcome& r) { return r.target.unverifiable; }),
-            out.end());
   UpdateScores(*mg, out);
   ScoreOrganic(*mg);
   ++state_.step;

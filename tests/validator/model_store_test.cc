@@ -3,7 +3,8 @@
 // and cached; every way a miner can fail to hand over its registered model
 // (no permit for the asker, another model's package, a wrong size, a model
 // too large, a hash it does not serve) is an error that names the cause; a
-// fetch resumes from its partial file; the cache stays under its bound.
+// fetch resumes from its partial file; the cache stays under its bound;
+// Request() never waits for a fetch, which runs on the store's worker.
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -227,6 +228,46 @@ TEST_F(ModelStoreTest, ResumesAPartialFetchAndKeepsTheCacheUnderItsBound) {
   EXPECT_NE(store.Find(a.hash), nullptr);
   EXPECT_FALSE(fs::exists(o.dir + "/" + ToHex(a.hash) + ".pkg"));
   EXPECT_TRUE(fs::exists(o.dir + "/" + ToHex(b.hash) + ".pkg"));
+}
+
+TEST_F(ModelStoreTest, RequestQueuesTheFetchAndNeverWaitsForIt) {
+  const Packed a = MakePacked(root_, "a", 32, 6);
+  ModelStoreOptions o = Options();
+  o.piece_timeout = std::chrono::seconds(1);
+  ModelStore store(o);
+  // A miner that never answers (nothing listens there): the worker waits
+  // for it, Request does not.
+  const protocol::Peer silent{"tcp://127.0.0.1:1", SigningKey::Generate().public_key()};
+  bool fetching = false;
+  absl::StatusOr<miner::ModelBackend*> r = store.Request(a.reg, silent, *client_, &fetching);
+  EXPECT_TRUE(fetching);
+  EXPECT_TRUE(absl::IsUnavailable(r.status())) << r.status();
+  EXPECT_NE(r.status().message().find("being fetched"), std::string::npos) << r.status();
+  r = store.Request(a.reg, silent, *client_, &fetching);  // still the one fetch
+  EXPECT_TRUE(fetching);
+  store.WaitIdle();
+  r = store.Request(a.reg, silent, *client_, &fetching);
+  EXPECT_FALSE(fetching) << "failed: remembered until retry_after, not asked again";
+  EXPECT_NE(r.status().message().find("did not hand the model over"), std::string::npos)
+      << r.status();
+  EXPECT_EQ(store.stats().failed, 1u);
+
+  // A miner that hands it over: fetched in the background, then held.
+  const Packed b = MakePacked(root_, "b", 32, 7);
+  Miner miner(b, b.hash, b.package, validator_->public_key(), true);
+  r = store.Request(b.reg, miner.peer, *client_, &fetching);
+  EXPECT_TRUE(fetching);
+  store.WaitIdle();
+  r = store.Request(b.reg, miner.peer, *client_, &fetching);
+  EXPECT_FALSE(fetching);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(*r, store.Find(b.hash));
+  EXPECT_EQ((*r)->content_hash(), b.hash);
+
+  // A store going away with a fetch in progress stops after its piece.
+  ModelStore leaving(o);
+  (void)leaving.Request(a.reg, silent, *client_, &fetching);
+  EXPECT_TRUE(fetching);
 }
 
 }  // namespace

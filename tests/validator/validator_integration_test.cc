@@ -317,12 +317,17 @@ TEST_P(ValidatorIntegrationTest, RanksMinersByQualityAndSurvivesKill9) {
   ASSERT_GE(files.size(), 12u);
   uint64_t last_offset = 0;
   size_t copies_caught = 0;  // the copycat's answers refused: it has no model of its own
+  // A miner sits steps out while its model is fetched in the background;
+  // once every model is in, every record names all five.
+  bool all_in = false;
   for (const std::string& f : files) {
     absl::StatusOr<std::string> text = ReadFile(f, 1 << 22);
     ASSERT_TRUE(text.ok());
     absl::StatusOr<nlohmann::json> rec = validator::VerifyRecord(*text);
     ASSERT_TRUE(rec.ok()) << f << ": " << rec.status();
-    EXPECT_EQ((*rec)["miners"].size(), 5u);
+    EXPECT_LE((*rec)["miners"].size(), 5u);
+    all_in = all_in || (*rec)["miners"].size() == 5u;
+    if (all_in) EXPECT_EQ((*rec)["miners"].size(), 5u) << f;
     for (const auto& m : (*rec)["miners"]) {
       if (m["uid"] != uid["copycat"] || m["reason"] == "") continue;
       EXPECT_EQ(m["reason"], absl::StrCat("uid ", uid["copycat"], " has no registered model (register_model)"))
@@ -334,6 +339,7 @@ TEST_P(ValidatorIntegrationTest, RanksMinersByQualityAndSurvivesKill9) {
       last_offset = std::max<uint64_t>(last_offset, c["offset"].get<uint64_t>());
     }
   }
+  EXPECT_TRUE(all_in) << "no record names every miner";
   EXPECT_GE(copies_caught, files.size() / 2) << "the copycat answers, and is refused";
   EXPECT_TRUE(absl::StrContains(validator->LogText(), "fetched model")) << "the weak model, from its miner";
   const size_t before = files.size();
