@@ -163,6 +163,11 @@ write_labels() {  # hotkey addresses and model hashes -> names, for agora summar
       [ -f "$cfg" ] || continue
       label "$(sed -n 's/.*"content_hash": *"\([0-9a-f]*\)".*/\1/p' "$cfg")" "$(basename "$(dirname "$cfg")")"
     done
+    # The thief's nudged copy of m3 (a11, --mode perturbed-copy).
+    cfg="$devnet/miner-data/a11/perturbed-copy/config.json"
+    if [ -f "$cfg" ]; then
+      label "$(sed -n 's/.*"content_hash": *"\([0-9a-f]*\)".*/\1/p' "$cfg")" "m3-nudged"
+    fi
   } > "$labels.tmp"
   mv "$labels.tmp" "$labels"
 }

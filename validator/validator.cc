@@ -488,26 +488,29 @@ void Validator::ScorePredictStep(const std::vector<Challenge>& challenges, size_
   // which is always the answering uid's registered model, held (ModelVerdict).
   if (challenges.empty()) return;
   std::lock_guard<std::mutex> lock(models_mu_);
-  const size_t j = checked;
   std::map<Hash256, std::vector<float>> truth;
   for (size_t m = 0; m < replies.size(); ++m) {
     if (!out[m].predict.valid) continue;
     miner::ModelBackend* model = Known(decoded[m].model_hash);
-    if (model == nullptr) continue;
+    if (model == nullptr) {  // ModelVerdict passed, so not expected: fail closed
+      out[m].predict = scoring::PredictScore{};
+      out[m].predict.reason = absl::StrCat("model ", out[m].model, " is not held");
+      continue;
+    }
     auto it = truth.find(decoded[m].model_hash);
     if (it == truth.end()) {
-      absl::StatusOr<miner::Logits> logits = model->NextTokenLogits({challenges[j].prefix});
+      absl::StatusOr<miner::Logits> logits = model->NextTokenLogits({challenges[checked].prefix});
       if (!logits.ok()) {
         AGORA_LOG(WARN, "validator", "spot check model: %s", logits.status().ToString());
         continue;
       }
       it = truth.emplace(decoded[m].model_hash, miner::Softmax(logits->Row(0))).first;
     }
-    const double gap = DistributionGap(decoded[m].distributions[j], it->second);
+    const double gap = DistributionGap(decoded[m].distributions[checked], it->second);
     if (!(gap <= o_.spot_tolerance)) {
       out[m].evidence = absl::StrFormat(
-          "predict challenge %d: distribution differs from model %s by %.4f (tolerance %.4f)", j,
-          out[m].model, gap, o_.spot_tolerance);
+          "predict challenge %d: distribution differs from model %s by %.4f (tolerance %.4f)",
+          checked, out[m].model, gap, o_.spot_tolerance);
     }
   }
   // After the spot checks: a miner caught by one may not lead (duplicates.h).
@@ -579,7 +582,13 @@ void Validator::ScoreGenerateStep(const Challenge& prompt, const protocol::Gener
   check.tokenizer = &kBytes;
   for (auto& [hash, idx] : by_model) {
     miner::ModelBackend* model = Known(hash);
-    if (model == nullptr) continue;  // not reached: ModelVerdict requires the model held
+    if (model == nullptr) {  // ModelVerdict passed, so not expected: fail closed
+      for (size_t m : idx) {
+        out[m].generate = 0.0;
+        out[m].generate_reason = absl::StrCat("model ", ToHex(hash), " is not held");
+      }
+      continue;
+    }
     std::vector<std::vector<uint32_t>> rows;
     std::vector<size_t> from;
     for (size_t m : idx) {
