@@ -37,7 +37,7 @@ ModelStore::~ModelStore() {
     queue_.clear();
   }
   changed_.notify_all();
-  if (worker_.joinable()) worker_.join();
+  for (std::thread& w : workers_) w.join();
 }
 
 absl::StatusOr<miner::ModelBackend*> ModelStore::AddLocal(const std::string& checkpoint_dir) {
@@ -129,7 +129,9 @@ absl::StatusOr<miner::ModelBackend*> ModelStore::Enqueue(const chain::ModelRegis
   if (stopping_) return absl::CancelledError("the model store is stopping");
   if (pending_.insert(reg.content_hash).second) {
     queue_.push_back(Queued{reg, peer, &client});
-    if (!worker_.joinable()) worker_ = std::thread([this] { Work(); });
+    while (workers_.size() < std::max<size_t>(1, o_.fetch_workers)) {
+      workers_.emplace_back([this] { Work(); });
+    }
     changed_.notify_all();
   }
   return absl::UnavailableError(
@@ -297,6 +299,7 @@ absl::StatusOr<std::unique_ptr<miner::ModelBackend>> ModelStore::LoadVerified(
 }
 
 void ModelStore::Evict() {
+  std::lock_guard<std::mutex> one_at_a_time(evict_mu_);
   struct Entry {
     bool loaded;
     fs::file_time_type used;

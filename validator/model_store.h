@@ -14,8 +14,8 @@
 // unpacked into <dir>/<hash>.d/ only while loading) is kept under
 // cache_bytes by removing the least recently used.
 //
-// Request() does the same in the background, on the store's one worker
-// thread, and never waits: the validator's loop asks for the models of a
+// Request() does the same in the background, on the store's worker threads
+// (fetch_workers), and never waits: the validator's loop asks for the models of a
 // step's miners and goes on with those already held, so a miner that
 // trickles its package (or a slow network) costs the loop nothing; the
 // miners whose models are still being fetched sit the step out.
@@ -35,6 +35,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -57,6 +58,9 @@ struct ModelStoreOptions {
   // After the miner refused us as not permitted: its view of the metagraph
   // may not show our permit yet (it re-reads it within a moment).
   std::chrono::milliseconds retry_unpermitted{2'000};
+  // Fetches at once (worker threads): a miner that trickles its package
+  // holds one of them for fetch_budget every retry_after, not all.
+  size_t fetch_workers = 2;
   bool cpu = false;                       // load on the CPU even with CUDA
 };
 
@@ -141,7 +145,8 @@ class ModelStore {
   std::set<Hash256> pending_;
   std::condition_variable changed_;
   bool stopping_ = false;
-  std::thread worker_;  // started by the first Request
+  std::vector<std::thread> workers_;  // started by the first Request
+  std::mutex evict_mu_;               // one Evict at a time
 };
 
 }  // namespace agora::validator
