@@ -88,7 +88,7 @@ absl::StatusOr<miner::ModelBackend*> ModelStore::Request(const chain::ModelRegis
       FileSize(absl::StrCat(o_.dir, "/", ToHex(reg.content_hash), ".pkg")) == reg.size_bytes) {
     pending_.insert(reg.content_hash);
     lock.unlock();
-    Attempt(reg, peer, client);
+    Attempt(reg, peer, client, /*cache_only=*/true);
     lock.lock();
     pending_.erase(reg.content_hash);
     changed_.notify_all();
@@ -146,7 +146,7 @@ void ModelStore::Work() {
     Queued q = std::move(queue_.front());
     queue_.pop_front();
     lock.unlock();
-    Attempt(q.reg, q.peer, *q.client);
+    Attempt(q.reg, q.peer, *q.client, /*cache_only=*/false);
     lock.lock();
     pending_.erase(q.reg.content_hash);
     changed_.notify_all();
@@ -154,7 +154,7 @@ void ModelStore::Work() {
 }
 
 void ModelStore::Attempt(const chain::ModelRegistration& reg, const protocol::Peer& peer,
-                         protocol::Client& client) {
+                         protocol::Client& client, bool cache_only) {
   const std::string hex = ToHex(reg.content_hash);
   auto fail = [&](absl::Status s) {
     const bool unpermitted = absl::IsPermissionDenied(s);  // Fetch: refused as not permitted
@@ -178,6 +178,7 @@ void ModelStore::Attempt(const chain::ModelRegistration& reg, const protocol::Pe
     if (cached.ok()) package = std::move(*cached);
   }
   const bool from_cache = !package.empty();
+  if (!from_cache && cache_only) return;  // evicted meanwhile: the worker fetches it
   if (!from_cache) {
     absl::Status s = Fetch(reg, peer, client, &package);
     if (!s.ok()) return fail(s);

@@ -113,9 +113,11 @@ class ModelStore {
                                                const protocol::Peer& peer,
                                                protocol::Client& client);
   // The worker's: fetch (or read from the cache), verify, load; the model
-  // goes into models_, a failure into failures_.
+  // goes into models_, a failure into failures_. With `cache_only` (the
+  // caller's thread) nothing is fetched: a package gone from the cache is
+  // left to the worker.
   void Attempt(const chain::ModelRegistration& reg, const protocol::Peer& peer,
-               protocol::Client& client);
+               protocol::Client& client, bool cache_only);
   bool Stopping() const;
   absl::StatusOr<std::unique_ptr<miner::ModelBackend>> LoadVerified(
       const chain::ModelRegistration& reg, const std::string& package_bytes);
