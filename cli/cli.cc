@@ -10,6 +10,8 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/cord.h"
 #include "absl/strings/escaping.h"
+#include "absl/strings/strip.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
@@ -108,6 +110,14 @@ int Report(const absl::Status& status, absl::string_view path, std::ostream& err
 std::string ParsedFlags::Get(absl::string_view name, absl::string_view fallback) const {
   auto it = values_.find(std::string(name));
   return it == values_.end() ? std::string(fallback) : it->second;
+}
+
+std::vector<std::string> CommaList(absl::string_view value) {
+  std::vector<std::string> out;
+  for (absl::string_view part : absl::StrSplit(value, ',', absl::SkipWhitespace())) {
+    out.emplace_back(absl::StripAsciiWhitespace(part));
+  }
+  return out;
 }
 
 absl::Status UsageError(absl::string_view message) {

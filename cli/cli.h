@@ -75,6 +75,9 @@ struct Command {
 
 // An InvalidArgument status marked as a usage error, so Run() exits with 2.
 absl::Status UsageError(absl::string_view message);
+
+// A flag's comma-separated list ("a, b,c"), each item trimmed, empty ones dropped.
+std::vector<std::string> CommaList(absl::string_view value);
 bool IsUsageError(const absl::Status& status);
 
 // Runs the command line `args` (without argv[0]) against the tree `root`.

@@ -228,7 +228,35 @@ class LookupModel : public Wrapper {
   absl::flat_hash_map<uint64_t, uint32_t> next_;
 };
 
+class TwoFacedModel : public Wrapper {
+ public:
+  TwoFacedModel(std::unique_ptr<ModelBackend> registered, std::unique_ptr<ModelBackend> cheap)
+      : Wrapper(std::move(registered)), cheap_(std::move(cheap)) {}
+  absl::StatusOr<Logits> DecodeStep(const std::vector<std::vector<uint32_t>>& rows,
+                                    const std::vector<uint64_t>& sequences) override {
+    return cheap_->DecodeStep(rows, sequences);
+  }
+  void EndSequence(uint64_t sequence) override { cheap_->EndSequence(sequence); }
+  std::string Describe() const override {
+    return absl::StrCat(inner_->Describe(), "; generations by ", cheap_->Describe());
+  }
+
+ private:
+  std::unique_ptr<ModelBackend> cheap_;
+};
+
 }  // namespace
+
+absl::StatusOr<std::unique_ptr<ModelBackend>> MakeTwoFaced(std::unique_ptr<ModelBackend> registered,
+                                                           std::unique_ptr<ModelBackend> cheap) {
+  if (registered == nullptr || cheap == nullptr) return absl::InvalidArgumentError("two-faced: a model is missing");
+  if (registered->vocab_size() != cheap->vocab_size()) {
+    return absl::InvalidArgumentError(absl::StrCat("two-faced: the cheap model's vocabulary (",
+                                                   cheap->vocab_size(), ") is not the registered one's (",
+                                                   registered->vocab_size(), ")"));
+  }
+  return std::unique_ptr<ModelBackend>(new TwoFacedModel(std::move(registered), std::move(cheap)));
+}
 
 bool IsRelayMode(const std::string& mode) { return mode == "copycat" || mode == "noisy-copy"; }
 
@@ -251,6 +279,7 @@ absl::StatusOr<std::unique_ptr<ModelBackend>> MakeAdversary(std::unique_ptr<Mode
     return absl::InvalidArgumentError(
         absl::StrCat("mode ", o.mode, " serves no model of its own (see MakeCopycat)"));
   }
+  if (o.mode == "two-faced") return absl::InvalidArgumentError("mode two-faced: see MakeTwoFaced");
   if (o.mode == "lookup" || o.mode == "claim-registered") {
     if (o.mode == "claim-registered" && o.claim_model == Hash256{}) {
       return absl::InvalidArgumentError("mode claim-registered needs claim_model");

@@ -31,6 +31,11 @@
 //              standard deviation), saved under <data_dir>/perturbed-copy
 //              and registered as its own new hash; then served honestly
 //              (miner.cc PreparePerturbedCopy)
+//   two-faced  answers what only validators ask (predict: next-token
+//              distributions) with its registered model, and generations,
+//              which customers ask for, with a cheaper one (--cheap-model):
+//              best effort for tests, least effort for paying users
+//              (MakeTwoFaced)
 //
 // random, liar, slow, memorizer, lookup and claim-registered wrap the loaded
 // model; random, the memorizer and the lookup use it only for its
@@ -69,6 +74,7 @@ struct AdversaryOptions {
   std::string lookup_text;      // lookup, claim-registered: the text it answers from
   double retemper = 1.001;      // noisy-copy: the temperature applied to what it relays
   double perturb = 1e-3;        // perturbed-copy: noise per weight, in its tensor's std
+  std::string cheap_model;      // two-faced: the checkpoint that answers generations
   std::chrono::milliseconds delay{0};  // slow: added to each forward pass
   uint64_t seed = 1;            // random, memorizer
   CopyTarget copy;              // copycat: the miner it copies
@@ -77,7 +83,7 @@ struct AdversaryOptions {
 
 inline constexpr const char* kAdversaryModes[] = {
     "honest", "random", "liar", "slow", "memorizer", "copycat", "noisy-copy",
-    "lookup", "claim-registered", "greedy", "early-stop", "perturbed-copy"};
+    "lookup", "claim-registered", "greedy", "early-stop", "perturbed-copy", "two-faced"};
 // Modes that relay another miner instead of serving a model.
 bool IsRelayMode(const std::string& mode);
 
@@ -87,6 +93,13 @@ bool IsRelayMode(const std::string& mode);
 // text, or a relay mode (made by MakeCopycat, miner/copycat.h, from no model).
 absl::StatusOr<std::unique_ptr<ModelBackend>> MakeAdversary(std::unique_ptr<ModelBackend> honest,
                                                             const AdversaryOptions& options);
+
+// The two-faced miner: `registered` (whose hash it claims and registers)
+// answers next-token requests (NextTokenLogits, TokenLogprobs), `cheap`
+// every generation (DecodeStep). InvalidArgument when their vocabularies
+// differ.
+absl::StatusOr<std::unique_ptr<ModelBackend>> MakeTwoFaced(std::unique_ptr<ModelBackend> registered,
+                                                           std::unique_ptr<ModelBackend> cheap);
 
 // How greedy and early-stop rewrite a generate request before serving it;
 // nullptr for every other mode.

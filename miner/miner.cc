@@ -359,7 +359,15 @@ absl::Status Run(const MinerOptions& o, const std::atomic<bool>* stop) {
     model = LoadModel(spec);
     if (model.ok()) {
       loaded_hash = (*model)->content_hash();
-      model = MakeAdversary(std::move(*model), o.adversary);
+      if (o.adversary.mode == "two-faced") {
+        ModelSpec cheap_spec;
+        cheap_spec.checkpoint_dir = o.adversary.cheap_model;
+        cheap_spec.force_cpu = spec.force_cpu;
+        absl::StatusOr<std::unique_ptr<ModelBackend>> cheap = LoadModel(cheap_spec);
+        model = cheap.ok() ? MakeTwoFaced(std::move(*model), std::move(*cheap)) : cheap.status();
+      } else {
+        model = MakeAdversary(std::move(*model), o.adversary);
+      }
     }
   }
   if (!model.ok()) return model.status();

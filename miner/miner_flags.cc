@@ -48,6 +48,12 @@ absl::Status AdversaryFromFlags(const cli::ParsedFlags& f, MinerOptions& o) {
   if (f.Has("perturb") && mode != "perturbed-copy") {
     return cli::UsageError("--perturb is for --mode perturbed-copy");
   }
+  if ((mode == "two-faced") != f.Has("cheap-model")) {
+    return cli::UsageError("--cheap-model is for (and needed by) --mode two-faced");
+  }
+  if (mode == "two-faced" && o.model.checkpoint_dir.empty()) {
+    return cli::UsageError("--mode two-faced needs --checkpoint (its registered model)");
+  }
   if (mode == "perturbed-copy" && (o.model.checkpoint_dir.empty() || o.service.data_dir.empty())) {
     return cli::UsageError(
         "--mode perturbed-copy needs --checkpoint (the model it copies) and --data-dir (where "
@@ -121,10 +127,11 @@ std::vector<cli::FlagSpec> MinerFlagSpecs() {
       {"no-curve", "", "no CurveZMQ encryption (clients and chain must match)"},
       {"mode", "MODE",
        "honest (default), or an adversary for tests: random, liar, slow, memorizer, copycat, "
-       "noisy-copy, lookup, claim-registered, greedy, early-stop, perturbed-copy (docs/MINER.md)"},
+       "noisy-copy, lookup, claim-registered, greedy, early-stop, perturbed-copy, two-faced (docs/MINER.md)"},
       {"claim-model", "HASH", "liar and claim-registered modes: the model hash to claim (hex)"},
       {"lookup-text", "FILE", "lookup and claim-registered modes: the text answers are looked up in"},
       {"retemper", "T", "noisy-copy mode: temperature applied to the relayed answers (default 1.001)"},
+      {"cheap-model", "DIR", "two-faced mode: the checkpoint that answers generations"},
       {"perturb", "S", "perturbed-copy mode: noise added to each weight, in its tensor's standard deviations (default 0.001)"},
       {"delay-ms", "MS", "slow mode: delay added to each forward pass"},
       {"copy-uid", "UID", "copycat and noisy-copy modes: relay the answers of the miner at this uid"},
@@ -148,6 +155,7 @@ absl::StatusOr<MinerOptions> OptionsFromFlags(const cli::ParsedFlags& f) {
   o.ready_file = f.Get("ready-file");
   o.adversary.mode = f.Get("mode", o.adversary.mode);
   o.adversary.lookup_text = f.Get("lookup-text");
+  o.adversary.cheap_model = f.Get("cheap-model");
   if (f.Has("claim-model")) {
     absl::StatusOr<std::string> h = FromHex(f.Get("claim-model"));
     if (!h.ok() || h->size() != o.adversary.claim_model.size()) {

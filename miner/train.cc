@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
 #include <cmath>
 #include <ostream>
 #include <random>
@@ -106,8 +107,17 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& o) {
   }
   s = MakeDirs(o.out_dir, 0755);
   if (!s.ok()) return s;
-  s = WriteFileAtomic(o.out_dir + "/holdout.txt", holdout, 0644);
-  if (!s.ok()) return s;
+  if (!o.holdout_out.empty()) {
+    std::error_code ec;
+    const std::filesystem::path out = std::filesystem::weakly_canonical(o.out_dir, ec);
+    const std::filesystem::path held = std::filesystem::weakly_canonical(o.holdout_out, ec);
+    for (std::filesystem::path p = held.parent_path(); !ec && !p.empty(); p = p.parent_path()) {
+      if (p == out) return Bad("holdout-out", "is inside the checkpoint directory, which miners serve");
+      if (p == p.parent_path()) break;
+    }
+    s = WriteFileAtomic(o.holdout_out, holdout, 0644);
+    if (!s.ok()) return s;
+  }
 
   SetUpTorchProcess();
   const torch::Device device = ServingDevice(o.force_cpu);

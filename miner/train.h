@@ -2,8 +2,9 @@
 // what `agora-train` runs (miner/train_main.cc is a thin shell over Train()).
 //
 // The corpus is split once: the last `holdout_fraction` of its lines is the
-// held-out text, never trained on, written to <out>/holdout.txt (validators
-// draw challenges from it). Training samples windows of context+1 bytes from
+// held-out text, never trained on; its loss is reported, and it is written to
+// `holdout_out` when set, never into the checkpoint directory (miners serve
+// that directory: held-out text there would be public). Training samples windows of context+1 bytes from
 // the rest with a seeded generator, so the same corpus, options and seed give
 // the same weights and content hash on the same machine and thread count.
 // Checkpoints go to <out> every checkpoint_every steps and at the end.
@@ -35,6 +36,7 @@ struct TrainOptions {
   double lr = 3e-3;
   uint64_t seed = 1;
   double holdout_fraction = 0.05;  // [0, 0.5]
+  std::string holdout_out;         // where the held-out text goes; empty: nowhere
   int64_t checkpoint_every = 0;    // 0: only at the end
   int64_t eval_windows = 64;       // held-out windows for the final loss
   bool force_cpu = false;

@@ -45,6 +45,7 @@ absl::Status RunTrain(const ParsedFlags& f, agora::cli::Context& ctx) {
                          DoubleFlag(f, "holdout-fraction", &o.holdout_fraction)}) {
     if (!s.ok()) return s;
   }
+  o.holdout_out = f.Get("holdout-out");
   o.tied_head = !f.Has("untied");
   o.force_cpu = f.Has("cpu");
   if (!f.Has("quiet")) o.progress = &ctx.err;
@@ -68,9 +69,10 @@ int main(int argc, char** argv) {
       "agora-train",
       "train a small GPT on a text corpus",
       "Trains Agora's byte-level GPT decoder on a plain text file and writes a\n"
-      "checkpoint directory (config.json, weights.pt, holdout.txt) that\n"
-      "agora-miner serves. The last --holdout-fraction of the corpus lines is kept\n"
-      "out of training. Same corpus, flags and seed: same content hash.",
+      "checkpoint directory (config.json, weights.pt) that agora-miner serves.\n"
+      "The last --holdout-fraction of the corpus lines is kept out of training\n"
+      "and its loss reported; --holdout-out writes it to a file outside the\n"
+      "checkpoint. Same corpus, flags and seed: same content hash.",
       {
           {"corpus", "FILE", "plain text to train on", /*required=*/true},
           {"out", "DIR", "checkpoint directory", /*required=*/true},
@@ -84,6 +86,7 @@ int main(int argc, char** argv) {
           {"seed", "N", absl::StrCat("seed for init and sampling (default ", d.seed, ")")},
           {"holdout-fraction", "F",
            absl::StrCat("tail of the corpus kept out (default ", d.holdout_fraction, ")")},
+          {"holdout-out", "FILE", "write the held-out text here (not inside --out)"},
           {"checkpoint-every", "N", "also save every N steps (default: only at the end)"},
           {"untied", "", "give the output head its own weights"},
           {"cpu", "", "train on the CPU even if CUDA is available"},

@@ -5,7 +5,58 @@
 #include <cstddef>
 #include <limits>
 
+#include "absl/strings/str_cat.h"
+
 namespace agora::scoring {
+
+std::string CheckShape(const protocol::PredictReply* reply, uint32_t vocab_size,
+                       size_t challenges) {
+  if (reply == nullptr) return "no answer";
+  if (reply->vocab_size != vocab_size) {
+    return absl::StrCat("vocab_size ", reply->vocab_size, ", expected ", vocab_size);
+  }
+  if (reply->distributions.size() != challenges) {
+    return absl::StrCat(reply->distributions.size(), " distributions, expected ", challenges);
+  }
+  std::vector<uint32_t> seen;  // top-k form: stamp (distribution index + 1) per token
+  for (size_t i = 0; i < challenges; ++i) {
+    const protocol::TokenDistribution& d = reply->distributions[i];
+    if (d.tokens.empty()) {  // full form
+      if (d.probs.size() != vocab_size) {
+        return absl::StrCat("distribution ", i, ": ", d.probs.size(), " probabilities, expected ",
+                            vocab_size);
+      }
+      continue;
+    }
+    if (d.probs.size() != d.tokens.size()) {
+      return absl::StrCat("distribution ", i, ": ", d.tokens.size(), " tokens but ",
+                          d.probs.size(), " probabilities");
+    }
+    if (d.tokens.size() > vocab_size) {
+      return absl::StrCat("distribution ", i, ": ", d.tokens.size(), " tokens, vocab_size ",
+                          vocab_size);
+    }
+    if (seen.empty()) seen.assign(vocab_size, 0);
+    const uint32_t stamp = static_cast<uint32_t>(i + 1);
+    for (uint32_t t : d.tokens) {
+      if (t >= vocab_size) {
+        return absl::StrCat("distribution ", i, ": token ", t, " >= vocab_size ", vocab_size);
+      }
+      if (seen[t] == stamp) return absl::StrCat("distribution ", i, ": token ", t, " listed twice");
+      seen[t] = stamp;
+    }
+  }
+  return "";
+}
+
+std::vector<std::string> CheckShapes(const PredictStep& step) {
+  std::vector<std::string> reasons(step.answers.size());
+  for (size_t j = 0; j < reasons.size(); ++j) {
+    reasons[j] = CheckShape(step.answers[j], step.vocab_size, step.targets.size());
+  }
+  return reasons;
+}
+
 namespace {
 
 constexpr size_t kLanes = 8;

@@ -19,6 +19,19 @@
 
 namespace agora::scoring {
 
+// Host-side shape check of one miner's reply against the step: empty when the
+// reply can be densified (right vocab_size, one distribution per challenge,
+// full form with vocab_size probabilities or top-k form with matching
+// tokens/probs, ids < vocab_size and no id listed twice); otherwise the
+// reason ("no answer", "vocab_size 512, expected 256", "distribution 3: 255
+// probabilities, expected 256", ...). Values (NaN, negative, sums) are the
+// tensor side's job.
+std::string CheckShape(const protocol::PredictReply* reply, uint32_t vocab_size,
+                       size_t challenges);
+
+// CheckShape for each of step's answers, in order.
+std::vector<std::string> CheckShapes(const PredictStep& step);
+
 // Writes a top-k distribution (d.tokens not empty) densely into out[V]: the
 // listed probabilities, and `rest` spread evenly over the V - k unlisted
 // tokens (none when k == V, so a non-zero rest then shows as a bad sum).
@@ -27,7 +40,7 @@ void DensifyTopK(const protocol::TokenDistribution& d, uint32_t vocab_size, floa
 
 // Mean log-loss of each miner whose shape reason is empty (0 for the
 // others): mean over challenges of -log(max(p[target], floor)), float64.
-// `shape_reasons[m]` is CheckShape's verdict on answers[m] (predict_loss.h).
+// `shape_reasons[m]` is CheckShape's verdict on answers[m].
 // nullopt when any distribution of such a miner is malformed: a NaN, a
 // negative or infinite probability, or a sum (float32 lanes, added in
 // float64) outside [1 - tol, 1 + tol].

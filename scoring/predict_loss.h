@@ -17,6 +17,7 @@
 #include <torch/torch.h>
 
 #include "protocol/task_messages.h"
+#include "scoring/predict_host.h"
 #include "scoring/predict_scoring.h"
 
 namespace agora::scoring {
@@ -24,18 +25,7 @@ namespace agora::scoring {
 // Why a distribution is malformed, in the order they are looked for.
 enum class BadKind : int32_t { kNone = 0, kNaN = 1, kInfinite = 2, kNegative = 3, kSum = 4 };
 
-// Host-side shape check of one miner's reply against the step: empty when the
-// reply can be densified (right vocab_size, one distribution per challenge,
-// full form with vocab_size probabilities or top-k form with matching
-// tokens/probs, ids < vocab_size and no id listed twice); otherwise the
-// reason ("no answer", "vocab_size 512, expected 256", "distribution 3: 255
-// probabilities, expected 256", ...). Values (NaN, negative, sums) are the
-// tensor side's job.
-std::string CheckShape(const protocol::PredictReply* reply, uint32_t vocab_size,
-                       size_t challenges);
-
-// CheckShape for each of step's answers, in order.
-std::vector<std::string> CheckShapes(const PredictStep& step);
+// CheckShape and CheckShapes: scoring/predict_host.h.
 
 // Writes reply's distributions densely into out[N * V] (row n = challenge n).
 // Top-k form: unlisted tokens get rest / (V - k) each. Requires

@@ -3,13 +3,15 @@
 # <devnet>/models, seeded, so quality differences are real and reproducible),
 # then runs one agora-miner per hotkey m1..m3 of the "miners" wallet, each
 # serving a model of a different size and training length, and the
-# adversaries a1..a11, each a --mode of the same binary (miner/adversary.h):
+# adversaries a1..a12, each a --mode of the same binary (miner/adversary.h):
 # random, a liar claiming m3's model (serving a small model of its own), a
 # slow one past the validator's deadline, a memorizer, a copycat relaying
 # m3's answers, a lookup over the public corpus and one claiming m3's model,
-# a noisy copycat, greedy and early-stop samplers, and a thief serving m3's
-# checkpoint with nudged weights under a hash of its own. Stops its miners on
-# SIGTERM/SIGINT.
+# a noisy copycat, greedy and early-stop samplers, a thief serving m3's
+# checkpoint with nudged weights under a hash of its own, and a two-faced
+# miner (its registered model for validators' predict challenges, a cheaper
+# one for generations). AGORA_DEVNET_ADVERSARIES (set by scripts/devnet.sh)
+# names the adversaries that run. Stops its miners on SIGTERM/SIGINT.
 # Usage: scripts/devnet-miners.sh DEVNET_DIR
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,16 +25,15 @@ if [ ! -s "$corpus" ]; then
   bible -f 'Gen1:1-Rev22:21' > "$corpus.tmp" && mv "$corpus.tmp" "$corpus"
 fi
 
-# name layers dim heads steps: three models of clearly different quality.
-# AGORA_DEVNET_MODELS overrides them (same fields, ';' between models).
-models=("m1 1 32 2 40" "m2 2 64 4 150" "m3 2 96 4 400")
-if [ -n "${AGORA_DEVNET_MODELS:-}" ]; then IFS=';' read -r -a models <<< "$AGORA_DEVNET_MODELS"; fi
+# The honest models, "name layers dim heads steps" separated by ';'
+# (scripts/devnet.sh sets them).
+IFS=';' read -r -a models <<< "${AGORA_DEVNET_MODELS:?set by scripts/devnet.sh}"
 # The adversaries' own models: the chain lets one uid register a model (the
 # earliest registration owns a hash), so each adversary that serves a model
 # has one nobody else serves, trained with its own seed. (The liar claims
 # m3's; random, the memorizer and the lookup use theirs only for its shape.)
 models+=("liar 1 24 2 20 7" "a1 1 24 2 20 11" "a3 1 32 2 40 13" "a4 1 24 2 20 17"
-         "a6 1 24 2 20 19" "a9 2 64 4 150 23" "a10 1 32 2 40 29")
+         "a6 1 24 2 20 19" "a9 2 64 4 150 23" "a10 1 32 2 40 29" "a12 1 32 2 40 31")
 for spec in "${models[@]}"; do
   read -r name layers dim heads steps seed <<< "$spec"
   out="$devnet/models/$name"
@@ -44,6 +45,7 @@ for spec in "${models[@]}"; do
       > "$devnet/logs/train-$name.log" 2>&1
     touch "$out/.done"
   fi
+  rm -f "$out/holdout.txt"  # older devnets kept held-out text in the served checkpoint
 done
 
 pids=()
@@ -72,7 +74,15 @@ miners=("m1 m1" "m2 m2" "m3 m3"
         "a8 - --mode noisy-copy --copy-hotkey $m3_hotkey"
         "a9 a9 --mode greedy"
         "a10 a10 --mode early-stop"
-        "a11 m3 --mode perturbed-copy")
+        "a11 m3 --mode perturbed-copy"
+        "a12 a12 --mode two-faced --cheap-model $devnet/models/a1")
+# Only the adversaries asked for (the honest miners always run).
+selected=()
+for spec in "${miners[@]}"; do
+  read -r name _ <<< "$spec"
+  if [[ $name == m* || " ${AGORA_DEVNET_ADVERSARIES-} " == *" $name "* ]]; then selected+=("$spec"); fi
+done
+miners=("${selected[@]}")
 start_miner() {  # start_miner NAME MODEL EXTRA...
   local name=$1 model=$2
   shift 2
@@ -111,5 +121,6 @@ for i in "${!miners[@]}"; do
   # shellcheck disable=SC2086  # the spec's extra flags are several words
   start_miner ${miners[$i]}
 done
-for ((i = honest; i < ${#miners[@]}; i++)); do await_miner "$i"; done
+first=$(( ${#miners[@]} > honest ? honest : 0 ))  # the honest ones already, unless alone
+for ((i = first; i < ${#miners[@]}; i++)); do await_miner "$i"; done
 wait

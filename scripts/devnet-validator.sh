@@ -1,16 +1,38 @@
 #!/usr/bin/env bash
-# Started by scripts/devnet.sh: waits for the devnet's models (trained by
-# scripts/devnet-miners.sh), then runs agora-validator with
-# configs/validator.toml, its paths pointed into the devnet directory: the
-# held-out text is the tail of the corpus the models never trained on, and
-# the validator holds all three honest models for spot checks (m3 is also
-# the reference that judges completions). Stops it on SIGTERM/SIGINT.
+# Started by scripts/devnet.sh: trains the validator's private teacher (once,
+# like the last honest model but with a secret seed, kept in the validator's
+# data directory and never served), waits for the devnet's models (trained
+# by scripts/devnet-miners.sh), then runs agora-validator with
+# configs/validator.toml, its paths pointed into the devnet directory. The
+# challenge text is sampled from the teacher with a secret seed
+# (`agora-validator teacher`), never from the public corpus; m3 is the
+# reference that judges completions. Stops it on SIGTERM/SIGINT.
 # Usage: scripts/devnet-validator.sh DEVNET_DIR
 set -euo pipefail
 cd "$(dirname "$0")/.."
 devnet=$1
 bin=${AGORA_DEVNET_BIN:-"$(pwd)/build/bin"}
 models="$devnet/models"
+
+# The teacher: trained on the whole public corpus (what a model owner could
+# train on too) with a seed nobody else knows, so its text is like the
+# corpus but no miner holds the model that wrote it (docs/VALIDATOR.md
+# "Challenge text").
+teacher="$devnet/validator/teacher"
+for _ in $(seq 6000); do [ -s "$models/kjv.txt" ] && break; sleep 0.1; done
+IFS=';' read -r -a honest <<< "${AGORA_DEVNET_MODELS:?set by scripts/devnet.sh}"
+read -r _ t_layers t_dim t_heads t_steps _ <<< "${honest[${#honest[@]}-1]}"
+if [ ! -f "$teacher/.done" ]; then
+  echo "devnet: training the validator's private teacher ($t_layers layers, width $t_dim, $t_steps steps; cached afterwards)"
+  mkdir -p "$devnet/validator"
+  "$bin/agora-train" --corpus "$models/kjv.txt" --out "$teacher" --layers "$t_layers" --dim "$t_dim" \
+    --heads "$t_heads" --context 64 --steps "$t_steps" --batch 16 --quiet --holdout-fraction 0 \
+    --seed "$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')" > "$devnet/logs/train-teacher.log" 2>&1
+  touch "$teacher/.done"
+fi
+# Its text never contains 32 bytes of the public texts on this machine.
+printf -v teacher_cmd '%q ' "$bin/agora-validator" teacher --checkpoint "$teacher" \
+  --exclude "$models/kjv.txt,/usr/share/dict,/usr/share/games/fortunes"
 
 for _ in $(seq 6000); do [ -f "$models/m3/.done" ] && break; sleep 0.1; done
 [ -f "$models/m3/.done" ] || { echo "devnet: no models after 10 minutes; validator not started"; exit 1; }
@@ -35,7 +57,7 @@ rm -f "$devnet/validator.ready" "$devnet/gateway.url"
 # registered model is fetched from that miner (docs/VALIDATOR.md).
 "$bin/agora-validator" --config configs/validator.toml \
   --wallet-dir "$devnet/wallets" --chain-url-file "$devnet/chain/chain.url" \
-  --data-dir "$devnet/validator" --holdout "$models/m3/holdout.txt" \
+  --data-dir "$devnet/validator" --holdout-command "$teacher_cmd" \
   --reference-model "$models/m3" \
   --min-prefix 24 --max-prefix 40 --ready-file "$devnet/validator.ready" \
   --gateway-port 0 --api-keys-file "$keys" --gateway-ready-file "$devnet/gateway.url" \

@@ -16,7 +16,12 @@
 #                          epoch's summary goes to <dir>/summary.json (the
 #                          latest) and <dir>/epochs.jsonl (all of them)
 #   AGORA_DEVNET_MODELS    the honest models to train, "name layers dim heads
-#                          steps" separated by ';' (default in devnet-miners.sh)
+#                          steps" separated by ';' (default below); the
+#                          validator's private teacher is trained like the
+#                          last of them, with a secret seed
+#   AGORA_DEVNET_ADVERSARIES  which adversarial miners run: names of
+#                          scripts/devnet-miners.sh (a1..a12) separated by
+#                          commas, "all" (default) or "none"
 #   AGORA_DEVNET_BIN       use the binaries in this directory as they are
 #                          (no package install, no build): for tests
 #   AGORA_TORCH_THREADS    LibTorch threads per process (default 1: a dozen
@@ -38,6 +43,8 @@ else
   bin="$root/build/bin"
 fi
 export AGORA_DEVNET_BIN=$bin  # for devnet-miners.sh and devnet-validator.sh
+# Three honest models of clearly different quality.
+export AGORA_DEVNET_MODELS=${AGORA_DEVNET_MODELS:-"m1 1 32 2 40;m2 2 64 4 150;m3 2 96 4 400"}
 
 devnet=${AGORA_DEVNET_DIR:-.devnet}
 mkdir -p "$devnet/logs" "$devnet/chain"
@@ -72,7 +79,22 @@ wallet_exists owner || "$bin/agora" wallet new --name owner "${wallets[@]}" --kd
 wallet_exists validator || "$bin/agora" wallet new --name validator "${wallets[@]}" --kdf interactive > /dev/null
 wallet_exists miners || "$bin/agora" wallet new --name miners --hotkey m1 "${wallets[@]}" --kdf interactive > /dev/null
 # Honest miners, then the adversaries of scripts/devnet-miners.sh.
-miner_hotkeys=(m1 m2 m3 a1 a2 a3 a4 a5 a6 a7 a8 a9 a10 a11)
+all_adversaries=(a1 a2 a3 a4 a5 a6 a7 a8 a9 a10 a11 a12)
+case "${AGORA_DEVNET_ADVERSARIES:-all}" in
+  all) adversaries=("${all_adversaries[@]}") ;;
+  none) adversaries=() ;;
+  *)
+    read -r -a adversaries <<< "${AGORA_DEVNET_ADVERSARIES//,/ }"
+    for a in "${adversaries[@]}"; do
+      if [[ " ${all_adversaries[*]} " != *" $a "* ]]; then
+        echo "devnet: AGORA_DEVNET_ADVERSARIES: unknown adversary '$a' (a1..a12, all or none)" >&2
+        exit 2
+      fi
+    done
+    ;;
+esac
+export AGORA_DEVNET_ADVERSARIES="${adversaries[*]}"  # for devnet-miners.sh: space-separated
+miner_hotkeys=(m1 m2 m3 "${adversaries[@]}")
 for h in "${miner_hotkeys[@]:1}"; do
   [ -f "$devnet/wallets/miners/hotkeys/$h" ] ||
     "$bin/agora" wallet new-hotkey --name miners --hotkey "$h" "${wallets[@]}" > /dev/null
@@ -103,7 +125,7 @@ echo "devnet: chain at $AGORA_CHAIN_URL (log: $devnet/logs/chain.log)"
 
 # 3. Registrations and stake, each only if the chain does not have it yet.
 # The chain takes a few registrations per block: `agora register` waits for
-# the next block when one is full. Miners m1..m3 are honest; a1..a11 are the
+# the next block when one is full. Miners m1..m3 are honest; a1..a12 are the
 # adversaries (scripts/devnet-miners.sh).
 metagraph_json=
 refresh_metagraph() { metagraph_json=$("$bin/agora" metagraph --netuid 1 --json); }
@@ -155,7 +177,7 @@ write_labels() {  # hotkey addresses and model hashes -> names, for agora summar
     label "$(address_of validator default)" validator
     for spec in "m1 honest" "m2 honest" "m3 honest" "a1 random" "a2 liar" "a3 slow" \
                 "a4 memorizer" "a5 copycat" "a6 lookup" "a7 claim-registered" "a8 noisy-copy" \
-                "a9 greedy" "a10 early-stop" "a11 perturbed-copy"; do
+                "a9 greedy" "a10 early-stop" "a11 perturbed-copy" "a12 two-faced"; do
       read -r h role <<< "$spec"
       if [ -f "$devnet/wallets/miners/hotkeys/$h" ]; then label "$(address_of miners "$h")" "$role ($h)"; fi
     done

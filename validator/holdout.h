@@ -13,10 +13,19 @@
 // Tokens are bytes (the byte-level tokenizer of miner/tokenizer.h), so a
 // prefix of L tokens and its target cost L + 1 bytes of the source.
 //
+// A source may instead be a command whose standard output is the text (for
+// example `agora-validator teacher`, validator/teacher_text.h): it is read as
+// needed, never ends, and is a new stream at every start (its cursor starts
+// at 0), so the command must never repeat itself. A command that exits or
+// stalls is started again, at most once a minute.
+//
 // Thread-compatible.
 #ifndef AGORA_VALIDATOR_HOLDOUT_H_
 #define AGORA_VALIDATOR_HOLDOUT_H_
 
+#include <sys/types.h>
+
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -37,23 +46,56 @@ class HoldoutSource {
   // Reads every source (each file at most 1 GiB). InvalidArgument when no
   // source is given or they hold fewer than 2 bytes; file errors otherwise.
   static absl::StatusOr<std::unique_ptr<HoldoutSource>> Open(const std::vector<std::string>& paths);
+  // Starts `command` (/bin/sh -c) with its standard output as the stream;
+  // it is stopped when the source is destroyed (or the validator dies).
+  // `first_wait` bounds the wait for its first bytes (a command may load a
+  // model first), `wait` every later read. InvalidArgument for an empty
+  // command; Internal when it cannot be started.
+  static absl::StatusOr<std::unique_ptr<HoldoutSource>> OpenCommand(
+      const std::string& command, std::chrono::milliseconds first_wait = std::chrono::seconds(120),
+      std::chrono::milliseconds wait = std::chrono::seconds(30));
+  ~HoldoutSource();
+  HoldoutSource(const HoldoutSource&) = delete;
+  HoldoutSource& operator=(const HoldoutSource&) = delete;
 
+  // A command's stream: endless, and new at every start.
+  bool endless() const { return !command_.empty(); }
   // Names the sources and their sizes: a saved cursor is only valid for the
   // same fingerprint.
   const std::string& fingerprint() const { return fingerprint_; }
-  uint64_t size() const { return text_.size(); }
+  // Bytes of the sources (files), or read so far (a command).
+  uint64_t size() const { return base_ + text_.size(); }
+  // Why a command's stream gave no more text (empty while it flows).
+  const std::string& problem() const { return problem_; }
 
   // Cuts `count` challenges starting at `cursor`, prefix lengths drawn
   // uniformly from [min_len, max_len] with `seed`. Returns fewer (maybe
-  // none) when the stream runs out. *next is where the next step starts.
+  // none) when the files run out or the command gives no text in time.
+  // *next is where the next step starts. Text before `cursor` is consumed:
+  // a command's stream forgets it.
   std::vector<Challenge> Cut(uint64_t cursor, size_t count, uint32_t min_len, uint32_t max_len,
-                             uint64_t seed, uint64_t* next) const;
+                             uint64_t seed, uint64_t* next);
 
  private:
   HoldoutSource(std::string text, std::string fingerprint)
       : text_(std::move(text)), fingerprint_(std::move(fingerprint)) {}
-  std::string text_;
+  // A command's stream: reads until `end` bytes have been read in all, the
+  // wait runs out, or the command ends (then it is restarted later).
+  void ReadUpTo(uint64_t end);
+  absl::Status Start();
+  void Stop();
+
+  std::string text_;  // bytes [base_, base_ + size) of the stream
+  uint64_t base_ = 0;
   std::string fingerprint_;
+  // A command's stream.
+  std::string command_;
+  std::chrono::milliseconds first_wait_{0}, wait_{0};
+  pid_t pid_ = -1;
+  int fd_ = -1;
+  bool got_bytes_ = false;  // since the command was (re)started
+  std::chrono::steady_clock::time_point started_{};
+  std::string problem_;
 };
 
 // How long the rest of the source lasts: bytes left / (bytes per step), in

@@ -4,9 +4,14 @@
 #include <cmath>
 #include <utility>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/address.h"
+#include "common/crypto.h"
+#include "protocol/codec.h"
+#include "protocol/task_messages.h"
+#include "scoring/predict_host.h"
 #include "validator/check_seed.h"
 #include "validator/score_record.h"
 
@@ -21,6 +26,12 @@ constexpr size_t kCommitsKept = 64;
 // Moving averages are recomputed with the validator's own arithmetic, so they
 // agree to the last bit; the tolerance only forgives another libm.
 constexpr double kRelTolerance = 1e-9;
+// A loss recomputed from a published answer (float64 over float32
+// probabilities) may differ from the validator's in the last float32 bits
+// when its step took the tensor path (scoring/predict_scoring.h).
+constexpr double kLossTolerance = 1e-5;
+// Predict answers are over bytes (the validator's tokenizer).
+constexpr uint32_t kByteVocab = 256;
 
 bool Close(double a, double b) {
   return a == b || std::fabs(a - b) <= kRelTolerance * std::max(std::fabs(a), std::fabs(b));
@@ -161,6 +172,8 @@ std::string ReportText(const AuditReport& r) {
                   r.weights_not_checkable, " not checkable\n");
   absl::StrAppend(&out, "  re-run selections: ", r.checks_verified, " matched to revealed secrets, ",
                   r.checks_not_checkable, " not checkable\n");
+  absl::StrAppend(&out, "  published answers: ", r.answers_checked,
+                  " matched to their hashes, losses of the valid ones recomputed\n");
   absl::StrAppend(&out, "discrepancies: ", r.discrepancies, "\n");
   for (const AuditFinding& f : r.findings)
     absl::StrAppend(&out, "  step ", f.step, ": ", f.what, "\n");
@@ -186,6 +199,7 @@ json ReportJson(const AuditReport& r) {
           {"weights_not_checkable", r.weights_not_checkable},
           {"checks_verified", r.checks_verified},
           {"checks_not_checkable", r.checks_not_checkable},
+          {"answers_checked", r.answers_checked},
           {"discrepancies", r.discrepancies},
           {"findings", findings}};
 }
@@ -293,7 +307,66 @@ void RecordAuditor::Check(uint64_t step, const json& rec) {
   CheckEmas(step, rec, table);
   CheckWeights(step, rec, table);
   CheckSelection(step, rec);
+  CheckAnswers(step, rec);
   prev_ = std::move(table);
+}
+
+void RecordAuditor::CheckAnswers(uint64_t step, const json& rec) {
+  if (!rec.contains("miners") || !rec["miners"].is_array()) return;
+  std::vector<uint32_t> targets;
+  if (rec.contains("challenges") && rec["challenges"].is_array()) {
+    for (const json& c : rec["challenges"]) {
+      uint64_t t = 0;
+      if (!U64(c, "target", &t) || t >= kByteVocab) {
+        Find(step, "malformed challenges: each needs a target below 256");
+        return;
+      }
+      targets.push_back(static_cast<uint32_t>(t));
+    }
+  }
+  const scoring::PredictScoringOptions scoring;  // the validator's
+  for (const json& m : rec["miners"]) {
+    if (!m.is_object() || !m.contains("answer")) continue;
+    uint16_t uid = 0;
+    std::string published, hash, body;
+    if (!U16(m, "uid", &uid) || !Text(m, "answer", &published) || !Text(m, "answer_hash", &hash)) {
+      Find(step, "malformed miner entry: a published answer needs uid, answer and answer_hash");
+      continue;
+    }
+    if (!absl::Base64Unescape(published, &body) || ToHex(Blake2b256(body)) != hash) {
+      Find(step, absl::StrCat("uid ", uid, ": the published answer is not the one its answer_hash names"));
+      continue;
+    }
+    ++report_.answers_checked;
+    if (!Flag(m, "valid")) continue;  // scored 0 for a reason of its own (shape, model, duplicate...)
+    double loss = 0, score = 0;
+    if (!Real(m, "loss", &loss) || !Real(m, "predict_score", &score)) {
+      Find(step, absl::StrCat("uid ", uid, ": a valid answer needs loss and predict_score"));
+      continue;
+    }
+    absl::StatusOr<protocol::PredictReply> reply =
+        protocol::Decode<protocol::PredictReply>(body, "PredictReply");
+    std::optional<std::vector<double>> losses;
+    if (reply.ok() && scoring::CheckShape(&*reply, kByteVocab, targets.size()).empty()) {
+      scoring::PredictStep s;
+      s.vocab_size = kByteVocab;
+      s.targets = targets;
+      s.answers = {&*reply};
+      losses = scoring::WellFormedLosses(s, {""}, scoring.sum_tolerance, scoring.probability_floor);
+    }
+    if (!losses) {
+      Find(step, absl::StrCat("uid ", uid, ": recorded valid, but its published answer is malformed"));
+      continue;
+    }
+    const double recomputed = (*losses)[0];
+    const double recomputed_score = std::max(0.0, 1.0 - recomputed / std::log(double{kByteVocab}));
+    if (std::fabs(recomputed - loss) > kLossTolerance ||
+        std::fabs(recomputed_score - score) > kLossTolerance) {
+      Find(step, absl::StrFormat("uid %d: loss %.6f and predict score %.6f recorded, its published "
+                                 "answer gives %.6f and %.6f",
+                                 uid, loss, score, recomputed, recomputed_score));
+    }
+  }
 }
 
 void RecordAuditor::CheckSelection(uint64_t step, const json& rec) {

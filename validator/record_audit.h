@@ -27,7 +27,11 @@
 //               "min_allowed_weights", "max_weight_limit", "power"}}}};
 //   "check"    {"epoch", "commit", "challenge"}: the epoch's secret's
 //              commitment and the predict challenge re-run in this step;
-//   "check_reveal" {"epoch", "secret"}: the previous epoch's secret.
+//   "check_reveal" {"epoch", "secret"}: the previous epoch's secret;
+//   "challenges" [{"offset", "len", "target", "prefix"}] and, in every
+//              `answers_every`-th record, each miner's "answer" (base64 of
+//              its reply body): its hash, loss and predict score are
+//              recomputed.
 // Records written before these fields existed are counted as not checkable,
 // never as failures.
 //
@@ -72,6 +76,7 @@ struct AuditReport {
   uint64_t weights_not_checkable = 0;
   uint64_t checks_verified = 0;      // re-run challenges matched to a revealed secret
   uint64_t checks_not_checkable = 0; // records without "check", or whose secret is not revealed in them
+  uint64_t answers_checked = 0;      // published answers matched to their hashes (losses recomputed)
   uint64_t discrepancies = 0;  // all of them; `findings` holds the first few
   std::vector<AuditFinding> findings;
   bool ok() const { return records > 0 && discrepancies == 0; }
@@ -119,6 +124,10 @@ class RecordAuditor {
   void CheckWeights(uint64_t step, const nlohmann::json& record,
                     const std::optional<EmaTable>& table);
   void CheckSelection(uint64_t step, const nlohmann::json& record);
+  // Each published answer ("answer": base64 of the reply body) hashes to its
+  // answer_hash, and a valid one's loss on the record's targets and predict
+  // score are the recorded ones (scoring/predict_host.h).
+  void CheckAnswers(uint64_t step, const nlohmann::json& record);
 
   std::string signer_;
   size_t max_findings_;

@@ -13,6 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "chain/client.h"
@@ -104,6 +105,7 @@ std::string ModelVerdict(const Target& t, const Hash256& claimed) {
 struct MinerOutcome {
   Target target;
   std::string answer_hash;  // hex BLAKE2b of the reply body; empty without one
+  std::string answer_body;  // the reply body itself, in steps that publish answers
   std::string model;        // claimed model hash, hex
   double latency_ms = 0;
   scoring::PredictScore predict;
@@ -243,7 +245,9 @@ absl::Status Validator::Init() {
 
   // A copier asks no questions: it needs no held-out text (nor models).
   if (!o_.copy_weights) {
-    absl::StatusOr<std::unique_ptr<HoldoutSource>> holdout = HoldoutSource::Open(o_.holdout);
+    absl::StatusOr<std::unique_ptr<HoldoutSource>> holdout =
+        o_.holdout_command.empty() ? HoldoutSource::Open(o_.holdout)
+                                   : HoldoutSource::OpenCommand(o_.holdout_command);
     if (!holdout.ok()) return holdout.status();
     holdout_ = std::move(*holdout);
   }
@@ -269,14 +273,17 @@ absl::Status Validator::Init() {
   } else {
     return loaded.status();
   }
-  if (holdout_ && state_.holdout_fingerprint != holdout_->fingerprint()) {
-    if (!state_.holdout_fingerprint.empty()) {
+  if (holdout_ && (holdout_->endless() || state_.holdout_fingerprint != holdout_->fingerprint())) {
+    // A command's stream is new at every start: it begins at 0.
+    if (!state_.holdout_fingerprint.empty() && !holdout_->endless()) {
       AGORA_LOG(WARN, "validator", "held-out sources changed: starting them from the beginning");
     }
     state_.holdout_fingerprint = holdout_->fingerprint();
     state_.holdout_cursor = 0;
   }
-  if (holdout_) {
+  if (holdout_ && holdout_->endless()) {
+    AGORA_LOG(INFO, "validator", "challenge text: read as needed from `%s`", o_.holdout_command);
+  } else if (holdout_) {
     AGORA_LOG(INFO, "validator", "held-out text: %d bytes, %d used; lasts ~%.0f steps (~%.1f h)",
               holdout_->size(), state_.holdout_cursor,
               StepsLeft(holdout_->size(), state_.holdout_cursor, o_.challenges, o_.min_prefix,
@@ -958,9 +965,13 @@ absl::Status Validator::Step() {
     prompt.reset();
     if (Clock::now() - last_holdout_error_ > std::chrono::minutes(1)) {
       last_holdout_error_ = Clock::now();
-      AGORA_LOG(ERROR, "validator",
-                "held-out text is used up (%d bytes): no challenges until more sources are configured",
-                holdout_->size());
+      if (holdout_->endless()) {
+        AGORA_LOG(ERROR, "validator", "no challenge text this step: %s", holdout_->problem());
+      } else {
+        AGORA_LOG(ERROR, "validator",
+                  "held-out text is used up (%d bytes): no challenges until more sources are configured",
+                  holdout_->size());
+      }
     }
   } else {
     state_.holdout_cursor = next;
@@ -976,7 +987,7 @@ absl::Status Validator::Step() {
   if (!s.ok()) return s;
   const double steps_left = StepsLeft(holdout_->size(), state_.holdout_cursor, o_.challenges,
                                       o_.min_prefix, o_.max_prefix);
-  if (steps_left < o_.warn_steps_left && !warned_holdout_) {
+  if (!holdout_->endless() && steps_left < o_.warn_steps_left && !warned_holdout_) {
     warned_holdout_ = true;
     AGORA_LOG(WARN, "validator", "held-out text lasts only ~%.0f more steps: add sources", steps_left);
   }
@@ -996,6 +1007,12 @@ absl::Status Validator::Step() {
         FanOutTimed(*client_, peers, MessageKind::kPredictRequest, protocol::Encode(req),
                     protocol::DeadlineAfter(o_.timeout));
     ScorePredictStep(challenges, checked, replies, out);
+    // Every answers_every-th record publishes the answers themselves.
+    if (o_.answers_every > 0 && (state_.step + 1) % o_.answers_every == 0) {
+      for (size_t m = 0; m < replies.size(); ++m) {
+        if (replies[m].reply.ok()) out[m].answer_body = std::string(replies[m].reply->body());
+      }
+    }
     if (prompt) {
       protocol::GenerateRequest g;  // the gateway's schema: prompt text
       g.prompt.assign(prompt->prefix.begin(), prompt->prefix.end());
@@ -1021,9 +1038,18 @@ absl::Status Validator::Step() {
   rec["epoch"] = mg->epoch_index;
   rec["seed"] = absl::StrCat(seed);
   rec["time_ms"] = UnixMillis();
+  // The challenge text itself, published once it is answered: anyone can
+  // check it against public text, and recompute losses from the answers.
+  auto prefix_hex = [](const Challenge& c) {
+    const std::vector<uint8_t> bytes(c.prefix.begin(), c.prefix.end());  // byte-level tokens
+    return ToHex(bytes);
+  };
   nlohmann::json ch = nlohmann::json::array();
   for (const Challenge& c : challenges) {
-    ch.push_back({{"offset", c.offset}, {"len", c.prefix.size()}, {"target", c.target}});
+    ch.push_back({{"offset", c.offset},
+                  {"len", c.prefix.size()},
+                  {"target", c.target},
+                  {"prefix", prefix_hex(c)}});
   }
   rec["challenges"] = ch;
   rec["check"] = {{"epoch", state_.check.epoch},
@@ -1033,7 +1059,10 @@ absl::Status Validator::Step() {
     rec["check_reveal"] = {{"epoch", state_.check_revealed.epoch},
                            {"secret", state_.check_revealed.secret}};
   }
-  if (prompt) rec["generate_prompt"] = {{"offset", prompt->offset}, {"len", prompt->prefix.size()}};
+  if (prompt) {
+    rec["generate_prompt"] = {
+        {"offset", prompt->offset}, {"len", prompt->prefix.size()}, {"prefix", prefix_hex(*prompt)}};
+  }
   nlohmann::json miners = nlohmann::json::array();
   size_t answered = 0;
   double loss_sum = 0;
@@ -1052,6 +1081,7 @@ absl::Status Validator::Step() {
     if (!r.generate_reason.empty()) j["generate_reason"] = r.generate_reason;
     if (!r.evidence.empty()) j["evidence"] = r.evidence;
     if (r.completion_verified) j["completion_verified"] = true;
+    if (!r.answer_body.empty()) j["answer"] = absl::Base64Escape(r.answer_body);
     for (const MinerScore& s2 : state_.scores) {
       if (s2.uid == r.target.uid) j["ema"] = s2.ema;
     }

@@ -45,6 +45,7 @@ struct ValidatorOptions {
   uint16_t netuid = 1;
   std::string data_dir;        // state and score records; required
   std::vector<std::string> holdout;  // held-out text files or directories, in order
+  std::string holdout_command;       // or: a command streaming it (holdout.h); exactly one
   // Challenges.
   size_t challenges = 8;       // predict prefixes per step (one request per miner)
   uint32_t min_prefix = 32;    // tokens
@@ -54,6 +55,9 @@ struct ValidatorOptions {
   std::chrono::milliseconds timeout{3000};  // deadline of each step's answers
   // Generate challenges, judged by the reference model.
   uint32_t generate_every = 0;   // steps; 0: none
+  // Every this many steps the record publishes each miner's predict answer
+  // (its reply body), so an audit recomputes losses from the records alone.
+  uint32_t answers_every = 8;    // steps; 0: never
   uint32_t generate_tokens = 16;
   double generate_weight = 0.2;  // share of the step score from generate
   std::string reference_model;   // checkpoint dir; required when generate_every > 0

@@ -10,20 +10,13 @@
 #include "miner/model_files.h"
 #include "protocol/task_messages.h"
 #include "validator/audit_command.h"
+#include "validator/teacher_command.h"
 
 namespace agora::validator {
 namespace {
 
 std::atomic<bool> g_stop{false};
 void OnSignal(int) { g_stop.store(true); }
-
-std::vector<std::string> List(const std::string& value) {
-  std::vector<std::string> out;
-  for (absl::string_view part : absl::StrSplit(value, ',', absl::SkipWhitespace())) {
-    out.emplace_back(absl::StripAsciiWhitespace(part));
-  }
-  return out;
-}
 
 absl::Status RunFromFlags(const cli::ParsedFlags& given, cli::Context&) {
   absl::StatusOr<cli::ParsedFlags> flags = cli::WithConfigFile(given, ValidatorFlagSpecs());
@@ -50,6 +43,9 @@ std::vector<cli::FlagSpec> ValidatorFlagSpecs() {
       {"data-dir", "DIR", "state and signed score records (required)"},
       {"mode", "MODE", "honest (measure the miners, default) or copy-weights (ask nothing; submit the stake-weighted mean of the other validators' visible weights: a weight copier, to measure what commit-reveal costs one)"},
       {"holdout", "PATHS", "held-out text files or directories, comma-separated, used in order"},
+      {"holdout-command", "CMD",
+       "or: a shell command whose output is the challenge text, read as needed (e.g. "
+       "agora-validator teacher ...)"},
       {"challenges", "N", "predict prefixes per step (default 8)"},
       {"min-prefix", "N", "shortest prefix, tokens (default 32)"},
       {"max-prefix", "N", "longest prefix, tokens (default 96)"},
@@ -57,6 +53,9 @@ std::vector<cli::FlagSpec> ValidatorFlagSpecs() {
       {"step-interval-ms", "MS", "time between steps (default 2000)"},
       {"timeout-ms", "MS", "deadline of each step's answers (default 3000)"},
       {"generate-every", "N", "a generate challenge every N steps (default 0: none)"},
+      {"answers-every", "N",
+       "publish the miners' predict answers in the record of every Nth step, for audits (default 8; "
+       "0: never)"},
       {"generate-tokens", "N", "tokens asked per generate challenge (default 16)"},
       {"generate-weight", "W", "share of the step score from generate, [0,1] (default 0.2)"},
       {"reference-model", "DIR", "checkpoint that judges completions"},
@@ -97,14 +96,15 @@ absl::StatusOr<ValidatorOptions> OptionsFromFlags(const cli::ParsedFlags& f) {
   o.chain_url = f.Get("chain-url");
   o.chain_url_file = f.Get("chain-url-file");
   o.data_dir = f.Get("data-dir");
-  o.holdout = List(f.Get("holdout"));
+  o.holdout = cli::CommaList(f.Get("holdout"));
+  o.holdout_command = f.Get("holdout-command");
   const std::string mode = f.Get("mode", "honest");
   if (mode != "honest" && mode != "copy-weights") {
     return cli::UsageError("--mode: 'honest' or 'copy-weights'");
   }
   o.copy_weights = mode == "copy-weights";
   o.reference_model = f.Get("reference-model");
-  o.known_models = List(f.Get("known-models"));
+  o.known_models = cli::CommaList(f.Get("known-models"));
   o.cpu = f.Has("cpu");
   o.curve = !f.Has("no-curve");
   o.ready_file = f.Get("ready-file");
@@ -123,6 +123,7 @@ absl::StatusOr<ValidatorOptions> OptionsFromFlags(const cli::ParsedFlags& f) {
            cli::IntFlag<int64_t>(f, "step-interval-ms", 0, 3'600'000, &step_ms),
            cli::IntFlag<int64_t>(f, "timeout-ms", 1, 600'000, &timeout_ms),
            cli::IntFlag<uint32_t>(f, "generate-every", 0, 1'000'000, &o.generate_every),
+           cli::IntFlag<uint32_t>(f, "answers-every", 0, 1'000'000, &o.answers_every),
            cli::IntFlag<uint32_t>(f, "generate-tokens", 1, protocol::kMaxGenerateTokens, &o.generate_tokens),
            cli::RealFlag(f, "generate-weight", 0, 1, &o.generate_weight),
            cli::RealFlag(f, "spot-tolerance", 0, 1e6, &o.spot_tolerance),
@@ -159,7 +160,11 @@ absl::StatusOr<ValidatorOptions> OptionsFromFlags(const cli::ParsedFlags& f) {
   }
   if (o.min_prefix > o.max_prefix) return cli::UsageError("min_prefix must be <= max_prefix");
   if (o.data_dir.empty()) return cli::UsageError("set --data-dir");
-  if (o.holdout.empty() && !o.copy_weights) return cli::UsageError("set --holdout (held-out text files or directories)");
+  if (!o.copy_weights && o.holdout.empty() == o.holdout_command.empty()) {
+    return cli::UsageError(
+        "set one of --holdout (held-out text files or directories) and --holdout-command (a command "
+        "streaming challenge text)");
+  }
   if (o.chain_url.empty() && o.chain_url_file.empty()) {
     return cli::UsageError("set --chain-url or --chain-url-file");
   }
@@ -180,16 +185,18 @@ int RunValidatorCommand(int argc, char** argv) {
       "(commit-reveal when the subnet requires it). Each step writes a signed\n"
       "score record. SIGTERM stops it after the current step. See docs/VALIDATOR.md.\n\n"
       "agora-validator audit --records DIR checks a directory of score records\n"
-      "(agora-validator audit --help).",
+      "(agora-validator audit --help); agora-validator teacher writes private\n"
+      "challenge text (agora-validator teacher --help).",
       ValidatorFlagSpecs(),
       &RunFromFlags,
       {}};
   std::vector<std::string> args(argv + 1, argv + argc);
-  // "audit" is the only subcommand; everything else is the validator's own
-  // command line, unchanged (a cli group would make "--config" a usage error).
-  if (!args.empty() && args[0] == "audit") {
-    return cli::Run(AuditCommand(), std::vector<std::string>(args.begin() + 1, args.end()), std::cout,
-                    std::cerr);
+  // "audit" and "teacher" are the subcommands; everything else is the
+  // validator's own command line, unchanged (a cli group would make
+  // "--config" a usage error).
+  if (!args.empty() && (args[0] == "audit" || args[0] == "teacher")) {
+    return cli::Run(args[0] == "audit" ? AuditCommand() : TeacherCommand(),
+                    std::vector<std::string>(args.begin() + 1, args.end()), std::cout, std::cerr);
   }
   return cli::Run(cmd, args, std::cout, std::cerr);
 }

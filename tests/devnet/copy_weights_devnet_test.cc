@@ -128,7 +128,7 @@ TEST(CopyWeightsDevnetTest, CopierEarnsLessPerStakeUnderCommitReveal) {
   ASSERT_TRUE(WriteFileAtomic(tmp.Sub("corpus.txt"), Corpus(), 0644).ok());
   auto train = [&](const std::string& name, const std::string& dim, const std::string& steps) {
     return std::make_unique<Process>(std::vector<std::string>{AGORA_TRAIN_BINARY, "--corpus", tmp.Sub("corpus.txt"), "--out", tmp.Sub(name),
-                    "--context", "64", "--seed", "5", "--holdout-fraction", "0.3", "--quiet",
+                    "--context", "64", "--seed", "5", "--holdout-fraction", "0.3", "--holdout-out", tmp.Sub(name + "-holdout.txt"), "--quiet",
                     "--cpu", "--layers", "1", "--dim", dim, "--heads", "2", "--steps", steps,
                     "--batch", "8", "--lr", "0.01"},
                    tmp.Sub(name + ".train.log"));
@@ -170,7 +170,7 @@ TEST(CopyWeightsDevnetTest, CopierEarnsLessPerStakeUnderCommitReveal) {
   };
   // The honest one reacts quickly to a miner going down (alpha 0.5).
   std::unique_ptr<Process> honest =
-      validator("honest", {"--holdout", tmp.Sub("good/holdout.txt"), "--challenges", "4",
+      validator("honest", {"--holdout", tmp.Sub("good-holdout.txt"), "--challenges", "4",
                            "--min-prefix", "16", "--max-prefix", "32", "--timeout-ms", "3000",
                            "--alpha", "0.5", "--cpu"});
   std::unique_ptr<Process> copier = validator("copier", {"--mode", "copy-weights"});

@@ -5,10 +5,16 @@
 // then reads the summary it wrote at the end (`agora summary --json`) and
 // checks that
 //   - the honest miners' emission is ordered like their models' true
-//     held-out quality (Spearman >= 0.95; the loss agora-train measured on
-//     text no model trained on), and
+//     quality on the validator's private source (Spearman >= 0.95; their
+//     loss on fresh text from the validator's teacher, never used in a
+//     challenge: `agora-validator teacher --evaluate`), and
+//   - the challenge text the records publish shares no 32-byte window with
+//     the public texts on the machine or any file of a served checkpoint,
+//   - `agora-validator audit` recomputes from the records alone the losses
+//     of the published answers, the moving averages and the weights, with
+//     no discrepancy, and
 //   - the adversaries (random, liar, slow, memorizer, copycat, noisy-copy,
-//     lookup, claim-registered, greedy, early-stop, perturbed-copy:
+//     lookup, claim-registered, greedy, early-stop, perturbed-copy, two-faced:
 //     scripts/devnet-miners.sh)
 //     together earned under 2% of what the miners earned in the last epoch,
 //     and each under 1% of what the miners earned over every epoch
@@ -21,6 +27,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <map>
 #include <optional>
 #include <string>
@@ -31,10 +38,13 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "common/crypto.h"
 #include "common/file_util.h"
 #include "gtest/gtest.h"
 #include "tests/common/child_process.h"
 #include "tests/common/temp_dir.h"
+#include "validator/public_windows.h"
+#include "validator/score_record.h"
 
 namespace agora {
 namespace {
@@ -84,6 +94,56 @@ TEST(SpearmanTest, OrdersTiesAndReversals) {
   EXPECT_NEAR(Spearman({1, 2, 3, 4}, {1, 1, 2, 3}), 0.9487, 1e-4);
 }
 
+// Each honest model's loss on fresh text from the devnet validator's private
+// teacher (text no challenge used), by model label.
+std::map<std::string, double> TrueLosses(const std::string& dir, const std::string& log) {
+  std::string models;
+  for (const char* m : {"m1", "m2", "m3"}) absl::StrAppend(&models, models.empty() ? "" : ",", dir, "/models/", m);
+  Process eval({AGORA_BIN_DIR "/agora-validator", "teacher", "--checkpoint", dir + "/validator/teacher",
+                "--bytes", "65536", "--evaluate", models},
+               log);
+  eval.Start();
+  const std::optional<int> rc = eval.Wait(std::chrono::minutes(5));
+  EXPECT_EQ(rc.value_or(-1), 0) << eval.LogText();
+  std::map<std::string, double> out;
+  for (absl::string_view line : absl::StrSplit(eval.LogText(), '\n', absl::SkipWhitespace())) {
+    const nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
+    if (!j.is_object() || !j.contains("loss")) continue;
+    const std::string path = j["checkpoint"].get<std::string>();
+    out[path.substr(path.rfind('/') + 1)] = j["loss"].get<double>();
+  }
+  return out;
+}
+
+// The challenge text the validator's records published, as the runs of the
+// stream they cover (a challenge continues the run when it starts where the
+// last one ended), each prefix followed by its target.
+std::vector<std::string> PublishedChallengeText(const std::string& records) {
+  std::vector<std::string> runs;
+  std::vector<std::string> files;
+  for (const auto& e : std::filesystem::directory_iterator(records)) files.push_back(e.path().string());
+  std::sort(files.begin(), files.end());
+  uint64_t end = ~uint64_t{0};
+  for (const std::string& f : files) {
+    absl::StatusOr<std::string> text = ReadFile(f, 16 << 20);
+    if (!text.ok()) continue;
+    absl::StatusOr<nlohmann::json> rec = validator::VerifyRecord(*text);
+    EXPECT_TRUE(rec.ok()) << f << ": " << rec.status();
+    if (!rec.ok()) continue;
+    for (const nlohmann::json& c : (*rec)["challenges"]) {
+      absl::StatusOr<std::string> prefix = FromHex(c.at("prefix").get<std::string>());
+      EXPECT_TRUE(prefix.ok()) << f;
+      if (!prefix.ok()) continue;
+      const uint64_t offset = c.at("offset").get<uint64_t>();
+      if (offset != end || runs.empty()) runs.emplace_back();
+      runs.back() += *prefix;
+      runs.back() += static_cast<char>(c.at("target").get<int>());
+      end = offset + prefix->size() + 1;
+    }
+  }
+  return runs;
+}
+
 std::string Tail(const std::string& text, size_t n = 6000) {
   return text.size() <= n ? text : text.substr(text.size() - n);
 }
@@ -114,6 +174,8 @@ TEST(DevnetProof, HonestEmissionFollowsQualityAndAdversariesEarnLittle) {
   const nlohmann::json summary = nlohmann::json::parse(*text, nullptr, false);
   ASSERT_TRUE(summary.is_object() && summary["neurons"].is_array()) << *text;
 
+  const std::map<std::string, double> true_loss = TrueLosses(dir, tmp.Sub("evaluate.log"));
+  ASSERT_EQ(true_loss.size(), 3u);
   std::vector<double> honest_emission, honest_quality;
   double miners_total = 0, adversaries_total = 0;
   std::vector<std::string> adversaries_seen;
@@ -125,13 +187,12 @@ TEST(DevnetProof, HonestEmissionFollowsQualityAndAdversariesEarnLittle) {
     if (absl::StartsWith(role, "honest")) {
       const std::string model = n.value("model_label", "");
       ASSERT_FALSE(model.empty()) << "honest miner the validator never heard from: " << n.dump();
-      absl::StatusOr<std::string> config = ReadFile(dir + "/models/" + model + "/config.json", 1 << 20);
-      ASSERT_TRUE(config.ok()) << config.status();
-      const double loss = nlohmann::json::parse(*config).at("train").at("holdout_loss").get<double>();
+      ASSERT_TRUE(true_loss.count(model)) << model;
+      const double loss = true_loss.at(model);
       honest_emission.push_back(emission);
       honest_quality.push_back(-loss);  // lower loss, better model
-      std::printf("[devnet] %s: model %s, true held-out loss %.4f, emission %.0f\n", role.c_str(),
-                  model.c_str(), loss, emission);
+      std::printf("[devnet] %s: model %s, loss on fresh private text %.4f, emission %.0f\n",
+                  role.c_str(), model.c_str(), loss, emission);
     } else {
       adversaries_total += emission;
       adversaries_seen.push_back(role);
@@ -139,7 +200,7 @@ TEST(DevnetProof, HonestEmissionFollowsQualityAndAdversariesEarnLittle) {
     }
   }
   ASSERT_EQ(honest_emission.size(), 3u) << *text;
-  ASSERT_EQ(adversaries_seen.size(), 11u) << *text;
+  ASSERT_EQ(adversaries_seen.size(), 12u) << *text;
   ASSERT_GT(miners_total, 0) << *text;
   for (double e : honest_emission) EXPECT_GT(e, 0) << *text;
   const double rho = Spearman(honest_emission, honest_quality);
@@ -177,6 +238,43 @@ TEST(DevnetProof, HonestEmissionFollowsQualityAndAdversariesEarnLittle) {
                 100 * emission / all_paid, epochs);
     EXPECT_LT(emission / all_paid, 0.01) << role;
   }
+
+  // The challenge text was nobody's to read: no 32-byte window of it is in
+  // the public texts on this machine or in any file of a served checkpoint
+  // (every model directory, the corpus beside them, the thief's copy).
+  std::vector<std::string> missing;
+  absl::StatusOr<validator::PublicWindows> public_text = validator::PublicWindows::Load(
+      {dir + "/models", dir + "/miner-data", "/usr/share/dict", "/usr/share/games/fortunes"}, &missing);
+  ASSERT_TRUE(public_text.ok()) << public_text.status();
+  ASSERT_GT(public_text->bytes(), 4'000'000u);  // the corpus at least
+  size_t asked = 0;
+  for (const std::string& run : PublishedChallengeText(dir + "/validator/records")) {
+    asked += run.size();
+    const std::optional<size_t> at = public_text->FirstShared(run);
+    EXPECT_FALSE(at.has_value()) << "challenge text shares 32 bytes with public text: "
+                                 << run.substr(at.value_or(0), validator::kPublicWindow);
+  }
+  std::printf("[devnet] %zu bytes of challenge text, none of it in %zu public files (%llu bytes)\n",
+              asked, public_text->files(), static_cast<unsigned long long>(public_text->bytes()));
+  EXPECT_GT(asked, 5000u);
+
+  // The records alone: published answers' losses, moving averages, weights.
+  Process audit({AGORA_BIN_DIR "/agora-validator", "audit", "--records", dir + "/validator/records",
+                 "--json"},
+                tmp.Sub("audit.log"));
+  audit.Start();
+  const std::optional<int> audited = audit.Wait(std::chrono::minutes(2));
+  const std::string report_text = audit.LogText();
+  EXPECT_EQ(audited.value_or(-1), 0) << report_text;
+  const nlohmann::json report =
+      nlohmann::json::parse(report_text.substr(std::min(report_text.find('{'), report_text.size())),
+                            nullptr, false);
+  ASSERT_TRUE(report.is_object()) << report_text;
+  std::printf("[devnet] audit: %d records, %d published answers recomputed, %d discrepancies\n",
+              report.value("records", 0), report.value("answers_checked", 0),
+              report.value("discrepancies", -1));
+  EXPECT_EQ(report.value("discrepancies", -1), 0) << report_text;
+  EXPECT_GT(report.value("answers_checked", 0), 10) << report_text;
 }
 
 }  // namespace

@@ -145,7 +145,8 @@ absl::Status FaultNet::Start(const std::vector<FaultMinerSpec>& miners) {
     training.push_back(std::make_unique<Process>(
         std::vector<std::string>{AGORA_TRAIN_BINARY, "--corpus", tmp_.Sub("corpus.txt"), "--out",
                                  tmp_.Sub("model-" + m.name), "--context", "64", "--seed", "5",
-                                 "--holdout-fraction", "0.3", "--quiet", "--cpu", "--layers", "1",
+                                 "--holdout-fraction", "0.3", "--holdout-out",
+                                 tmp_.Sub("holdout-" + m.name + ".txt"), "--quiet", "--cpu", "--layers", "1",
                                  "--dim", absl::StrCat(m.dim), "--heads", "2", "--steps",
                                  absl::StrCat(m.train_steps), "--batch", "2"},
         tmp_.Sub(m.name + ".train.log")));
@@ -193,7 +194,7 @@ absl::Status FaultNet::Start(const std::vector<FaultMinerSpec>& miners) {
   const std::string config = absl::StrCat(
       "wallet_dir = \"", tmp_.Sub("wallets"), "\"\nwallet = \"validator\"\n", "password_file = \"",
       tmp_.Sub("password"), "\"\nchain_url = \"", chain_url_, "\"\nnetuid = 1\n", "data_dir = \"",
-      tmp_.Sub("vali"), "\"\nholdout = \"", tmp_.Sub("model-" + miners.front().name + "/holdout.txt"),
+      tmp_.Sub("vali"), "\"\nholdout = \"", tmp_.Sub("holdout-" + miners.front().name + ".txt"),
       "\"\n", "challenges = 4\nmin_prefix = 8\nmax_prefix = 24\nstep_interval_ms = ", o_.step_interval_ms,
       "\ntimeout_ms = ", o_.timeout_ms, "\nalpha = ", o_.alpha, "\nweights_interval = ", o_.weights_interval,
       "\ncpu = true\nchain_stall_ms = 1000\n");

@@ -161,8 +161,8 @@ std::string StartNet(Net& n) {
   Log("training a tiny model");
   if (!WriteFileAtomic(n.tmp.Sub("corpus.txt"), Corpus(), 0644).ok()) return "corpus";
   Process train({AGORA_TRAIN_BINARY, "--corpus", n.tmp.Sub("corpus.txt"), "--out", n.tmp.Sub("model"),
-                 "--context", "64", "--seed", "5", "--holdout-fraction", "0.3", "--quiet", "--cpu",
-                 "--layers", "1", "--dim", "16", "--heads", "2", "--steps", "3", "--batch", "2"},
+                 "--context", "64", "--seed", "5", "--holdout-fraction", "0.3",
+                 "--holdout-out", n.tmp.Sub("holdout.txt"), "--quiet", "--cpu", "--layers", "1", "--dim", "16", "--heads", "2", "--steps", "3", "--batch", "2"},
                 n.tmp.Sub("train.log"));
   train.Start();
   if (train.Wait(120s) != 0) return "agora-train: " + train.LogText();
@@ -199,7 +199,7 @@ std::string StartNet(Net& n) {
   const std::string config = absl::StrCat(
       "wallet_dir = \"", n.tmp.Sub("wallets"), "\"\nwallet = \"validator\"\n", "password_file = \"",
       n.tmp.Sub("password"), "\"\nchain_url = \"", n.chain_url, "\"\nnetuid = 1\n", "data_dir = \"",
-      n.tmp.Sub("vali"), "\"\nholdout = \"", n.tmp.Sub("model/holdout.txt"), "\"\n",
+      n.tmp.Sub("vali"), "\"\nholdout = \"", n.tmp.Sub("holdout.txt"), "\"\n",
       "generate_every = 0\nchallenges = 4\nmin_prefix = 8\nmax_prefix = 32\n",
       "step_interval_ms = 500\ntimeout_ms = 5000\nweights_interval = 10\ncpu = true\n",
       "gateway_port = 0\napi_keys_file = \"", n.tmp.Sub("keys.toml"), "\"\n",
@@ -564,7 +564,7 @@ TEST_F(HostileInputTest, AbsurdFlagsAndConfigsExitCleanly) {
   const TempDir& tmp = net->tmp;
   ASSERT_TRUE(WriteFileAtomic(tmp.Sub("unknown-key.toml"),
                               absl::StrCat("data_dir = \"", tmp.Sub("v2"), "\"\nholdout = \"",
-                                           tmp.Sub("model/holdout.txt"), "\"\nchain_url = \"",
+                                           tmp.Sub("holdout.txt"), "\"\nchain_url = \"",
                                            net->chain_url, "\"\nno_such_setting = 3\n"),
                               0644)
                   .ok());

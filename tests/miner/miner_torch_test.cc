@@ -233,6 +233,10 @@ TEST(TrainTest, SameSeedSameHashAndLossGoesDown) {
   o.seed = 5;
   o.holdout_fraction = 0.1;
   o.out_dir = dir + "/a";
+  o.holdout_out = dir + "/a/held.txt";  // miners serve the checkpoint: refused
+  absl::StatusOr<TrainResult> inside = Train(o);
+  EXPECT_TRUE(absl::IsInvalidArgument(inside.status())) << inside.status();
+  o.holdout_out = dir + "/a-holdout.txt";
   absl::StatusOr<TrainResult> a = Train(o);
   ASSERT_TRUE(a.ok()) << a.status();
   o.out_dir = dir + "/b";
@@ -242,7 +246,10 @@ TEST(TrainTest, SameSeedSameHashAndLossGoesDown) {
   EXPECT_LT(a->train_loss, a->first_loss * 0.8) << a->first_loss << " -> " << a->train_loss;
   EXPECT_GT(a->holdout_loss, 0);
   EXPECT_GT(a->holdout_bytes, 0);
-  EXPECT_TRUE(fs::exists(dir + "/a/holdout.txt"));
+  // The held-out text is where asked, and nowhere in the served checkpoint.
+  EXPECT_TRUE(fs::exists(dir + "/a-holdout.txt"));
+  EXPECT_FALSE(fs::exists(dir + "/a/holdout.txt"));
+  EXPECT_FALSE(fs::exists(dir + "/a/held.txt"));
   absl::StatusOr<LoadedGpt> loaded = LoadCheckpoint(dir + "/a");
   ASSERT_TRUE(loaded.ok()) << loaded.status();
   EXPECT_EQ(loaded->hash, a->content_hash);

@@ -6,6 +6,7 @@
 #include "validator/check_seed.h"
 #include "validator/record_audit.h"
 
+#include <cmath>
 #include <filesystem>
 #include <map>
 #include <optional>
@@ -15,12 +16,15 @@
 
 #include <nlohmann/json.hpp>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "cli/cli.h"
 #include "common/address.h"
 #include "common/crypto.h"
 #include "common/file_util.h"
 #include "gtest/gtest.h"
+#include "protocol/codec.h"
+#include "protocol/task_messages.h"
 #include "tests/common/temp_dir.h"
 #include "validator/audit_command.h"
 #include "validator/score_record.h"
@@ -220,6 +224,61 @@ TEST(RecordAuditTest, ASignedButWrongScoreIsFound) {
   EXPECT_FALSE(rep.ok());
   EXPECT_EQ(rep.discrepancies, 1u) << ReportText(rep);
   EXPECT_TRUE(Mentions(rep, 3, "uid 1: moving average")) << ReportText(rep);
+}
+
+// An answer a record publishes (every answers_every-th step): uid 1's reply
+// to the eight challenges, each giving the target (0) probability 1/2.
+struct Published {
+  std::string body;
+  double loss = -std::log(0.5);
+  double score = 1.0 - -std::log(0.5) / std::log(256.0);
+  Published() {
+    protocol::PredictReply reply;
+    reply.vocab_size = 256;
+    reply.model_hash = Hash256{};
+    for (int i = 0; i < 8; ++i) {
+      protocol::TokenDistribution d;
+      d.probs.assign(256, 0.5f / 255);
+      d.probs[0] = 0.5f;
+      reply.distributions.push_back(d);
+    }
+    body = protocol::Encode(reply);
+  }
+  void Into(json& miner) const {
+    miner["answer"] = absl::Base64Escape(body);
+    miner["answer_hash"] = ToHex(Blake2b256(body));
+    miner["valid"] = true;
+    miner["loss"] = loss;
+    miner["predict_score"] = score;
+  }
+};
+
+TEST(RecordAuditTest, PublishedAnswersAreRecomputedAndATamperedOneIsNamed) {
+  const Published answer;
+  Honest h;
+  answer.Into(h.recs[5]["miners"][0]);
+  const AuditReport good = AuditRecords(h.Signed());
+  EXPECT_TRUE(good.ok()) << ReportText(good);
+  EXPECT_EQ(good.answers_checked, 1u);
+
+  Honest lied;  // the signed loss is not what the published answer gives
+  answer.Into(lied.recs[5]["miners"][0]);
+  lied.recs[5]["miners"][0]["loss"] = answer.loss - 0.1;
+  AuditReport rep = AuditRecords(lied.Signed());
+  EXPECT_TRUE(Mentions(rep, 5, "uid 1: loss 0.593147")) << ReportText(rep);
+
+  Honest swapped;  // another answer published than the one hashed
+  answer.Into(swapped.recs[5]["miners"][0]);
+  swapped.recs[5]["miners"][0]["answer_hash"] = ToHex(Blake2b256("another body"));
+  rep = AuditRecords(swapped.Signed());
+  EXPECT_TRUE(Mentions(rep, 5, "uid 1: the published answer is not the one")) << ReportText(rep);
+
+  Honest malformed;  // recorded valid, but it does not answer the eight challenges
+  answer.Into(malformed.recs[5]["miners"][0]);
+  malformed.recs[5]["challenges"].erase(7);
+  rep = AuditRecords(malformed.Signed());
+  EXPECT_TRUE(Mentions(rep, 5, "uid 1: recorded valid, but its published answer is malformed"))
+      << ReportText(rep);
 }
 
 TEST(RecordAuditTest, AWrongMovingAverageIsFound) {

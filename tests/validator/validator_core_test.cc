@@ -1,17 +1,21 @@
 // Torch-free parts of the validator: weights from scores, the held-out
 // source, the state file, spot-check gaps and signed score records.
 #include <chrono>
+#include <filesystem>
+#include <memory>
 #include <cmath>
 #include <numeric>
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_format.h"
 #include "common/file_util.h"
 #include "gtest/gtest.h"
 #include "tests/common/temp_dir.h"
 #include "validator/api_keys.h"
 #include "validator/completion_request.h"
 #include "validator/holdout.h"
+#include "validator/public_windows.h"
 #include "validator/receipt.h"
 #include "validator/usage_ledger.h"
 #include "validator/score_record.h"
@@ -160,6 +164,87 @@ TEST(HoldoutTest, FingerprintFollowsContentAndBadSourcesAreErrors) {
   ASSERT_EQ(c.size(), 1u);
   EXPECT_EQ(c[0].prefix, (std::vector<uint32_t>{'A', 'A', 'B'}));
   EXPECT_EQ(c[0].target, static_cast<uint32_t>('B'));
+}
+
+// A command's stream: read as needed, consumed text forgotten, a command
+// that ends or stalls reported (and started again no sooner than a minute).
+TEST(HoldoutTest, CommandStreamIsReadAsNeededAndItsEndIsReported) {
+  // 00000000\n00000001\n...: every byte's value follows from its offset.
+  absl::StatusOr<std::unique_ptr<HoldoutSource>> src = HoldoutSource::OpenCommand(
+      "i=0; while :; do printf '%08d\\n' $i; i=$((i+1)); done", std::chrono::seconds(20),
+      std::chrono::seconds(20));
+  ASSERT_TRUE(src.ok()) << src.status();
+  EXPECT_TRUE((*src)->endless());
+  auto expected = [](uint64_t offset) {
+    return offset % 9 == 8 ? '\n' : absl::StrFormat("%08d", offset / 9)[offset % 9];
+  };
+  uint64_t cursor = 0, next = 0;
+  for (int step = 0; step < 50; ++step) {
+    std::vector<Challenge> cs = (*src)->Cut(cursor, 4, 5, 12, 100 + step, &next);
+    ASSERT_EQ(cs.size(), 4u) << (*src)->problem();
+    for (const Challenge& c : cs) {
+      EXPECT_EQ(c.offset, cursor);
+      for (size_t k = 0; k < c.prefix.size(); ++k) {
+        ASSERT_EQ(c.prefix[k], static_cast<uint8_t>(expected(c.offset + k))) << c.offset + k;
+      }
+      EXPECT_EQ(c.target, static_cast<uint8_t>(expected(c.offset + c.prefix.size())));
+      cursor = c.offset + c.prefix.size() + 1;
+    }
+    EXPECT_EQ(next, cursor);
+  }
+  // Read as needed: a step's worth beyond the cursor (and a pipe's), not the
+  // endless rest.
+  EXPECT_LT((*src)->size(), cursor + 4 * 13 + 8192);
+
+  // A command that ends: its text is used, then the end is reported.
+  auto ends = HoldoutSource::OpenCommand("printf abcdefghijklmnopqrstuvwxyz0123",
+                                         std::chrono::seconds(20), std::chrono::seconds(20));
+  ASSERT_TRUE(ends.ok());
+  std::vector<Challenge> a = (*ends)->Cut(0, 4, 5, 5, 1, &next);
+  EXPECT_EQ(a.size(), 4u);
+  std::vector<Challenge> b = (*ends)->Cut(next, 4, 5, 5, 1, &next);
+  ASSERT_EQ(b.size(), 1u);
+  EXPECT_EQ(b[0].prefix, (std::vector<uint32_t>{'y', 'z', '0', '1', '2'}));
+  EXPECT_NE((*ends)->problem().find("ended (exit status 0)"), std::string::npos) << (*ends)->problem();
+  EXPECT_TRUE((*ends)->Cut(next, 4, 5, 5, 1, &next).empty());  // not restarted within a minute
+
+  // A command that stalls: the wait is bounded, and it is stopped.
+  auto stalls = HoldoutSource::OpenCommand("sleep 60", std::chrono::milliseconds(300),
+                                           std::chrono::milliseconds(300));
+  ASSERT_TRUE(stalls.ok());
+  const auto t0 = std::chrono::steady_clock::now();
+  EXPECT_TRUE((*stalls)->Cut(0, 2, 5, 5, 1, &next).empty());
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(30));
+  EXPECT_NE((*stalls)->problem().find("gave no text"), std::string::npos) << (*stalls)->problem();
+  EXPECT_FALSE(HoldoutSource::OpenCommand("").ok());
+}
+
+TEST(PublicWindowsTest, FindsEveryWindowOfTheTextsAndNoOther) {
+  testing::TempDir tmp;
+  const std::string verse = "And the LORD spake unto Moses, saying, Speak unto the children of Israel";
+  std::filesystem::create_directories(tmp.Sub("dir/deeper"));
+  ASSERT_TRUE(WriteFileAtomic(tmp.Sub("dir/deeper/kjv.txt"), verse, 0644).ok());
+  ASSERT_TRUE(WriteFileAtomic(tmp.Sub("words"), "short\nwords\n", 0644).ok());
+  std::vector<std::string> missing;
+  absl::StatusOr<PublicWindows> w =
+      PublicWindows::Load({tmp.Sub("dir"), tmp.Sub("words"), tmp.Sub("no-such")}, &missing);
+  ASSERT_TRUE(w.ok()) << w.status();
+  EXPECT_EQ(missing, std::vector<std::string>{tmp.Sub("no-such")});
+  EXPECT_EQ(w->files(), 2u);
+  EXPECT_EQ(w->windows(), verse.size() - kPublicWindow + 1);
+  for (size_t i = 0; i + kPublicWindow <= verse.size(); ++i) {
+    EXPECT_TRUE(w->Contains(verse.substr(i, kPublicWindow))) << i;
+  }
+  std::string changed = verse.substr(3, kPublicWindow);
+  changed[31] = 'x';
+  EXPECT_FALSE(w->Contains(changed));
+  EXPECT_FALSE(w->Contains(verse.substr(0, 31)));  // not a window
+  // Text that quotes 32 bytes of it, somewhere inside.
+  const std::string fresh = "Then came a fresh line, new here: ";
+  EXPECT_FALSE(w->FirstShared(fresh).has_value());
+  EXPECT_EQ(w->FirstShared(fresh + verse.substr(10, 32) + "...").value_or(0), fresh.size());
+  EXPECT_FALSE(w->FirstShared(fresh + verse.substr(10, 31) + "...").has_value());
+  EXPECT_FALSE(PublicWindows::Load({tmp.Sub("dir")}, nullptr, 10).ok());  // over the byte cap
 }
 
 TEST(PayableScoreTest, ZeroWhileZeroedOrAwaitingAVerifiedCompletion) {

@@ -177,7 +177,8 @@ TEST_P(ValidatorIntegrationTest, RanksMinersByQualityAndSurvivesKill9) {
   auto train = [&](const std::string& name, const std::vector<std::string>& extra) {
     std::vector<std::string> argv = {AGORA_TRAIN_BINARY, "--corpus", tmp.Sub("corpus.txt"),
                                      "--out", tmp.Sub(name), "--context", "64", "--seed", "5",
-                                     "--holdout-fraction", "0.3", "--quiet", "--cpu"};
+                                     "--holdout-fraction", "0.3", "--holdout-out",
+                                     tmp.Sub(name + "-holdout.txt"), "--quiet", "--cpu"};
     argv.insert(argv.end(), extra.begin(), extra.end());
     return Process(argv, tmp.Sub(name + ".train.log"));
   };
@@ -240,7 +241,7 @@ TEST_P(ValidatorIntegrationTest, RanksMinersByQualityAndSurvivesKill9) {
   const std::string config = absl::StrCat(
       "wallet_dir = \"", tmp.Sub("wallets"), "\"\nwallet = \"validator\"\n",
       "password_file = \"", tmp.Sub("password"), "\"\nchain_url = \"", url, "\"\nnetuid = 1\n",
-      "data_dir = \"", tmp.Sub("vali"), "\"\nholdout = \"", tmp.Sub("good/holdout.txt"), "\"\n",
+      "data_dir = \"", tmp.Sub("vali"), "\"\nholdout = \"", tmp.Sub("good-holdout.txt"), "\"\n",
       "known_models = \"", tmp.Sub("good"), "\"\n",  // the weak model is fetched from its miner
       "reference_model = \"", tmp.Sub("good"), "\"\ngenerate_every = 3\ngenerate_tokens = 8\n",
       "challenges = 8\nmin_prefix = 16\nmax_prefix = 48\nstep_interval_ms = 250\n",
