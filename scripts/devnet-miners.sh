@@ -59,10 +59,11 @@ m3_hotkey=$("$bin/agora" wallet show --name miners --wallet-dir "$devnet/wallets
   sed -n '/"address"/h; /"name": "m3"/{x;p;q}' | sed 's/.*"address": *"\([^"]*\)".*/\1/')
 # hotkey model extra-flags... (model "-": none, the relays copy m3's answers).
 # The honest miners start first and register their models; then the
-# adversaries, with every public input at hand: the whole corpus the
-# held-out text is cut from (a6, a7), m3's registered hash (a2, a7), m3's
-# answers (a5, a8), m3's checkpoint (a11: a validator permit fetches it, and
-# model owners may publish theirs).
+# adversaries, with every public input at hand: the whole public corpus
+# (a6, a7), m3's registered hash (a2, a7), m3's answers (a5, a8), m3's
+# checkpoint (a11: a validator permit fetches it, and model owners may
+# publish theirs; nudged by 0.03 of each tensor's spread, beyond the re-run
+# tolerance on most answers, within the derived-model distance).
 miners=("m1 m1" "m2 m2" "m3 m3"
         "a1 a1 --mode random"
         "a2 liar --mode liar --claim-model $m3_hash"
@@ -74,7 +75,7 @@ miners=("m1 m1" "m2 m2" "m3 m3"
         "a8 - --mode noisy-copy --copy-hotkey $m3_hotkey"
         "a9 a9 --mode greedy"
         "a10 a10 --mode early-stop"
-        "a11 m3 --mode perturbed-copy"
+        "a11 m3 --mode perturbed-copy --perturb 0.03"
         "a12 a12 --mode two-faced --cheap-model $devnet/models/a1")
 # Only the adversaries asked for (the honest miners always run).
 selected=()

@@ -54,10 +54,19 @@
 namespace agora::validator {
 
 // How close two answers must be to be the same: the validator's re-run
-// tolerance (ValidatorOptions::spot_tolerance) for both.
+// tolerance (ValidatorOptions::spot_tolerance) for both, and for predict
+// answers also a derived-model distance: answers whose distributions are on
+// average within `derived` total variation of each other come from models
+// that compute nearly the same function, such as a copy of one model's
+// weights nudged beyond the re-run tolerance (a thief escaping the first
+// rule), and count as the same answer too. It compares functions, not
+// parameters, so no permutation or rescaling of a copy's weights moves it;
+// its default keeps clear of independently trained models
+// (docs/VALIDATOR.md "Duplicates", docs/BENCHMARKS.md "Perturbed copies").
 struct SameAnswerTolerance {
   double distribution = 0.02;  // total variation, per distribution
   double logprob = 0.02;       // nats, per completion token
+  double derived = 0.0;        // mean total variation over an answer; 0: off
 };
 
 bool SamePredictAnswer(const protocol::PredictReply& a, const protocol::PredictReply& b,

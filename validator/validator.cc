@@ -112,6 +112,10 @@ struct MinerOutcome {
   std::optional<double> generate;  // set in generate steps for valid completions
   std::string generate_reason;
   std::string evidence;     // spot-check failure
+  // Its predict answer was the same as this uid's (duplicates.h): the two
+  // models compute the same function, so its completion counts as that
+  // uid's too.
+  std::optional<uint16_t> predict_same_as;
   // Its completion was re-run on its model and matched, and counts (not a
   // duplicate): clears the miner for pay (state.h PayableScore).
   bool completion_verified = false;
@@ -150,6 +154,7 @@ void MarkPredictDuplicates(const std::vector<protocol::PredictReply>& decoded,
       [](MinerOutcome& o, uint16_t leader) {
         o.predict = scoring::PredictScore{};
         o.predict.reason = absl::StrCat("duplicate of uid ", leader, "'s answer");
+        o.predict_same_as = leader;
       });
 }
 
@@ -185,7 +190,9 @@ class Validator {
   // miner, so only it can ask for one.
   bool RequiresVerifiedCompletion() const { return o_.generate_every > 0; }
   // Answers a re-run could not tell apart are the same answer (duplicates.h).
-  SameAnswerTolerance SameAnswer() const { return {o_.spot_tolerance, o_.spot_tolerance}; }
+  SameAnswerTolerance SameAnswer() const {
+    return {o_.spot_tolerance, o_.spot_tolerance, o_.derived_tolerance};
+  }
   miner::ModelBackend* Known(const Hash256& hash);
   // Sets each target's model verdict: its registered model obtained (held
   // or fetched from it), or why not.
@@ -621,6 +628,14 @@ void Validator::ScoreGenerateStep(const Challenge& prompt, const protocol::Gener
   }
   MarkGenerateDuplicates(decoded, replies, generate_races_, SameAnswer(), out);
   for (MinerOutcome& o : out) {
+    // A model whose predict answer is another's in this step (a copy, or a
+    // model derived from it) earns nothing for its completion either, even
+    // where sampling took it to other tokens.
+    if (o.predict_same_as && o.generate && o.generate_reason.empty()) {
+      o.generate = 0.0;
+      o.generate_reason =
+          absl::StrCat("its predict answer was uid ", *o.predict_same_as, "'s: so is its completion");
+    }
     if (!o.evidence.empty() || !o.generate_reason.empty()) o.completion_verified = false;
   }
 }

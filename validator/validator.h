@@ -67,6 +67,9 @@ struct ValidatorOptions {
   ModelStoreOptions model_store;  // sizes and timeouts of fetched models (dir, cpu: set by Run)
   double spot_tolerance = 0.02;  // probability (predict) / nats (generate)
   double sample_tolerance = 1e-3;  // probability: near ties in the sampling check
+  // Predict answers within this mean total variation of an earlier-registered
+  // model's come from a model derived from it: the same answer (duplicates.h).
+  double derived_tolerance = 0.08;  // 0: off
   bool cpu = false;              // models and scoring on the CPU even with CUDA
   // Scores and weights.
   double alpha = 0.1;            // moving average: ema += alpha * (score - ema)

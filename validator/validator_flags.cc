@@ -62,6 +62,9 @@ std::vector<cli::FlagSpec> ValidatorFlagSpecs() {
       {"known-models", "DIRS", "checkpoints held from the start, comma-separated (other registered models are fetched from their miners)"},
       {"max-model-bytes", "N", "largest registered model package fetched; a miner whose model is larger earns nothing (default 2147483648)"},
       {"model-cache-bytes", "N", "fetched model packages kept under <data-dir>/models (default 8589934592)"},
+      {"derived-tolerance", "X",
+       "predict answers within this mean total variation of an earlier-registered model's are its "
+       "copy's: the same answer (default 0.08; 0: off)"},
       {"spot-tolerance", "X", "largest allowed spot-check difference: total variation for a distribution, absolute for a log-probability (default 0.02)"},
       {"sample-tolerance", "P", "probability within which a sampled token counts as a near tie in the sampling check (default 0.001)"},
       {"cpu", "", "models and scoring on the CPU even if CUDA is available"},
@@ -128,6 +131,7 @@ absl::StatusOr<ValidatorOptions> OptionsFromFlags(const cli::ParsedFlags& f) {
            cli::RealFlag(f, "generate-weight", 0, 1, &o.generate_weight),
            cli::RealFlag(f, "spot-tolerance", 0, 1e6, &o.spot_tolerance),
            cli::RealFlag(f, "sample-tolerance", 0, 1, &o.sample_tolerance),
+           cli::RealFlag(f, "derived-tolerance", 0, 1, &o.derived_tolerance),
            cli::IntFlag<uint64_t>(f, "max-model-bytes", 1, miner::kMaxPackBytes, &o.model_store.max_model_bytes),
            cli::IntFlag<uint64_t>(f, "model-cache-bytes", 0, UINT64_MAX, &o.model_store.cache_bytes),
            cli::RealFlag(f, "alpha", 1e-6, 1, &o.alpha),

@@ -88,6 +88,25 @@ TEST(DuplicatesTest, AnswersARerunCannotTellApartAreTheSame) {
   EXPECT_FALSE(SamePredictAnswer(a, b, {.distribution = 0.005}));
 }
 
+TEST(DuplicatesTest, AnAnswerOfADerivedModelIsTheSameWithinTheMeanDistance) {
+  // A nudged copy of a model beyond the re-run tolerance: one distribution
+  // 0.1 away in total variation, the others 0.04, mean 0.055.
+  const PredictReply a = Answer(0), far = Answer(100);
+  PredictReply b = a;
+  const double w[] = {0.1, 0.04, 0.04, 0.04};
+  for (size_t i = 0; i < b.distributions.size(); ++i) {
+    for (size_t t = 0; t < 256; ++t) {
+      b.distributions[i].probs[t] = float((1 - w[i]) * a.distributions[i].probs[t] +
+                                          w[i] * far.distributions[i].probs[t]);
+    }
+  }
+  EXPECT_FALSE(SamePredictAnswer(a, b));                     // beyond the re-run tolerance
+  EXPECT_TRUE(SamePredictAnswer(a, b, {.derived = 0.08}));   // but a derived model's
+  EXPECT_TRUE(SamePredictAnswer(b, a, {.derived = 0.08}));
+  EXPECT_FALSE(SamePredictAnswer(a, b, {.derived = 0.05}));  // a model of its own
+  EXPECT_FALSE(SamePredictAnswer(a, far, {.derived = 0.08}));
+}
+
 TEST(DuplicatesTest, TopKFormsCompareAsTheDistributionsTheyDescribe) {
   PredictReply full;
   full.vocab_size = 8;
