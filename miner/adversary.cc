@@ -232,9 +232,36 @@ class TwoFacedModel : public Wrapper {
  public:
   TwoFacedModel(std::unique_ptr<ModelBackend> registered, std::unique_ptr<ModelBackend> cheap)
       : Wrapper(std::move(registered)), cheap_(std::move(cheap)) {}
+  // The batcher mixes both kinds in one batch: rows of a generation (a
+  // sequence id) go to the cheap model, the rest (predict prefixes) to the
+  // registered one, and the logits are put back in row order.
   absl::StatusOr<Logits> DecodeStep(const std::vector<std::vector<uint32_t>>& rows,
                                     const std::vector<uint64_t>& sequences) override {
-    return cheap_->DecodeStep(rows, sequences);
+    std::vector<std::vector<uint32_t>> asked[2];
+    std::vector<uint64_t> asked_sequences[2];
+    std::vector<std::pair<int, size_t>> where(rows.size());  // (model, row there)
+    for (size_t i = 0; i < rows.size(); ++i) {
+      const int k = i < sequences.size() && sequences[i] != 0 ? 1 : 0;
+      where[i] = {k, asked[k].size()};
+      asked[k].push_back(rows[i]);
+      asked_sequences[k].push_back(k == 1 ? sequences[i] : 0);
+    }
+    absl::StatusOr<Logits> got[2];
+    for (int k = 0; k < 2; ++k) {
+      if (asked[k].empty()) continue;
+      got[k] = k == 1 ? cheap_->DecodeStep(asked[k], asked_sequences[k])
+                      : inner_->NextTokenLogits(asked[k]);
+      if (!got[k].ok()) return got[k].status();
+    }
+    Logits out;
+    out.rows = rows.size();
+    out.vocab = vocab_size();
+    out.data.resize(out.rows * out.vocab);
+    for (size_t i = 0; i < rows.size(); ++i) {
+      const absl::Span<const float> row = got[where[i].first]->Row(where[i].second);
+      std::copy(row.begin(), row.end(), out.data.begin() + i * out.vocab);
+    }
+    return out;
   }
   void EndSequence(uint64_t sequence) override { cheap_->EndSequence(sequence); }
   std::string Describe() const override {

@@ -6,6 +6,9 @@
 //   3  signed score record (validator/score_record.h)
 //   4  receipt JSON (validator/receipt.h)
 //   5  validator state file msgpack (validator/state.h)
+//   6  a score record's content, signed here and audited (validator/
+//      record_audit.h): every field an audit reads, published answers
+//      (base64 of a PredictReply) included
 // Each must return a clean error or a value that satisfies its contract.
 #include <cstdint>
 #include <cstdlib>
@@ -17,7 +20,9 @@
 #include "protocol/task_messages.h"
 #include "validator/api_keys.h"
 #include "validator/completion_request.h"
+#include "common/crypto.h"
 #include "validator/receipt.h"
+#include "validator/record_audit.h"
 #include "validator/score_record.h"
 #include "validator/state.h"
 
@@ -29,10 +34,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace agora::validator;
   if (size < 1 || size > kMaxInput) return 0;
   const std::string text(reinterpret_cast<const char*>(data) + 1, size - 1);
-  switch (data[0] % 6) {
+  switch (data[0] % 7) {
     case 0:
     case 1: {
-      absl::StatusOr<CompletionAsk> a = ParseCompletionRequest(text, data[0] % 6 == 1, 64);
+      absl::StatusOr<CompletionAsk> a = ParseCompletionRequest(text, data[0] % 7 == 1, 64);
       if (!a.ok()) {
         if (a.status().code() != absl::StatusCode::kInvalidArgument) std::abort();
         return 0;
@@ -63,7 +68,21 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       (void)VerifyReceipt(j);
       return 0;
     }
-    default: {
+    case 6: {
+      nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
+      if (j.is_discarded()) return 0;
+      static const agora::SigningKey key = agora::SigningKey::Generate();
+      RecordAuditor audit;
+      uint64_t step = 1;
+      if (j.is_object() && j.contains("step") && j["step"].is_number_unsigned()) {
+        step = j["step"].get<uint64_t>();
+      }
+      audit.Add(step, SignRecord(j, key));
+      const AuditReport r = audit.report();
+      if (r.records != 1 || r.signatures_verified > 1) std::abort();
+      return 0;
+    }
+    case 5: {
       absl::StatusOr<ValidatorState> s = agora::protocol::Decode<ValidatorState>(text, "state");
       if (s.ok() && agora::protocol::Encode(*s) != text) std::abort();
       return 0;

@@ -384,3 +384,43 @@ TEST(GenerateRewriteTest, GreedyAndEarlyStopChangeTheRequestOthersDoNot) {
 
 }  // namespace
 }  // namespace agora::miner
+
+namespace agora::miner {
+namespace {
+
+// The two-faced miner: predict prefixes (no sequence) from its registered
+// model, generation rows from the cheap one, in one mixed batch.
+TEST(TwoFacedTest, RegisteredModelForPredictCheapOneForGenerations) {
+  AdversaryOptions random;
+  random.mode = "random";
+  absl::StatusOr<std::unique_ptr<ModelBackend>> cheap =
+      MakeAdversary(std::make_unique<testing::FakeModel>(), random);
+  ASSERT_TRUE(cheap.ok()) << cheap.status();
+  absl::StatusOr<std::unique_ptr<ModelBackend>> two =
+      MakeTwoFaced(std::make_unique<testing::FakeModel>(), std::move(*cheap));
+  ASSERT_TRUE(two.ok()) << two.status();
+  testing::FakeModel registered;
+  EXPECT_EQ((*two)->content_hash(), registered.content_hash());
+
+  const std::vector<std::vector<uint32_t>> rows = {{1, 2, 3}, {4, 5}, {6}};
+  absl::StatusOr<Logits> mixed = (*two)->DecodeStep(rows, {0, 7, 0});
+  ASSERT_TRUE(mixed.ok()) << mixed.status();
+  absl::StatusOr<Logits> honest = registered.NextTokenLogits(rows);
+  ASSERT_TRUE(honest.ok());
+  ASSERT_EQ(mixed->rows, 3u);
+  for (size_t i : {size_t{0}, size_t{2}}) {
+    EXPECT_TRUE(std::equal(mixed->Row(i).begin(), mixed->Row(i).end(), honest->Row(i).begin())) << i;
+  }
+  EXPECT_FALSE(std::equal(mixed->Row(1).begin(), mixed->Row(1).end(), honest->Row(1).begin()));
+  // What validators' predict requests reach directly is the registered model too.
+  absl::StatusOr<Logits> predict = (*two)->NextTokenLogits({rows[1]});
+  ASSERT_TRUE(predict.ok());
+  EXPECT_TRUE(std::equal(predict->Row(0).begin(), predict->Row(0).end(), honest->Row(1).begin()));
+
+  EXPECT_FALSE(MakeTwoFaced(std::make_unique<testing::FakeModel>(256),
+                            std::make_unique<testing::FakeModel>(512))
+                   .ok());
+}
+
+}  // namespace
+}  // namespace agora::miner
