@@ -5,6 +5,7 @@
 if(TARGET agora_miner)
   add_executable(bench_miner ${CMAKE_CURRENT_LIST_DIR}/miner_bench.cc)
   target_link_libraries(bench_miner PRIVATE agora_miner agora_miner_model absl::synchronization)
+  agora_reuse_torch_pch(bench_miner)
 endif()
 # bench_miner_flood: a registered validator's latency with the miner quiet and
 # under a flood of unregistered senders, in the same run (docs/BENCHMARKS.md
@@ -12,4 +13,5 @@ endif()
 if(TARGET agora_miner)
   add_executable(bench_miner_flood ${CMAKE_CURRENT_LIST_DIR}/miner_flood.cc)
   target_link_libraries(bench_miner_flood PRIVATE agora_miner agora_miner_model)
+  agora_reuse_torch_pch(bench_miner_flood)
 endif()

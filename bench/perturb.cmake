@@ -4,4 +4,5 @@
 if(TARGET agora_miner_model)
   add_executable(bench_perturb ${CMAKE_CURRENT_LIST_DIR}/perturb_bench.cc)
   target_link_libraries(bench_perturb PRIVATE agora_miner_model agora_miner_core agora_common)
+  agora_reuse_torch_pch(bench_perturb)
 endif()

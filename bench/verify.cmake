@@ -5,4 +5,5 @@
 if(TARGET agora_miner)
   add_executable(bench_verify ${CMAKE_CURRENT_LIST_DIR}/verify_bench.cc)
   target_link_libraries(bench_verify PRIVATE agora_miner agora_miner_model)
+  agora_reuse_torch_pch(bench_verify)
 endif()
