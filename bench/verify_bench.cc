@@ -5,6 +5,7 @@
 // Usage: bench_verify [--layers 2 --dim 96 --heads 4 --context 64]
 //                     [--checkpoint DIR] [--answers 2000] [--batch 16]
 //                     [--prompt 24] [--max-tokens 16]
+//                     [--challenges 8] [--fraction 0.25]
 // Generation (the baseline): --answers completions at temperature 1, each
 // with its own seed, produced by HandleGenerate through a Batcher over the
 // GPT backend, --batch at a time concurrently: the miner's own path
@@ -15,7 +16,10 @@
 // answered in one batched NextTokenLogits next to each prefix alone, the
 // largest total-variation gap between the two (what the predict spot check
 // compares, against its 0.02 tolerance). A fresh model of the given shape
-// unless --checkpoint names a trained one.
+// unless --checkpoint names a trained one. The validator's CPU share: per
+// miner, 5 predict steps of --challenges prefixes (one re-run each step) and
+// one completion (generate_every 5), re-run always and at --fraction
+// (completion_check_fraction, the default 0.25).
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -43,6 +47,8 @@ struct Args {
   std::string checkpoint;
   size_t answers = 2000, batch = 16;
   uint32_t prompt = 24, max_tokens = 16;
+  size_t challenges = 8;   // the validator's default
+  double fraction = 0.25;  // the validator's default completion_check_fraction
 };
 
 Args Parse(int argc, char** argv) {
@@ -59,12 +65,15 @@ Args Parse(int argc, char** argv) {
     else if (f == "--batch") absl::SimpleAtoi(next(), &a.batch);
     else if (f == "--prompt") absl::SimpleAtoi(next(), &a.prompt);
     else if (f == "--max-tokens") absl::SimpleAtoi(next(), &a.max_tokens);
+    else if (f == "--challenges") absl::SimpleAtoi(next(), &a.challenges);
+    else if (f == "--fraction") absl::SimpleAtod(next(), &a.fraction);
     else {
       std::fprintf(stderr, "unknown flag %s\n", f.c_str());
       std::exit(2);
     }
   }
   a.batch = std::max<size_t>(1, a.batch);
+  a.challenges = std::max<size_t>(1, a.challenges);
   return a;
 }
 
@@ -201,7 +210,7 @@ int main(int argc, char** argv) {
   // 4. A predict step as the validator runs it: each miner answers
   // `challenges` prefixes in one request; the validator re-runs one of them
   // once per model. Timed over many steps.
-  const size_t challenges = 8, steps = std::max<size_t>(20, a.answers / 8);
+  const size_t challenges = a.challenges, steps = std::max<size_t>(20, a.answers / 8);
   double answer_s = 0, recheck_s = 0;
   for (size_t k = 0; k < steps; ++k) {
     std::vector<std::vector<uint32_t>> rows;
@@ -217,9 +226,12 @@ int main(int argc, char** argv) {
     recheck_s += Since(t);
   }
   // The validator's defaults: a generate challenge every 5 steps (one
-  // completion per miner, each re-run) and a predict step every step.
+  // completion per miner, re-run at --fraction once the miner is cleared)
+  // and a predict step every step.
   const double per_cycle_miner = 5 * answer_s / steps + generate_s / double(a.answers);
-  const double per_cycle_validator = 5 * recheck_s / steps + verify_s / double(a.answers);
+  const double per_cycle_predict = 5 * recheck_s / steps;
+  const double per_cycle_validator = per_cycle_predict + verify_s / double(a.answers);
+  const double per_cycle_sampled = per_cycle_predict + a.fraction * verify_s / double(a.answers);
 
   std::printf("answers %zu (%zu refused), batch %zu, prompt %u, max_tokens %u\n", a.answers, refused,
               a.batch, a.prompt, a.max_tokens);
@@ -235,8 +247,13 @@ int main(int argc, char** argv) {
               worst_tv, rows_compared);
   std::printf("predict step: miner answers %zu      %8.1f us;  validator re-runs one %8.1f us  (%.3f)\n",
               challenges, 1e6 * answer_s / steps, 1e6 * recheck_s / steps, recheck_s / answer_s);
-  std::printf("per miner, 5 predict steps + 1 completion (generate_every 5): validator %.1f us, miner %.1f us: "
-              "verification is %.1f%% of answering\n",
-              1e6 * per_cycle_validator, 1e6 * per_cycle_miner, 100 * per_cycle_validator / per_cycle_miner);
+  std::printf("per miner, 5 predict steps + 1 completion (generate_every 5): miner %.1f us\n",
+              1e6 * per_cycle_miner);
+  std::printf("  every completion re-run:        validator %8.1f us: verification %.1f%% of answering\n",
+              1e6 * per_cycle_validator, 100 * per_cycle_validator / per_cycle_miner);
+  std::printf("  completions re-run at p = %.2f: validator %8.1f us: verification %.1f%% of answering "
+              "(predict re-runs %.1f%%)\n",
+              a.fraction, 1e6 * per_cycle_sampled, 100 * per_cycle_sampled / per_cycle_miner,
+              100 * per_cycle_predict / per_cycle_miner);
   return flagged == 0 ? 0 : 1;
 }

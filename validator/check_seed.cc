@@ -1,6 +1,7 @@
 #include "validator/check_seed.h"
 
 #include <array>
+#include <cmath>
 
 #include "absl/types/span.h"
 #include "common/crypto.h"
@@ -13,6 +14,18 @@ bool SecretBytes(const std::string& hex, std::string* out) {
   if (!raw.ok() || raw->size() != 32) return false;
   *out = std::move(*raw);
   return true;
+}
+
+void AppendLittleEndian(std::string& msg, uint64_t v, int bytes) {
+  for (int i = 0; i < bytes; ++i) msg.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+
+// The first 8 bytes of BLAKE2b-256(msg), little-endian.
+uint64_t First8(const std::string& msg) {
+  const Hash256 h = Blake2b256(msg);
+  uint64_t v = 0;
+  for (int i = 7; i >= 0; --i) v = (v << 8) | h[i];
+  return v;
 }
 
 }  // namespace
@@ -33,11 +46,20 @@ size_t CheckedChallenge(const std::string& secret_hex, uint64_t step, size_t cha
   std::string raw;
   if (challenges == 0 || !SecretBytes(secret_hex, &raw)) return 0;
   std::string msg = "agora-check-v1" + raw;
-  for (int i = 0; i < 8; ++i) msg.push_back(static_cast<char>((step >> (8 * i)) & 0xff));
-  const Hash256 h = Blake2b256(msg);
-  uint64_t v = 0;
-  for (int i = 7; i >= 0; --i) v = (v << 8) | h[i];
-  return static_cast<size_t>(v % challenges);
+  AppendLittleEndian(msg, step, 8);
+  return static_cast<size_t>(First8(msg) % challenges);
+}
+
+bool CompletionDrawn(const std::string& secret_hex, uint64_t step, uint32_t ordinal, uint16_t uid,
+                     double fraction) {
+  if (fraction >= 1.0) return true;
+  std::string raw;
+  if (!(fraction > 0.0) || !SecretBytes(secret_hex, &raw)) return false;
+  std::string msg = "agora-check-completion-v1" + raw;
+  AppendLittleEndian(msg, step, 8);
+  AppendLittleEndian(msg, ordinal, 4);
+  AppendLittleEndian(msg, uid, 2);
+  return std::ldexp(static_cast<double>(First8(msg)), -64) < fraction;
 }
 
 }  // namespace agora::validator

@@ -19,6 +19,10 @@
 
 namespace agora::validator {
 
+// How a completion's selection for re-running is numbered within a step.
+inline constexpr uint32_t kGenerateChallengeOrdinal = 0;  // the step's generate challenge
+// The k-th organic sample (gateway answers) folded into a step: ordinal k >= 1.
+
 // An epoch's secret, as kept in the validator's state file.
 struct CheckSecret {
   uint64_t epoch = 0;
@@ -36,6 +40,14 @@ std::string CheckCommitment(const std::string& secret_hex);
 // secret bytes || step as 8 little-endian bytes), modulo `challenges`.
 // 0 when challenges is 0 or the secret is malformed.
 size_t CheckedChallenge(const std::string& secret_hex, uint64_t step, size_t challenges);
+// Whether uid's completion `ordinal` of `step` is drawn for re-running, at
+// rate `fraction`: the first 8 bytes (little-endian) of BLAKE2b-256(
+// "agora-check-completion-v1" || secret bytes || step (8 bytes LE) ||
+// ordinal (4 bytes LE) || uid (2 bytes LE)), over 2^64, are below fraction.
+// fraction >= 1: always; <= 0 or a malformed secret: never. A miner not yet
+// cleared by a verified completion is re-run whatever this says (validator.cc).
+bool CompletionDrawn(const std::string& secret_hex, uint64_t step, uint32_t ordinal, uint16_t uid,
+                     double fraction);
 
 }  // namespace agora::validator
 

@@ -13,6 +13,7 @@
 #include "protocol/task_messages.h"
 #include "scoring/predict_host.h"
 #include "validator/check_seed.h"
+#include "validator/holdout.h"
 #include "validator/score_record.h"
 
 namespace agora::validator {
@@ -30,8 +31,6 @@ constexpr double kRelTolerance = 1e-9;
 // probabilities) may differ from the validator's in the last float32 bits
 // when its step took the tensor path (scoring/predict_scoring.h).
 constexpr double kLossTolerance = 1e-5;
-// Predict answers are over bytes (the validator's tokenizer).
-constexpr uint32_t kByteVocab = 256;
 
 bool Close(double a, double b) {
   return a == b || std::fabs(a - b) <= kRelTolerance * std::max(std::fabs(a), std::fabs(b));
@@ -115,6 +114,7 @@ struct Scored {
   double step_score = 0;
   bool evidence = false;
   bool completion_verified = false;
+  std::optional<bool> rechecked;  // present: it had a valid completion
   std::optional<double> ema;
 };
 
@@ -125,6 +125,8 @@ struct Organic {
   std::optional<double> score;
   bool evidence = false;
   bool completion_verified = false;
+  std::optional<bool> rechecked;
+  uint32_t sample = 0;  // its ordinal for the re-run draw (check_seed.h)
 };
 
 // An optional boolean field: absent reads as false (records from before the
@@ -172,6 +174,8 @@ std::string ReportText(const AuditReport& r) {
                   r.weights_not_checkable, " not checkable\n");
   absl::StrAppend(&out, "  re-run selections: ", r.checks_verified, " matched to revealed secrets, ",
                   r.checks_not_checkable, " not checkable\n");
+  absl::StrAppend(&out, "  completion re-run draws: ", r.draws_verified,
+                  " of cleared miners matched to revealed secrets\n");
   absl::StrAppend(&out, "  published answers: ", r.answers_checked,
                   " matched to their hashes, losses of the valid ones recomputed\n");
   absl::StrAppend(&out, "discrepancies: ", r.discrepancies, "\n");
@@ -198,6 +202,7 @@ json ReportJson(const AuditReport& r) {
           {"weights_checked", r.weights_checked},
           {"weights_not_checkable", r.weights_not_checkable},
           {"checks_verified", r.checks_verified},
+          {"draws_verified", r.draws_verified},
           {"checks_not_checkable", r.checks_not_checkable},
           {"answers_checked", r.answers_checked},
           {"discrepancies", r.discrepancies},
@@ -317,7 +322,7 @@ void RecordAuditor::CheckAnswers(uint64_t step, const json& rec) {
   if (rec.contains("challenges") && rec["challenges"].is_array()) {
     for (const json& c : rec["challenges"]) {
       uint64_t t = 0;
-      if (!U64(c, "target", &t) || t >= kByteVocab) {
+      if (!U64(c, "target", &t) || t >= kChallengeVocab) {
         Find(step, "malformed challenges: each needs a target below 256");
         return;
       }
@@ -347,9 +352,9 @@ void RecordAuditor::CheckAnswers(uint64_t step, const json& rec) {
     absl::StatusOr<protocol::PredictReply> reply =
         protocol::Decode<protocol::PredictReply>(body, "PredictReply");
     std::optional<std::vector<double>> losses;
-    if (reply.ok() && scoring::CheckShape(&*reply, kByteVocab, targets.size()).empty()) {
+    if (reply.ok() && scoring::CheckShape(&*reply, kChallengeVocab, targets.size()).empty()) {
       scoring::PredictStep s;
-      s.vocab_size = kByteVocab;
+      s.vocab_size = kChallengeVocab;
       s.targets = targets;
       s.answers = {&*reply};
       losses = scoring::WellFormedLosses(s, {""}, scoring.sum_tolerance, scoring.probability_floor);
@@ -359,7 +364,7 @@ void RecordAuditor::CheckAnswers(uint64_t step, const json& rec) {
       continue;
     }
     const double recomputed = (*losses)[0];
-    const double recomputed_score = std::max(0.0, 1.0 - recomputed / std::log(double{kByteVocab}));
+    const double recomputed_score = scoring::PredictScoreOfLoss(recomputed, kChallengeVocab);
     if (std::fabs(recomputed - loss) > kLossTolerance ||
         std::fabs(recomputed_score - score) > kLossTolerance) {
       Find(step, absl::StrFormat("uid %d: loss %.6f and predict score %.6f recorded, its published "
@@ -410,8 +415,20 @@ void RecordAuditor::CheckSelection(uint64_t step, const json& rec) {
         ++report_.checks_verified;
       }
     }
+    for (const Draw& d : draws_[revealed]) {
+      const bool drawn = CompletionDrawn(secret, d.step, d.ordinal, d.uid, d.fraction);
+      if (drawn != d.rechecked) {
+        Find(d.step, absl::StrCat("uid ", d.uid, ": completion ", d.ordinal,
+                                  d.rechecked ? " re-run" : " not re-run", ", the epoch's secret ",
+                                  drawn ? "draws it" : "does not draw it"));
+      } else {
+        ++report_.draws_verified;
+      }
+    }
   }
   unrevealed_.erase(revealed);
+  draws_.erase(draws_.begin(), draws_.upper_bound(revealed));
+  fractions_.erase(fractions_.begin(), fractions_.upper_bound(revealed));
   // Epochs before a revealed one are never revealed later.
   check_commits_.erase(check_commits_.begin(), check_commits_.find(revealed));
   for (auto it = unrevealed_.begin(); it != unrevealed_.end() && it->first < revealed;) {
@@ -452,6 +469,7 @@ void RecordAuditor::CheckEmas(uint64_t step, const json& rec,
     }
     s.evidence = m.contains("evidence");
     s.completion_verified = Flag(m, "completion_verified");
+    if (m.contains("rechecked")) s.rechecked = Flag(m, "rechecked");
     double ema = 0;
     if (Real(m, "ema", &ema)) s.ema = ema;
     if (!scored.emplace(uid, std::move(s)).second) {
@@ -474,6 +492,15 @@ void RecordAuditor::CheckEmas(uint64_t step, const json& rec,
     if (Real(o, "generate_score", &score)) x.score = score;
     x.evidence = o.contains("evidence");
     x.completion_verified = Flag(o, "completion_verified");
+    if (o.contains("rechecked")) {
+      uint64_t sample = 0;
+      if (!U64(o, "sample", &sample) || sample == kGenerateChallengeOrdinal || sample > UINT32_MAX) {
+        Find(step, "malformed organic: a re-run draw needs its sample (1, 2, ...)");
+        return;
+      }
+      x.rechecked = Flag(o, "rechecked");
+      x.sample = static_cast<uint32_t>(sample);
+    }
     organic.push_back(std::move(x));
   }
 
@@ -502,6 +529,15 @@ void RecordAuditor::CheckEmas(uint64_t step, const json& rec,
   }
   const EmaTable empty;
   const EmaTable& before = prev_.has_value() ? *prev_ : empty;
+  double fraction = 1.0;  // records from before the draw re-ran every completion
+  Real(rec, "completion_check_fraction", &fraction);
+  // The rate is part of the epoch's committed rule: a validator that lowered
+  // it for one step could spare whom it liked.
+  if (auto [known, fresh] = fractions_.try_emplace(epoch, fraction);
+      !fresh && known->second != fraction) {
+    Find(step, absl::StrFormat("completion_check_fraction %g, earlier in epoch %d %g", fraction,
+                               epoch, known->second));
+  }
   ++report_.emas_checked;
   for (const auto& [uid, now] : *table) {
     auto b = before.find(uid);
@@ -510,6 +546,22 @@ void RecordAuditor::CheckEmas(uint64_t step, const json& rec,
     double ema = carried ? b->second.ema : 0.0;
     uint64_t zeroed = carried ? b->second.zeroed_until_epoch : 0;
     bool verified = carried && b->second.completion_verified;
+    const uint16_t id = uid;
+    // validator.cc ScoreGenerateStep's re-run rule: a miner not cleared is
+    // always re-run; a cleared one as the epoch's secret draws (checked when
+    // it is revealed, CheckSelection).
+    auto rerun = [&](const std::optional<bool>& rechecked, bool completion_verified,
+                     uint32_t ordinal) {
+      if (!rechecked.has_value()) return;
+      if (!*rechecked && completion_verified) {
+        Find(step, absl::StrCat("uid ", id, ": completion verified but not re-run"));
+      } else if (!*rechecked && !verified) {
+        Find(step, absl::StrCat("uid ", id, ": completion not re-run, though the miner was not ",
+                                "cleared by a verified one"));
+      } else if (verified) {
+        draws_[epoch].push_back(Draw{step, ordinal, id, *rechecked, fraction});
+      }
+    };
     // validator.cc ApplyCheckOutcome, replayed.
     auto apply = [&](bool evidence, bool completion_verified) {
       if (evidence) {
@@ -526,6 +578,7 @@ void RecordAuditor::CheckEmas(uint64_t step, const json& rec,
                                 " but its moving average belongs to ", Cut(now.hotkey)));
         continue;
       }
+      rerun(s->second.rechecked, s->second.completion_verified, kGenerateChallengeOrdinal);
       apply(s->second.evidence, s->second.completion_verified);
       if (epoch < zeroed && s->second.step_score != 0) {
         Find(step, absl::StrFormat("uid %d is zeroed until epoch %d but scored %.12g", uid, zeroed,
@@ -539,6 +592,7 @@ void RecordAuditor::CheckEmas(uint64_t step, const json& rec,
     }
     for (const Organic& o : organic) {
       if (o.uid != uid || o.hotkey != now.hotkey) continue;
+      rerun(o.rechecked, o.completion_verified, o.sample);
       apply(o.evidence, o.completion_verified);
       if (o.score) ema += alpha * generate_weight * (*o.score - ema);
     }

@@ -14,14 +14,21 @@
 //   - each revealed vector equals the one committed in its epoch;
 //   - every record of an epoch carries the same check commitment, the secret
 //     revealed for an epoch hashes to it, and each record's re-run
-//     challenge is the one that secret selects (validator/check_seed.h).
+//     challenge is the one that secret selects (validator/check_seed.h);
+//   - every valid completion of a miner not cleared by a verified one was
+//     re-run, and a cleared miner's was re-run exactly when the revealed
+//     secret draws it at "completion_check_fraction".
 //
 // The fields this needs, written by the validator through the helpers below:
 //   "alpha", "generate_weight"   the moving-average rates;
 //   "emas"     every scored uid after the step, ascending:
 //              [{"uid", "hotkey", "ema", "zeroed_until_epoch"}];
 //   "organic"  the gateway answers folded in this step, in the order applied:
-//              [{"uid", "hotkey", "generate_score"?, "evidence"?}];
+//              [{"uid", "hotkey", "generate_score"?, "evidence"?,
+//                "completion_verified"?, "rechecked"?, "sample"?}];
+//   "miners"   each scored miner: "step_score", "evidence"?,
+//              "completion_verified"?, "rechecked"? (a valid completion:
+//              whether it was re-run);
 //   "weights": {"set_weights"|"commit_weights": {..., "inputs":
 //              {"uids", "scores", "rules": {"n", "self_uid",
 //               "min_allowed_weights", "max_weight_limit", "power"}}}};
@@ -76,6 +83,7 @@ struct AuditReport {
   uint64_t weights_not_checkable = 0;
   uint64_t checks_verified = 0;      // re-run challenges matched to a revealed secret
   uint64_t checks_not_checkable = 0; // records without "check", or whose secret is not revealed in them
+  uint64_t draws_verified = 0;       // completions of cleared miners re-run (or not) as the secret drew
   uint64_t answers_checked = 0;      // published answers matched to their hashes (losses recomputed)
   uint64_t discrepancies = 0;  // all of them; `findings` holds the first few
   std::vector<AuditFinding> findings;
@@ -146,6 +154,17 @@ class RecordAuditor {
   };
   std::map<uint64_t, std::string> check_commits_;
   std::map<uint64_t, std::vector<Selection>> unrevealed_;
+  // Completions of cleared miners, by epoch, waiting for the secret that
+  // decides whether each should have been re-run (check_seed.h).
+  struct Draw {
+    uint64_t step = 0;
+    uint32_t ordinal = 0;
+    uint16_t uid = 0;
+    bool rechecked = false;
+    double fraction = 1;
+  };
+  std::map<uint64_t, std::vector<Draw>> draws_;
+  std::map<uint64_t, double> fractions_;  // completion_check_fraction by epoch
 };
 
 // Audits whole texts in step order: `records` maps step -> signed file text.

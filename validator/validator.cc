@@ -116,6 +116,9 @@ struct MinerOutcome {
   // models compute the same function, so its completion counts as that
   // uid's too.
   std::optional<uint16_t> predict_same_as;
+  // Whether its valid completion was re-run (absent: no valid completion):
+  // always while the miner is not cleared, else as the epoch's secret draws.
+  std::optional<bool> rechecked;
   // Its completion was re-run on its model and matched, and counts (not a
   // duplicate): clears the miner for pay (state.h PayableScore).
   bool completion_verified = false;
@@ -199,8 +202,14 @@ class Validator {
   void PrepareModels(const chain::Metagraph& mg, std::vector<Target>& targets);
   void ScorePredictStep(const std::vector<Challenge>& challenges, size_t checked,
                         const std::vector<TimedReply>& replies, std::vector<MinerOutcome>& out);
+  // `ordinal` numbers the completions of this step for the re-run draw
+  // (check_seed.h CompletionDrawn): the generate challenge's, then each
+  // organic sample's.
   void ScoreGenerateStep(const Challenge& prompt, const protocol::GenerateRequest& request,
-                         const std::vector<TimedReply>& replies, std::vector<MinerOutcome>& out);
+                         const std::vector<TimedReply>& replies, uint32_t ordinal,
+                         std::vector<MinerOutcome>& out);
+  // Whether the target's current standing has a verified completion (state.h).
+  bool Cleared(const Target& t) const;
   void ScoreOrganic(const chain::Metagraph& mg);
   void PublishToGateway(const chain::Metagraph& mg);
   std::vector<double> Judge(const std::vector<uint32_t>& prompt,
@@ -462,7 +471,7 @@ void Validator::ScorePredictStep(const std::vector<Challenge>& challenges, size_
                                  std::vector<MinerOutcome>& out) {
   std::vector<protocol::PredictReply> decoded(replies.size());
   scoring::PredictStep step;
-  step.vocab_size = 256;
+  step.vocab_size = kChallengeVocab;
   for (const Challenge& c : challenges) step.targets.push_back(c.target);
   step.answers.assign(replies.size(), nullptr);
   std::vector<std::string> transport_reason(replies.size());
@@ -531,8 +540,15 @@ void Validator::ScorePredictStep(const std::vector<Challenge>& challenges, size_
   MarkPredictDuplicates(decoded, replies, predict_races_, SameAnswer(), out);
 }
 
+bool Validator::Cleared(const Target& t) const {
+  for (const MinerScore& s : state_.scores) {
+    if (s.uid == t.uid) return s.hotkey == t.hotkey && s.completion_verified;
+  }
+  return false;
+}
+
 void Validator::ScoreGenerateStep(const Challenge& prompt, const protocol::GenerateRequest& request,
-                                  const std::vector<TimedReply>& replies,
+                                  const std::vector<TimedReply>& replies, uint32_t ordinal,
                                   std::vector<MinerOutcome>& out) {
   const uint32_t max_tokens = request.max_tokens;
   std::lock_guard<std::mutex> lock(models_mu_);
@@ -583,12 +599,19 @@ void Validator::ScoreGenerateStep(const Challenge& prompt, const protocol::Gener
     }
     for (size_t k = 0; k < valid.size(); ++k) out[valid[k]].generate = scoring::CompletionScore((*lp)[k]);
   }
-  // Re-execution: every completion is re-run on the model it names (its
-  // uid's registered model, held: ModelVerdict passed) in one batched pass
-  // per model, and every token and log-probability is checked against it
-  // (miner/sampling_check.h).
+  // Re-execution: a completion is re-run on the model it names (its uid's
+  // registered model, held: ModelVerdict passed) when its miner is not
+  // cleared yet, or else when the epoch's committed secret draws it (at
+  // completion_check_fraction), in one batched pass per model; every token
+  // and log-probability is checked against it (miner/sampling_check.h).
   std::map<Hash256, std::vector<size_t>> by_model;
-  for (size_t m : valid) by_model[decoded[m].model_hash].push_back(m);
+  for (size_t m : valid) {
+    const uint16_t uid = out[m].target.uid;
+    out[m].rechecked = !Cleared(out[m].target) ||
+                       CompletionDrawn(state_.check.secret, state_.step + 1, ordinal, uid,
+                                       o_.completion_check_fraction);
+    if (*out[m].rechecked) by_model[decoded[m].model_hash].push_back(m);
+  }
   static const miner::ByteTokenizer kBytes;  // the validator's prompts are bytes, as its models'
   miner::CompletionCheckOptions check;
   check.sample_tolerance = o_.sample_tolerance;
@@ -823,6 +846,7 @@ std::vector<double> Validator::Judge(const std::vector<uint32_t>& prompt,
 // with weight generate_weight; a failed spot check zeroes the miner.
 void Validator::ScoreOrganic(const chain::Metagraph& mg) {
   if (!gateway_ || reference_ == nullptr) return;
+  uint32_t ordinal = kGenerateChallengeOrdinal;  // organic samples: 1, 2, ...
   for (OrganicSample& sample : gateway_->TakeOrganic(o_.organic_per_step)) {
     std::vector<Target> targets;
     for (const auto& miner : sample.miners) {
@@ -837,7 +861,8 @@ void Validator::ScoreOrganic(const chain::Metagraph& mg) {
     for (size_t m = 0; m < out.size(); ++m) out[m].target = targets[m];
     Challenge prompt;
     prompt.prefix = sample.prompt;
-    ScoreGenerateStep(prompt, sample.request, sample.replies, out);
+    ++ordinal;
+    ScoreGenerateStep(prompt, sample.request, sample.replies, ordinal, out);
     for (const MinerOutcome& r : out) {
       if (r.target.unverifiable) continue;
       for (MinerScore& s : state_.scores) {
@@ -853,6 +878,10 @@ void Validator::ScoreOrganic(const chain::Metagraph& mg) {
         if (r.generate) u["generate_score"] = *r.generate;
         if (!r.evidence.empty()) u["evidence"] = r.evidence;
         if (r.completion_verified) u["completion_verified"] = true;
+        if (r.rechecked) {
+          u["sample"] = ordinal;
+          u["rechecked"] = *r.rechecked;
+        }
         if (r.generate || !r.evidence.empty()) organic_.push_back(std::move(u));
       }
     }
@@ -1037,7 +1066,7 @@ absl::Status Validator::Step() {
       const std::vector<TimedReply> greplies =
           FanOutTimed(*client_, peers, MessageKind::kGenerateRequest, protocol::Encode(g),
                       protocol::DeadlineAfter(o_.timeout));
-      ScoreGenerateStep(*prompt, g, greplies, out);
+      ScoreGenerateStep(*prompt, g, greplies, kGenerateChallengeOrdinal, out);
     }
   }
   UpdateScores(*mg, out);
@@ -1096,6 +1125,7 @@ absl::Status Validator::Step() {
     if (!r.generate_reason.empty()) j["generate_reason"] = r.generate_reason;
     if (!r.evidence.empty()) j["evidence"] = r.evidence;
     if (r.completion_verified) j["completion_verified"] = true;
+    if (r.rechecked) j["rechecked"] = *r.rechecked;
     if (!r.answer_body.empty()) j["answer"] = absl::Base64Escape(r.answer_body);
     for (const MinerScore& s2 : state_.scores) {
       if (s2.uid == r.target.uid) j["ema"] = s2.ema;
@@ -1112,6 +1142,7 @@ absl::Status Validator::Step() {
   rec["alpha"] = o_.alpha;
   rec["generate_weight"] = o_.generate_weight;
   rec["require_verified_completion"] = RequiresVerifiedCompletion();
+  rec["completion_check_fraction"] = o_.completion_check_fraction;
   rec["organic"] = std::exchange(organic_, nlohmann::json::array());
   rec["emas"] = EmaTableJson(state_.scores);
   state_.record_step = state_.step;

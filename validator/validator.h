@@ -70,6 +70,10 @@ struct ValidatorOptions {
   // Predict answers within this mean total variation of an earlier-registered
   // model's come from a model derived from it: the same answer (duplicates.h).
   double derived_tolerance = 0.08;  // 0: off
+  // Of the completions of miners already cleared by a verified one, the
+  // share re-run, drawn by the epoch's committed secret (check_seed.h);
+  // completions of miners not cleared are always re-run.
+  double completion_check_fraction = 0.25;
   bool cpu = false;              // models and scoring on the CPU even with CUDA
   // Scores and weights.
   double alpha = 0.1;            // moving average: ema += alpha * (score - ema)

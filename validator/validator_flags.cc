@@ -65,6 +65,9 @@ std::vector<cli::FlagSpec> ValidatorFlagSpecs() {
       {"derived-tolerance", "X",
        "predict answers within this mean total variation of an earlier-registered model's are its "
        "copy's: the same answer (default 0.08; 0: off)"},
+      {"completion-check-fraction", "P",
+       "share of cleared miners' completions re-run on their models, drawn by the epoch's "
+       "committed secret (default 0.25; 1: all); a miner not yet cleared is always re-run"},
       {"spot-tolerance", "X", "largest allowed spot-check difference: total variation for a distribution, absolute for a log-probability (default 0.02)"},
       {"sample-tolerance", "P", "probability within which a sampled token counts as a near tie in the sampling check (default 0.001)"},
       {"cpu", "", "models and scoring on the CPU even if CUDA is available"},
@@ -132,6 +135,7 @@ absl::StatusOr<ValidatorOptions> OptionsFromFlags(const cli::ParsedFlags& f) {
            cli::RealFlag(f, "spot-tolerance", 0, 1e6, &o.spot_tolerance),
            cli::RealFlag(f, "sample-tolerance", 0, 1, &o.sample_tolerance),
            cli::RealFlag(f, "derived-tolerance", 0, 1, &o.derived_tolerance),
+           cli::RealFlag(f, "completion-check-fraction", 0, 1, &o.completion_check_fraction),
            cli::IntFlag<uint64_t>(f, "max-model-bytes", 1, miner::kMaxPackBytes, &o.model_store.max_model_bytes),
            cli::IntFlag<uint64_t>(f, "model-cache-bytes", 0, UINT64_MAX, &o.model_store.cache_bytes),
            cli::RealFlag(f, "alpha", 1e-6, 1, &o.alpha),

@@ -45,6 +45,7 @@ struct Scored {
   double step_score;
   bool evidence = false;
   bool completion_verified = false;  // a completion re-run and matched in the step
+  bool completion = false;  // a valid completion, re-run as validator.cc decides
 };
 
 struct Organic {
@@ -52,6 +53,7 @@ struct Organic {
   PublicKey hotkey;
   std::optional<double> score;
   bool completion_verified = false;
+  bool completion = false;
 };
 
 // validator.cc ApplyCheckOutcome, on paper.
@@ -79,13 +81,23 @@ class Records {
   // weights if asked. `step` is usually the next one; a test may skip one.
   json Step(uint64_t step, uint64_t epoch, const std::vector<Scored>& scored,
             const std::vector<Organic>& organic = {}, bool set_weights = false) {
+    if (!secrets_.count(epoch)) secrets_[epoch] = NewCheckSecret();
+    // validator.cc's re-run rule: always for a miner not cleared, else as the
+    // epoch's secret draws.
+    auto rechecked = [&](const MinerScore& s, uint32_t ordinal) {
+      return !s.completion_verified ||
+             CompletionDrawn(secrets_[epoch], step, ordinal, s.uid, fraction_);
+    };
     std::map<uint16_t, MinerScore> table;
     for (const MinerScore& s : table_) table[s.uid] = s;
     json miners = json::array();
     for (const Scored& x : scored) {
       MinerScore& s = table[x.uid];
       if (s.hotkey != x.hotkey) s = MinerScore{x.uid, x.hotkey};
-      Apply(s, x.evidence, x.completion_verified, epoch);
+      // Without `completion`: a record that says nothing of re-runs (as
+      // before the draw), its completion_verified as given.
+      const bool rerun = x.completion ? rechecked(s, kGenerateChallengeOrdinal) : true;
+      Apply(s, x.evidence, x.completion_verified && rerun, epoch);
       const double score = epoch < s.zeroed_until_epoch ? 0.0 : x.step_score;
       s.ema += kAlpha * (score - s.ema);
       json m = {{"uid", x.uid},
@@ -93,17 +105,25 @@ class Records {
                 {"step_score", score},
                 {"ema", s.ema}};
       if (x.evidence) m["evidence"] = "predict challenge 0: distribution differs";
-      if (x.completion_verified) m["completion_verified"] = true;
+      if (x.completion_verified && rerun) m["completion_verified"] = true;
+      if (x.completion) m["rechecked"] = rerun;
       miners.push_back(m);
     }
     json org = json::array();
+    uint32_t sample = kGenerateChallengeOrdinal;
     for (const Organic& o : organic) {
       MinerScore& s = table.at(o.uid);
-      Apply(s, false, o.completion_verified, epoch);
+      ++sample;  // each its own organic sample
+      const bool rerun = o.completion ? rechecked(s, sample) : true;
+      Apply(s, false, o.completion_verified && rerun, epoch);
       if (o.score) s.ema += kAlpha * kGenerateWeight * (*o.score - s.ema);
       json u = {{"uid", o.uid}, {"hotkey", EncodeAddress(o.hotkey)}};
       if (o.score) u["generate_score"] = *o.score;
-      if (o.completion_verified) u["completion_verified"] = true;
+      if (o.completion_verified && rerun) u["completion_verified"] = true;
+      if (o.completion) {
+        u["sample"] = sample;
+        u["rechecked"] = rerun;
+      }
       org.push_back(u);
     }
     for (auto& [uid, s] : table) {  // the miner entries show the final average
@@ -118,10 +138,10 @@ class Records {
                 {"seed", "7"},        {"miners", miners},
                 {"alpha", kAlpha},    {"generate_weight", kGenerateWeight},
                 {"organic", org},     {"emas", EmaTableJson(table_)},
-                {"require_verified_completion", kRequireVerified}};
+                {"require_verified_completion", kRequireVerified},
+                {"completion_check_fraction", fraction_}};
     // The epoch's check secret: committed in each record of the epoch,
     // revealed in the next epoch's (check_seed.h).
-    if (!secrets_.count(epoch)) secrets_[epoch] = NewCheckSecret();
     json challenges = json::array();
     for (int i = 0; i < 8; ++i) challenges.push_back({{"offset", i * 100}, {"len", 32}, {"target", 0}});
     rec["challenges"] = challenges;
@@ -152,12 +172,14 @@ class Records {
   }
 
   std::string Sign(const json& rec) const { return SignRecord(rec, key_); }
+  void set_fraction(double f) { fraction_ = f; }
   std::string address() const { return EncodeAddress(key_.public_key()); }
 
  private:
   SigningKey key_;
   std::vector<MinerScore> table_;
   std::map<uint64_t, std::string> secrets_;  // by epoch
+  double fraction_ = 1.0;                     // completion_check_fraction
 };
 
 bool Mentions(const AuditReport& r, uint64_t step, const std::string& text) {
@@ -480,6 +502,120 @@ TEST(RecordAuditTest, ReRunSelectionsMustBeWhatTheCommittedSecretSelects) {
     h.recs[4]["check"]["commit"] = CheckCommitment(NewCheckSecret());
     const AuditReport rep = AuditRecords(h.Signed());
     EXPECT_TRUE(Mentions(rep, 4, "changed within the epoch")) << ReportText(rep);
+  }
+}
+
+TEST(CheckSeedTest, CompletionDrawsAreFixedBySecretAndRunAtTheFraction) {
+  const std::string secret = NewCheckSecret();
+  size_t drawn = 0, n = 20000;
+  for (uint64_t step = 1; step <= n; ++step) {
+    const bool d = CompletionDrawn(secret, step, 0, 3, 0.25);
+    EXPECT_EQ(d, CompletionDrawn(secret, step, 0, 3, 0.25));  // a function of its inputs
+    drawn += d;
+  }
+  EXPECT_NEAR(double(drawn) / n, 0.25, 0.015);
+  // Another secret, uid or ordinal draws independently.
+  size_t same_uid = 0, same_ordinal = 0, same_secret = 0;
+  const std::string other = NewCheckSecret();
+  for (uint64_t step = 1; step <= 2000; ++step) {
+    const bool d = CompletionDrawn(secret, step, 0, 3, 0.5);
+    same_uid += d == CompletionDrawn(secret, step, 0, 4, 0.5);
+    same_ordinal += d == CompletionDrawn(secret, step, 1, 3, 0.5);
+    same_secret += d == CompletionDrawn(other, step, 0, 3, 0.5);
+  }
+  for (size_t same : {same_uid, same_ordinal, same_secret}) EXPECT_NEAR(same / 2000.0, 0.5, 0.06);
+  EXPECT_TRUE(CompletionDrawn(secret, 1, 0, 3, 1.0));
+  EXPECT_FALSE(CompletionDrawn(secret, 1, 0, 3, 0.0));
+  EXPECT_FALSE(CompletionDrawn("not hex", 1, 0, 3, 0.5));
+}
+
+// Steps where a cleared miner's completions are re-run only as drawn.
+struct Sampled {
+  PublicKey a = NewKey(), b = NewKey();
+  Records r;
+  std::map<uint64_t, json> recs;
+  Sampled() {
+    r.set_fraction(0.5);
+    for (uint64_t step = 1; step <= 12; ++step) {
+      const uint64_t epoch = (step - 1) / 4;  // four steps an epoch: epochs 0-2
+      recs[step] = r.Step(step, epoch,
+                          {{1, a, 0.6, false, true, true}, {2, b, 0.4, false, true, true}},
+                          {{1, a, 0.7, true, true}, {2, b, 0.5, true, true}}, step % 4 == 0);
+    }
+  }
+  std::map<uint64_t, std::string> Signed(const std::map<uint64_t, json>& records) const {
+    std::map<uint64_t, std::string> out;
+    for (const auto& [step, rec] : records) out[step] = r.Sign(rec);
+    return out;
+  }
+};
+
+// The first miner entry or organic update of a cleared miner re-run as
+// `rerun` in a step of epoch 0 or 1 (their secrets are revealed).
+json* FindRerun(std::map<uint64_t, json>& recs, bool rerun, uint64_t* at) {
+  for (auto& [step, rec] : recs) {
+    if (step == 1 || step > 8) continue;  // step 1: nobody is cleared yet
+    for (const char* list : {"miners", "organic"}) {
+      for (json& e : rec[list]) {
+        if (e["rechecked"].get<bool>() == rerun) {
+          *at = step;
+          return &e;
+        }
+      }
+    }
+  }
+  return nullptr;
+}
+
+TEST(RecordAuditTest, CompletionReRunsMustBeWhatTheCommittedSecretDraws) {
+  const Sampled h;
+  const AuditReport rep = AuditRecords(h.Signed(h.recs));
+  EXPECT_TRUE(rep.ok()) << ReportText(rep);
+  // Epochs 0 and 1 (steps 1-8) are revealed: 4 completions a step, all of
+  // cleared miners but step 1's two challenge answers (nobody cleared yet,
+  // so re-run whatever the draw; their organic answers come after).
+  EXPECT_EQ(rep.draws_verified, 8u * 4u - 2u) << ReportText(rep);
+  uint64_t step = 0;
+  {  // A drawn completion left alone: found once the secret is revealed.
+    std::map<uint64_t, json> t = h.recs;
+    json* e = FindRerun(t, true, &step);
+    ASSERT_NE(e, nullptr);
+    (*e)["rechecked"] = false;
+    e->erase("completion_verified");
+    const AuditReport bad = AuditRecords(h.Signed(t));
+    EXPECT_TRUE(Mentions(bad, step, "not re-run, the epoch's secret draws it")) << ReportText(bad);
+  }
+  {  // A completion re-run that was not drawn (a validator singling a miner out).
+    std::map<uint64_t, json> t = h.recs;
+    json* e = FindRerun(t, false, &step);
+    ASSERT_NE(e, nullptr);
+    (*e)["rechecked"] = true;
+    const AuditReport bad = AuditRecords(h.Signed(t));
+    EXPECT_TRUE(Mentions(bad, step, "re-run, the epoch's secret does not draw it"))
+        << ReportText(bad);
+  }
+  {  // A miner not cleared yet must be re-run whatever the draw.
+    std::map<uint64_t, json> t = h.recs;
+    t[1]["miners"][0]["rechecked"] = false;
+    t[1]["miners"][0].erase("completion_verified");
+    const AuditReport bad = AuditRecords(h.Signed(t));
+    EXPECT_TRUE(Mentions(bad, 1, "uid 1: completion not re-run, though the miner was not cleared"))
+        << ReportText(bad);
+  }
+  {  // The rate lowered for one step of an epoch.
+    std::map<uint64_t, json> t = h.recs;
+    t[6]["completion_check_fraction"] = 0.0;
+    const AuditReport bad = AuditRecords(h.Signed(t));
+    EXPECT_TRUE(Mentions(bad, 6, "completion_check_fraction 0, earlier in epoch 1 0.5"))
+        << ReportText(bad);
+  }
+  {  // Verified without a re-run.
+    std::map<uint64_t, json> t = h.recs;
+    json* e = FindRerun(t, false, &step);
+    ASSERT_NE(e, nullptr);
+    (*e)["completion_verified"] = true;
+    const AuditReport bad = AuditRecords(h.Signed(t));
+    EXPECT_TRUE(Mentions(bad, step, "completion verified but not re-run")) << ReportText(bad);
   }
 }
 
