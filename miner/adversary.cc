@@ -1,7 +1,9 @@
 #include "miner/adversary.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
+#include <memory>
 #include <thread>
 #include <utility>
 
@@ -288,9 +290,16 @@ absl::StatusOr<std::unique_ptr<ModelBackend>> MakeTwoFaced(std::unique_ptr<Model
 bool IsRelayMode(const std::string& mode) { return mode == "copycat" || mode == "noisy-copy"; }
 
 std::function<void(protocol::GenerateRequest&)> GenerateRewrite(const AdversaryOptions& o) {
-  if (o.mode == "greedy") return [](protocol::GenerateRequest& r) { r.temperature = 0.0f; };
-  if (o.mode == "early-stop") return [](protocol::GenerateRequest& r) { r.max_tokens = 1; };
-  return nullptr;
+  std::function<void(protocol::GenerateRequest&)> cheat;
+  if (o.mode == "greedy") cheat = [](protocol::GenerateRequest& r) { r.temperature = 0.0f; };
+  if (o.mode == "early-stop") cheat = [](protocol::GenerateRequest& r) { r.max_tokens = 1; };
+  if (!cheat || o.cheat_fraction >= 1.0) return cheat;
+  // The k-th request is cheated when Mix(seed + k) / 2^64 < cheat_fraction.
+  auto count = std::make_shared<std::atomic<uint64_t>>(0);
+  return [cheat, count, seed = Mix(o.seed), q = o.cheat_fraction](protocol::GenerateRequest& r) {
+    const uint64_t k = count->fetch_add(1, std::memory_order_relaxed);
+    if (std::ldexp(static_cast<double>(Mix(seed + k)), -64) < q) cheat(r);
+  };
 }
 
 absl::StatusOr<std::unique_ptr<ModelBackend>> MakeAdversary(std::unique_ptr<ModelBackend> honest,

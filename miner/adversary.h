@@ -25,6 +25,9 @@
 //   greedy     the honest model, but every generate request is answered
 //              greedily (temperature 0), whatever the request asked
 //   early-stop the honest model, but every completion is one token long
+//              (both: only a --cheat-fraction of requests, drawn at random,
+//              when it is below 1: a miner betting that a validator which
+//              re-runs a share of completions misses the cheated ones)
 //   perturbed-copy  a model thief: another miner's checkpoint (--model, e.g.
 //              fetched with a validator permit, or a public one) with every
 //              weight nudged (--perturb, default 1e-3 of each tensor's
@@ -74,6 +77,7 @@ struct AdversaryOptions {
   std::string lookup_text;      // lookup, claim-registered: the text it answers from
   double retemper = 1.001;      // noisy-copy: the temperature applied to what it relays
   double perturb = 1e-3;        // perturbed-copy: noise per weight, in its tensor's std
+  double cheat_fraction = 1.0;  // greedy, early-stop: share of generate requests rewritten
   std::string cheap_model;      // two-faced: the checkpoint that answers generations
   std::chrono::milliseconds delay{0};  // slow: added to each forward pass
   uint64_t seed = 1;            // random, memorizer
@@ -101,8 +105,9 @@ absl::StatusOr<std::unique_ptr<ModelBackend>> MakeAdversary(std::unique_ptr<Mode
 absl::StatusOr<std::unique_ptr<ModelBackend>> MakeTwoFaced(std::unique_ptr<ModelBackend> registered,
                                                            std::unique_ptr<ModelBackend> cheap);
 
-// How greedy and early-stop rewrite a generate request before serving it;
-// nullptr for every other mode.
+// How greedy and early-stop rewrite a generate request before serving it
+// (each request with probability cheat_fraction, from `seed`); nullptr for
+// every other mode. Thread-safe.
 std::function<void(protocol::GenerateRequest&)> GenerateRewrite(const AdversaryOptions& options);
 
 }  // namespace agora::miner

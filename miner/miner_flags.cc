@@ -45,6 +45,9 @@ absl::Status AdversaryFromFlags(const cli::ParsedFlags& f, MinerOptions& o) {
     return cli::UsageError("--mode claim-registered needs --claim-model");
   }
   if (f.Has("retemper") && mode != "noisy-copy") return cli::UsageError("--retemper is for --mode noisy-copy");
+  if (f.Has("cheat-fraction") && mode != "greedy" && mode != "early-stop") {
+    return cli::UsageError("--cheat-fraction is for --mode greedy and early-stop");
+  }
   if (f.Has("perturb") && mode != "perturbed-copy") {
     return cli::UsageError("--perturb is for --mode perturbed-copy");
   }
@@ -133,6 +136,7 @@ std::vector<cli::FlagSpec> MinerFlagSpecs() {
       {"retemper", "T", "noisy-copy mode: temperature applied to the relayed answers (default 1.001)"},
       {"cheap-model", "DIR", "two-faced mode: the checkpoint that answers generations"},
       {"perturb", "S", "perturbed-copy mode: noise added to each weight, in its tensor's standard deviations (default 0.001)"},
+      {"cheat-fraction", "Q", "greedy and early-stop modes: share of generate requests cheated, drawn at random (default 1: all)"},
       {"delay-ms", "MS", "slow mode: delay added to each forward pass"},
       {"copy-uid", "UID", "copycat and noisy-copy modes: relay the answers of the miner at this uid"},
       {"copy-hotkey", "ADDRESS", "copycat and noisy-copy modes: relay the answers of the miner with this hotkey"},
@@ -190,6 +194,7 @@ absl::StatusOr<MinerOptions> OptionsFromFlags(const cli::ParsedFlags& f) {
            cli::IntFlag<int64_t>(f, "delay-ms", 0, 3'600'000, &delay_ms),
            cli::RealFlag(f, "retemper", 0.01, 100, &o.adversary.retemper),
            cli::RealFlag(f, "perturb", 0, 10, &o.adversary.perturb),
+           cli::RealFlag(f, "cheat-fraction", 0, 1, &o.adversary.cheat_fraction),
        }) {
     if (!st.ok()) return st;
   }

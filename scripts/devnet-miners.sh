@@ -3,14 +3,17 @@
 # <devnet>/models, seeded, so quality differences are real and reproducible),
 # then runs one agora-miner per hotkey m1..m3 of the "miners" wallet, each
 # serving a model of a different size and training length, and the
-# adversaries a1..a12, each a --mode of the same binary (miner/adversary.h):
+# adversaries a1..a13, each a --mode of the same binary (miner/adversary.h):
 # random, a liar claiming m3's model (serving a small model of its own), a
 # slow one past the validator's deadline, a memorizer, a copycat relaying
 # m3's answers, a lookup over the public corpus and one claiming m3's model,
 # a noisy copycat, greedy and early-stop samplers, a thief serving m3's
 # checkpoint with nudged weights under a hash of its own, and a two-faced
 # miner (its registered model for validators' predict challenges, a cheaper
-# one for generations). AGORA_DEVNET_ADVERSARIES (set by scripts/devnet.sh)
+# one for generations), and a sometimes-greedy one (greedy on half its
+# completions, drawn at random, betting that a validator re-running a share of
+# a cleared miner's completions misses them; same recipe as m2's model, its own
+# seed, so its pay can be set against m2's). AGORA_DEVNET_ADVERSARIES (set by scripts/devnet.sh)
 # names the adversaries that run. Stops its miners on SIGTERM/SIGINT.
 # Usage: scripts/devnet-miners.sh DEVNET_DIR
 set -euo pipefail
@@ -33,7 +36,8 @@ IFS=';' read -r -a models <<< "${AGORA_DEVNET_MODELS:?set by scripts/devnet.sh}"
 # has one nobody else serves, trained with its own seed. (The liar claims
 # m3's; random, the memorizer and the lookup use theirs only for its shape.)
 models+=("liar 1 24 2 20 7" "a1 1 24 2 20 11" "a3 1 32 2 40 13" "a4 1 24 2 20 17"
-         "a6 1 24 2 20 19" "a9 2 64 4 150 23" "a10 1 32 2 40 29" "a12 1 32 2 40 31")
+         "a6 1 24 2 20 19" "a9 2 64 4 150 23" "a10 1 32 2 40 29" "a12 2 48 4 100 31"
+         "a13 2 64 4 150 37")
 for spec in "${models[@]}"; do
   read -r name layers dim heads steps seed <<< "$spec"
   out="$devnet/models/$name"
@@ -76,7 +80,8 @@ miners=("m1 m1" "m2 m2" "m3 m3"
         "a9 a9 --mode greedy"
         "a10 a10 --mode early-stop"
         "a11 m3 --mode perturbed-copy --perturb 0.03"
-        "a12 a12 --mode two-faced --cheap-model $devnet/models/a1")
+        "a12 a12 --mode two-faced --cheap-model $devnet/models/a1"
+        "a13 a13 --mode greedy --cheat-fraction 0.5")
 # Only the adversaries asked for (the honest miners always run).
 selected=()
 for spec in "${miners[@]}"; do

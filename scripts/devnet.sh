@@ -20,7 +20,7 @@
 #                          validator's private teacher is trained like the
 #                          last of them, with a secret seed
 #   AGORA_DEVNET_ADVERSARIES  which adversarial miners run: names of
-#                          scripts/devnet-miners.sh (a1..a12) separated by
+#                          scripts/devnet-miners.sh (a1..a13) separated by
 #                          commas, "all" (default) or "none"
 #   AGORA_DEVNET_BIN       use the binaries in this directory as they are
 #                          (no package install, no build): for tests
@@ -79,7 +79,7 @@ wallet_exists owner || "$bin/agora" wallet new --name owner "${wallets[@]}" --kd
 wallet_exists validator || "$bin/agora" wallet new --name validator "${wallets[@]}" --kdf interactive > /dev/null
 wallet_exists miners || "$bin/agora" wallet new --name miners --hotkey m1 "${wallets[@]}" --kdf interactive > /dev/null
 # Honest miners, then the adversaries of scripts/devnet-miners.sh.
-all_adversaries=(a1 a2 a3 a4 a5 a6 a7 a8 a9 a10 a11 a12)
+all_adversaries=(a1 a2 a3 a4 a5 a6 a7 a8 a9 a10 a11 a12 a13)
 case "${AGORA_DEVNET_ADVERSARIES:-all}" in
   all) adversaries=("${all_adversaries[@]}") ;;
   none) adversaries=() ;;
@@ -87,7 +87,7 @@ case "${AGORA_DEVNET_ADVERSARIES:-all}" in
     read -r -a adversaries <<< "${AGORA_DEVNET_ADVERSARIES//,/ }"
     for a in "${adversaries[@]}"; do
       if [[ " ${all_adversaries[*]} " != *" $a "* ]]; then
-        echo "devnet: AGORA_DEVNET_ADVERSARIES: unknown adversary '$a' (a1..a12, all or none)" >&2
+        echo "devnet: AGORA_DEVNET_ADVERSARIES: unknown adversary '$a' (a1..a13, all or none)" >&2
         exit 2
       fi
     done
@@ -125,7 +125,7 @@ echo "devnet: chain at $AGORA_CHAIN_URL (log: $devnet/logs/chain.log)"
 
 # 3. Registrations and stake, each only if the chain does not have it yet.
 # The chain takes a few registrations per block: `agora register` waits for
-# the next block when one is full. Miners m1..m3 are honest; a1..a12 are the
+# the next block when one is full. Miners m1..m3 are honest; a1..a13 are the
 # adversaries (scripts/devnet-miners.sh).
 metagraph_json=
 refresh_metagraph() { metagraph_json=$("$bin/agora" metagraph --netuid 1 --json); }
@@ -168,7 +168,7 @@ check_running() {
 }
 
 # 5. A summary table every epoch: each uid's role, the model it serves, its
-# held-out loss and score as the validator sees them, and what it earned.
+# challenge loss and score as the validator sees them, and what it earned.
 labels="$devnet/labels.txt"
 write_labels() {  # hotkey addresses and model hashes -> names, for agora summary
   label() { if [ -n "$1" ]; then echo "$1 $2"; fi; }
@@ -177,7 +177,8 @@ write_labels() {  # hotkey addresses and model hashes -> names, for agora summar
     label "$(address_of validator default)" validator
     for spec in "m1 honest" "m2 honest" "m3 honest" "a1 random" "a2 liar" "a3 slow" \
                 "a4 memorizer" "a5 copycat" "a6 lookup" "a7 claim-registered" "a8 noisy-copy" \
-                "a9 greedy" "a10 early-stop" "a11 perturbed-copy" "a12 two-faced"; do
+                "a9 greedy" "a10 early-stop" "a11 perturbed-copy" "a12 two-faced" \
+                "a13 sometimes-greedy"; do
       read -r h role <<< "$spec"
       if [ -f "$devnet/wallets/miners/hotkeys/$h" ]; then label "$(address_of miners "$h")" "$role ($h)"; fi
     done

@@ -11,8 +11,9 @@
 //   - the challenge text the records publish shares no 32-byte window with
 //     the public texts on the machine or any file of a served checkpoint,
 //   - `agora-validator audit` recomputes from the records alone the losses
-//     of the published answers, the moving averages and the weights, with
-//     no discrepancy, and
+//     of the published answers, the moving averages and the weights, and
+//     matches the re-runs of cleared miners' completions to the revealed
+//     secrets that drew them, with no discrepancy, and
 //   - the adversaries (random, liar, slow, memorizer, copycat, noisy-copy,
 //     lookup, claim-registered, greedy, early-stop, perturbed-copy, two-faced:
 //     scripts/devnet-miners.sh)
@@ -56,6 +57,7 @@ using testing::TempDir;
 // minute on one core: "name layers dim heads steps".
 constexpr char kModels[] = "m1 1 16 2 15;m2 1 32 2 60;m3 2 48 2 200";
 constexpr int kEpochs = 12;  // with the gateway up: ~60 validator steps
+constexpr char kAdversaries[] = "a1,a2,a3,a4,a5,a6,a7,a8,a9,a10,a11,a12";
 
 // Ranks with ties sharing their mean rank (1-based).
 std::vector<double> Ranks(const std::vector<double>& x) {
@@ -155,6 +157,11 @@ TEST(DevnetProof, HonestEmissionFollowsQualityAndAdversariesEarnLittle) {
   setenv("AGORA_DEVNET_BIN", AGORA_BIN_DIR, 1);
   setenv("AGORA_DEVNET_EPOCHS", absl::StrCat(kEpochs).c_str(), 1);
   setenv("AGORA_DEVNET_MODELS", kModels, 1);
+  // Every adversary that must earn nothing. Not a13, the sometimes-greedy
+  // miner: it answers half its completions honestly with a model better than
+  // these small honest ones, so it earns for that work while not caught; its
+  // pay next to an honest twin's is measured in docs/RESULTS.md.
+  setenv("AGORA_DEVNET_ADVERSARIES", kAdversaries, 1);
   Process devnet({"/bin/bash", AGORA_SOURCE_DIR "/scripts/devnet.sh"}, tmp.Sub("devnet.log"));
   // The script's children outlive a SIGKILLed script: whatever happens, kill
   // every process started on this devnet (their command lines name it).
@@ -270,11 +277,15 @@ TEST(DevnetProof, HonestEmissionFollowsQualityAndAdversariesEarnLittle) {
       nlohmann::json::parse(report_text.substr(std::min(report_text.find('{'), report_text.size())),
                             nullptr, false);
   ASSERT_TRUE(report.is_object()) << report_text;
-  std::printf("[devnet] audit: %d records, %d published answers recomputed, %d discrepancies\n",
+  std::printf("[devnet] audit: %d records, %d published answers recomputed, %d completion re-run "
+              "draws matched, %d discrepancies\n",
               report.value("records", 0), report.value("answers_checked", 0),
-              report.value("discrepancies", -1));
+              report.value("draws_verified", 0), report.value("discrepancies", -1));
   EXPECT_EQ(report.value("discrepancies", -1), 0) << report_text;
   EXPECT_GT(report.value("answers_checked", 0), 10) << report_text;
+  // The honest miners are cleared within an epoch or two, and every later
+  // completion of theirs is re-run or not as a revealed secret drew it.
+  EXPECT_GT(report.value("draws_verified", 0), 5) << report_text;
 }
 
 }  // namespace

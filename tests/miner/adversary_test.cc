@@ -382,6 +382,28 @@ TEST(GenerateRewriteTest, GreedyAndEarlyStopChangeTheRequestOthersDoNot) {
   EXPECT_EQ(r.max_tokens, 1u);
 }
 
+TEST(GenerateRewriteTest, ACheatFractionRewritesThatShareOfRequests) {
+  AdversaryOptions o;
+  o.mode = "greedy";
+  o.cheat_fraction = 0.3;
+  auto rewrite = GenerateRewrite(o);
+  ASSERT_NE(rewrite, nullptr);
+  size_t cheated = 0;
+  const size_t n = 4000;
+  for (size_t k = 0; k < n; ++k) {
+    protocol::GenerateRequest r;
+    r.temperature = 1.0f;
+    rewrite(r);
+    cheated += r.temperature == 0.0f;
+  }
+  EXPECT_NEAR(double(cheated) / n, 0.3, 0.03);
+  o.cheat_fraction = 0.0;
+  protocol::GenerateRequest r;
+  r.temperature = 1.0f;
+  GenerateRewrite(o)(r);
+  EXPECT_EQ(r.temperature, 1.0f);
+}
+
 }  // namespace
 }  // namespace agora::miner
 
