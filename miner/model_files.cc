@@ -13,6 +13,9 @@ constexpr char kVocabFile[] = "vocab.txt";
 constexpr char kTorchScriptFile[] = "model.pt";
 constexpr size_t kMaxVocabBytes = 64u << 20;
 
+// A model without a vocabulary file reads bytes.
+Hash256 ByteTokenizerHash() { return Blake2b256(absl::string_view("agora-byte-tokenizer-v1")); }
+
 absl::Status AddFile(protocol::ModelPackage& package, const std::string& name,
                      const std::string& path, uint64_t max_bytes) {
   absl::StatusOr<std::string> data = ReadFile(path, max_bytes);
@@ -75,10 +78,17 @@ absl::StatusOr<ModelSpec> UnpackModel(const protocol::ModelPackage& package,
 }
 
 absl::StatusOr<Hash256> TokenizerHash(const std::string& vocab_file) {
-  if (vocab_file.empty()) return Blake2b256(absl::string_view("agora-byte-tokenizer-v1"));
+  if (vocab_file.empty()) return ByteTokenizerHash();
   absl::StatusOr<std::string> data = ReadFile(vocab_file, kMaxVocabBytes);
   if (!data.ok()) return data.status();
   return Blake2b256(*data);
+}
+
+Hash256 PackageTokenizerHash(const protocol::ModelPackage& package) {
+  for (const protocol::PackageFile& f : package.files) {
+    if (f.name == kVocabFile) return Blake2b256(f.data);
+  }
+  return ByteTokenizerHash();
 }
 
 }  // namespace agora::miner

@@ -35,6 +35,9 @@ absl::StatusOr<ModelSpec> UnpackModel(const protocol::ModelPackage& package,
 // BLAKE2b-256 of the vocabulary file's bytes, or of "agora-byte-tokenizer-v1"
 // for the byte-level tokenizer (no file).
 absl::StatusOr<Hash256> TokenizerHash(const std::string& vocab_file);
+// The same hash of the tokenizer a package carries (its vocab.txt, else the
+// byte tokenizer's): what a validator compares with the registered one.
+Hash256 PackageTokenizerHash(const protocol::ModelPackage& package);
 
 }  // namespace agora::miner
 

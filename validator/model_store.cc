@@ -280,6 +280,10 @@ absl::StatusOr<std::unique_ptr<miner::ModelBackend>> ModelStore::LoadVerified(
   if (pkg->format != reg.format) {
     return absl::DataLossError(absl::StrCat("package is ", pkg->format, ", registered as ", reg.format));
   }
+  if (const Hash256 tokenizer = miner::PackageTokenizerHash(*pkg); tokenizer != reg.tokenizer_hash) {
+    return absl::DataLossError(absl::StrCat("package's tokenizer hashes to ", ToHex(tokenizer),
+                                            ", registered as ", ToHex(reg.tokenizer_hash)));
+  }
   const std::string unpacked = absl::StrCat(o_.dir, "/", ToHex(reg.content_hash), ".d");
   std::error_code ec;
   fs::remove_all(unpacked, ec);

@@ -68,6 +68,7 @@ Packed MakePacked(const std::string& root, const std::string& name, uint32_t dim
   p.reg.content_hash = p.hash;
   p.reg.size_bytes = p.package.size();
   p.reg.format = chain::kModelFormatAgoraGpt;
+  p.reg.tokenizer_hash = *miner::TokenizerHash("");  // the byte tokenizer, as the miner registers
   p.reg.block = 7;
   return p;
 }
@@ -207,6 +208,14 @@ TEST_F(ModelStoreTest, RefusalsNameTheirCause) {
     ModelStore store(Options());
     absl::Status s = store.Obtain(reg, miner.peer, *client_).status();
     EXPECT_NE(s.message().find("registered as torchscript"), std::string::npos) << s;
+  }
+  {  // Registered with another tokenizer than the package carries.
+    chain::ModelRegistration reg = a.reg;
+    reg.tokenizer_hash = Blake2b256(std::string("a vocabulary it does not ship"));
+    Miner miner(a, a.hash, a.package, validator_->public_key(), true);
+    ModelStore store(Options());
+    absl::Status s = store.Obtain(reg, miner.peer, *client_).status();
+    EXPECT_NE(s.message().find("package's tokenizer hashes to"), std::string::npos) << s;
   }
 }
 
