@@ -194,22 +194,39 @@ absl::StatusOr<SigningKey> UnlockColdkey(const ParsedFlags& flags, const WalletA
   return wallet.store.LoadColdkey(wallet.info.name, *password);
 }
 
-absl::StatusOr<RegisteredHotkey> OpenRegisteredHotkey(const ParsedFlags& flags, chain::NetUid netuid) {
+nlohmann::ordered_json TxJson(const chain::TxReceiptMsg& receipt) {
+  return {{"tx_hash", ToHex(receipt.tx_hash)}, {"block", receipt.block}, {"index", receipt.index}};
+}
+
+nlohmann::ordered_json HotkeyTxJson(const chain::TxReceiptMsg& receipt, chain::NetUid netuid,
+                                    chain::Uid uid, const PublicKey& hotkey) {
+  nlohmann::ordered_json j = TxJson(receipt);
+  j["netuid"] = netuid;
+  j["uid"] = uid;
+  j["hotkey"] = EncodeAddress(hotkey);
+  return j;
+}
+
+absl::StatusOr<HotkeySession> OpenHotkeySession(const ParsedFlags& flags) {
   absl::StatusOr<WalletArg> wallet = OpenWalletArg(flags);
   if (!wallet.ok()) return wallet.status();
   absl::StatusOr<HotkeyChoice> hotkey = HotkeyArg(flags, &wallet->info);
   if (!hotkey.ok()) return hotkey.status();
   absl::StatusOr<ChainSession> chain = OpenChain(flags);
   if (!chain.ok()) return chain.status();
-  absl::StatusOr<chain::Metagraph> mg = chain->client->GetMetagraph(netuid);
-  if (!mg.ok()) return ChainError(mg.status(), chain->url);
+  return HotkeySession{std::move(*wallet), std::move(*hotkey), std::move(*chain)};
+}
+
+absl::StatusOr<RegisteredHotkey> OpenRegisteredHotkey(const ParsedFlags& flags, chain::NetUid netuid) {
+  absl::StatusOr<HotkeySession> session = OpenHotkeySession(flags);
+  if (!session.ok()) return session.status();
+  absl::StatusOr<chain::Metagraph> mg = session->chain.client->GetMetagraph(netuid);
+  if (!mg.ok()) return ChainError(mg.status(), session->chain.url);
   for (const chain::NeuronInfo& n : mg->neurons) {
-    if (n.hotkey == hotkey->key) {
-      return RegisteredHotkey{std::move(*wallet), std::move(*hotkey), std::move(*chain), n.uid};
-    }
+    if (n.hotkey == session->hotkey.key) return RegisteredHotkey{std::move(*session), n.uid};
   }
   return chain::Reject(chain::TxReject::kUnregisteredHotkey,
-                       absl::StrCat(hotkey->label, " is not registered on netuid ", netuid,
+                       absl::StrCat(session->hotkey.label, " is not registered on netuid ", netuid,
                                     " (agora register first)"));
 }
 

@@ -18,6 +18,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -94,14 +96,26 @@ absl::StatusOr<SigningKey> UnlockColdkey(const ParsedFlags& flags, const WalletA
 absl::StatusOr<SigningKey> UnlockHotkey(const ParsedFlags& flags, const WalletArg& wallet,
                                         absl::string_view hotkey);
 
-// A transaction a registered hotkey signs itself (serve, register-model):
-// the wallet, the hotkey the flags name, the chain, and the hotkey's uid on
-// `netuid`. kUnregisteredHotkey ("... agora register first") when it is
-// not registered there.
-struct RegisteredHotkey {
+// The wallet the flags name, its hotkey and the chain, opened in that order:
+// what every command acting for a hotkey starts with (register, stake).
+struct HotkeySession {
   WalletArg wallet;
   HotkeyChoice hotkey;
   ChainSession chain;
+};
+absl::StatusOr<HotkeySession> OpenHotkeySession(const ParsedFlags& flags);
+
+// A receipt's fields in --json output: tx_hash, block, index.
+nlohmann::ordered_json TxJson(const chain::TxReceiptMsg& receipt);
+// The same plus the subnet, uid and hotkey a hotkey's transaction is for
+// (serve, register-model).
+nlohmann::ordered_json HotkeyTxJson(const chain::TxReceiptMsg& receipt, chain::NetUid netuid,
+                                    chain::Uid uid, const PublicKey& hotkey);
+
+// A transaction a registered hotkey signs itself (serve, register-model):
+// the session and the hotkey's uid on `netuid`. kUnregisteredHotkey
+// ("... agora register first") when it is not registered there.
+struct RegisteredHotkey : HotkeySession {
   chain::Uid uid = 0;
 };
 absl::StatusOr<RegisteredHotkey> OpenRegisteredHotkey(const ParsedFlags& flags, chain::NetUid netuid);

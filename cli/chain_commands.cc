@@ -34,9 +34,6 @@ std::string TxLines(const chain::TxReceiptMsg& receipt) {
                       receipt.index, ")\n");
 }
 
-nlohmann::ordered_json TxJson(const chain::TxReceiptMsg& receipt) {
-  return {{"tx_hash", ToHex(receipt.tx_hash)}, {"block", receipt.block}, {"index", receipt.index}};
-}
 
 // ---- balance ----
 
@@ -147,31 +144,30 @@ absl::Status Transfer(const ParsedFlags& flags, Context& ctx) {
 absl::Status Stake(const ParsedFlags& flags, Context& ctx, bool add) {
   absl::StatusOr<Amount> amount = AmountArg(flags, "amount");
   if (!amount.ok()) return amount.status();
-  absl::StatusOr<WalletArg> wallet = OpenWalletArg(flags);
-  if (!wallet.ok()) return wallet.status();
-  absl::StatusOr<HotkeyChoice> hotkey = HotkeyArg(flags, &wallet->info);
-  if (!hotkey.ok()) return hotkey.status();
-  absl::StatusOr<ChainSession> chain = OpenChain(flags);
-  if (!chain.ok()) return chain.status();
-  if (absl::StatusOr<chain::ChainStatus> st = chain->client->Status(); !st.ok()) {
-    return ChainError(st.status(), chain->url);
+  absl::StatusOr<HotkeySession> session = OpenHotkeySession(flags);
+  if (!session.ok()) return session.status();
+  const WalletArg& wallet = session->wallet;
+  const HotkeyChoice& hotkey = session->hotkey;
+  ChainSession& chain = session->chain;
+  if (absl::StatusOr<chain::ChainStatus> st = chain.client->Status(); !st.ok()) {
+    return ChainError(st.status(), chain.url);
   }
-  absl::StatusOr<SigningKey> key = UnlockColdkey(flags, *wallet);
+  absl::StatusOr<SigningKey> key = UnlockColdkey(flags, wallet);
   if (!key.ok()) return key.status();
-  absl::StatusOr<chain::TxReceiptMsg> receipt = chain->client->Send(
-      *key, add ? chain::kTxAddStake : chain::kTxRemoveStake, chain::StakeTx{hotkey->key, *amount});
-  if (!receipt.ok()) return ChainError(receipt.status(), chain->url);
-  absl::StatusOr<chain::AccountInfo> after = chain->client->Account(wallet->coldkey);
+  absl::StatusOr<chain::TxReceiptMsg> receipt = chain.client->Send(
+      *key, add ? chain::kTxAddStake : chain::kTxRemoveStake, chain::StakeTx{hotkey.key, *amount});
+  if (!receipt.ok()) return ChainError(receipt.status(), chain.url);
+  absl::StatusOr<chain::AccountInfo> after = chain.client->Account(wallet.coldkey);
   Amount stake_now = 0;
   if (after.ok()) {
     for (const chain::StakeEntry& s : after->stakes) {
-      if (s.hotkey == hotkey->key && s.coldkey == wallet->coldkey) stake_now = s.amount;
+      if (s.hotkey == hotkey.key && s.coldkey == wallet.coldkey) stake_now = s.amount;
     }
   }
   if (flags.Has("json")) {
     nlohmann::ordered_json j = TxJson(*receipt);
-    j["hotkey"] = EncodeAddress(hotkey->key);
-    j["coldkey"] = EncodeAddress(wallet->coldkey);
+    j["hotkey"] = EncodeAddress(hotkey.key);
+    j["coldkey"] = EncodeAddress(wallet.coldkey);
     j["amount"] = *amount;
     if (after.ok()) {
       j["stake"] = stake_now;
@@ -181,7 +177,7 @@ absl::Status Stake(const ParsedFlags& flags, Context& ctx, bool add) {
     return absl::OkStatus();
   }
   ctx.out << (add ? "Staked " : "Unstaked ") << FormatTokenAmount(*amount) << " AGORA "
-          << (add ? "on " : "from ") << hotkey->label << " with wallet '" << wallet->info.name
+          << (add ? "on " : "from ") << hotkey.label << " with wallet '" << wallet.info.name
           << "'\n"
           << TxLines(*receipt);
   if (after.ok()) {

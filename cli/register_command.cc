@@ -96,24 +96,23 @@ absl::Status Register(const ParsedFlags& flags, Context& ctx) {
     if (*t == 0) return UsageError("--pow-threads must be at least 1");
     threads = static_cast<int>(*t);
   }
-  absl::StatusOr<WalletArg> wallet = OpenWalletArg(flags);
-  if (!wallet.ok()) return wallet.status();
-  absl::StatusOr<HotkeyChoice> hotkey = HotkeyArg(flags, &wallet->info);
-  if (!hotkey.ok()) return hotkey.status();
-  absl::StatusOr<ChainSession> chain = OpenChain(flags);
-  if (!chain.ok()) return chain.status();
-  chain::ChainClient& client = *chain->client;
+  absl::StatusOr<HotkeySession> session = OpenHotkeySession(flags);
+  if (!session.ok()) return session.status();
+  const WalletArg& wallet = session->wallet;
+  const HotkeyChoice& hotkey = session->hotkey;
+  ChainSession& chain = session->chain;
+  chain::ChainClient& client = *chain.client;
 
   absl::StatusOr<chain::Metagraph> mg = client.GetMetagraph(*netuid);
-  if (!mg.ok()) return ChainError(mg.status(), chain->url);
-  if (std::optional<chain::Uid> uid = UidOf(*mg, hotkey->key)) {
+  if (!mg.ok()) return ChainError(mg.status(), chain.url);
+  if (std::optional<chain::Uid> uid = UidOf(*mg, hotkey.key)) {
     return chain::Reject(chain::TxReject::kAlreadyRegistered,
-                         absl::StrCat(hotkey->label, " is uid ", *uid, " on netuid ", *netuid));
+                         absl::StrCat(hotkey.label, " is uid ", *uid, " on netuid ", *netuid));
   }
   // What it costs, before anything is signed. With --json this goes to stderr
   // so stdout stays one JSON document.
   std::ostream& info = json ? ctx.err : ctx.out;
-  info << "Registering " << hotkey->label << " of wallet '" << wallet->info.name << "' on netuid "
+  info << "Registering " << hotkey.label << " of wallet '" << wallet.info.name << "' on netuid "
        << *netuid << " (" << mg->n << " of " << mg->params.max_allowed_uids << " uids taken)\n";
   const Amount burn = mg->params.burn;
   if (pow) {
@@ -129,8 +128,8 @@ absl::Status Register(const ParsedFlags& flags, Context& ctx) {
       return chain::Reject(chain::TxReject::kBurnTooHigh,
                            absl::StrCat("burn is ", burn, ", --max-burn ", limit));
     }
-    absl::StatusOr<chain::AccountInfo> account = client.Account(wallet->coldkey);
-    if (!account.ok()) return ChainError(account.status(), chain->url);
+    absl::StatusOr<chain::AccountInfo> account = client.Account(wallet.coldkey);
+    if (!account.ok()) return ChainError(account.status(), chain.url);
     if (account->balance < burn) {  // as the chain would refuse it, before the password
       return chain::Reject(chain::TxReject::kInsufficientBalance,
                            absl::StrCat("balance ", account->balance, " < burn ", burn));
@@ -139,20 +138,20 @@ absl::Status Register(const ParsedFlags& flags, Context& ctx) {
   }
   info << std::flush;
 
-  absl::StatusOr<SigningKey> key = UnlockColdkey(flags, *wallet);
+  absl::StatusOr<SigningKey> key = UnlockColdkey(flags, wallet);
   if (!key.ok()) return key.status();
   chain::RegisterTx tx;
   tx.netuid = *netuid;
-  tx.hotkey = hotkey->key;
+  tx.hotkey = hotkey.key;
   std::optional<PowResult> solved;
   if (pow) {
     ctx.err << "Solving the proof of work on " << threads << " thread(s)...\n" << std::flush;
     PowTask task;
     task.netuid = *netuid;
-    task.hotkey = hotkey->key;
-    task.coldkey = wallet->coldkey;
+    task.hotkey = hotkey.key;
+    task.coldkey = wallet.coldkey;
     task.difficulty = mg->params.pow_difficulty;
-    absl::StatusOr<PowResult> r = SolveRegistrationPow(client, chain->url, task, threads, ctx);
+    absl::StatusOr<PowResult> r = SolveRegistrationPow(client, chain.url, task, threads, ctx);
     if (!r.ok()) return r.status();
     solved = *r;
     info << absl::StrFormat("Solved the proof of work in %.2f s after %d hashes (block %d)\n",
@@ -167,19 +166,19 @@ absl::Status Register(const ParsedFlags& flags, Context& ctx) {
   // full, wait for the next one instead of failing (say so on stderr).
   absl::StatusOr<chain::TxReceiptMsg> receipt =
       client.SendWhenAllowed(*key, chain::kTxRegister, tx, SayLimitWaits(ctx));
-  if (!receipt.ok()) return ChainError(receipt.status(), chain->url);
+  if (!receipt.ok()) return ChainError(receipt.status(), chain.url);
 
   absl::StatusOr<chain::Metagraph> after = client.GetMetagraph(*netuid);
-  if (!after.ok()) return ChainError(after.status(), chain->url);
-  const std::optional<chain::Uid> uid = UidOf(*after, hotkey->key);
+  if (!after.ok()) return ChainError(after.status(), chain.url);
+  const std::optional<chain::Uid> uid = UidOf(*after, hotkey.key);
   if (json) {
     nlohmann::ordered_json j = {
         {"tx_hash", ToHex(receipt->tx_hash)},
         {"block", receipt->block},
         {"index", receipt->index},
         {"netuid", *netuid},
-        {"hotkey", EncodeAddress(hotkey->key)},
-        {"coldkey", EncodeAddress(wallet->coldkey)},
+        {"hotkey", EncodeAddress(hotkey.key)},
+        {"coldkey", EncodeAddress(wallet.coldkey)},
         {"pow", pow},
         {"uid", uid.has_value() ? nlohmann::ordered_json(*uid) : nlohmann::ordered_json()}};
     if (solved) {
@@ -192,10 +191,10 @@ absl::Status Register(const ParsedFlags& flags, Context& ctx) {
     return absl::OkStatus();
   }
   if (uid.has_value()) {
-    ctx.out << "Registered " << hotkey->label << " on netuid " << *netuid << " as uid " << *uid
+    ctx.out << "Registered " << hotkey.label << " on netuid " << *netuid << " as uid " << *uid
             << " in block " << receipt->block << "\n";
   } else {
-    ctx.out << "Registered " << hotkey->label << " on netuid " << *netuid << " in block "
+    ctx.out << "Registered " << hotkey.label << " on netuid " << *netuid << " in block "
             << receipt->block
             << ", but it is no longer in the metagraph (its uid was replaced already)\n";
   }

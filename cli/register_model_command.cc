@@ -70,16 +70,12 @@ absl::Status RegisterModel(const ParsedFlags& flags, Context& ctx) {
       SendAsHotkey(flags, ctx, *as, chain::kTxRegisterModel, tx);
   if (!receipt.ok()) return receipt.status();
   if (flags.Has("json")) {
-    ctx.out << JsonText({{"tx_hash", ToHex(receipt->tx_hash)},
-                         {"block", receipt->block},
-                         {"index", receipt->index},
-                         {"netuid", *netuid},
-                         {"uid", uid},
-                         {"hotkey", EncodeAddress(hotkey.key)},
-                         {"content_hash", hash_hex},
-                         {"size_bytes", tx.size_bytes},
-                         {"format", tx.format},
-                         {"tokenizer_hash", ToHex(tx.tokenizer_hash)}});
+    nlohmann::ordered_json j = HotkeyTxJson(*receipt, *netuid, uid, hotkey.key);
+    j["content_hash"] = hash_hex;
+    j["size_bytes"] = tx.size_bytes;
+    j["format"] = tx.format;
+    j["tokenizer_hash"] = ToHex(tx.tokenizer_hash);
+    ctx.out << JsonText(j);
     return absl::OkStatus();
   }
   ctx.out << "registered model " << hash_hex << " for uid " << uid << " in block "

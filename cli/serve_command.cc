@@ -52,14 +52,10 @@ absl::Status Serve(const ParsedFlags& flags, Context& ctx) {
   absl::StatusOr<chain::TxReceiptMsg> receipt = SendAsHotkey(flags, ctx, *as, chain::kTxServeAxon, tx);
   if (!receipt.ok()) return receipt.status();
   if (flags.Has("json")) {
-    ctx.out << JsonText({{"tx_hash", ToHex(receipt->tx_hash)},
-                         {"block", receipt->block},
-                         {"index", receipt->index},
-                         {"netuid", *netuid},
-                         {"uid", uid},
-                         {"hotkey", EncodeAddress(hotkey.key)},
-                         {"endpoint", endpoint},
-                         {"version", version}});
+    nlohmann::ordered_json j = HotkeyTxJson(*receipt, *netuid, uid, hotkey.key);
+    j["endpoint"] = endpoint;
+    j["version"] = version;
+    ctx.out << JsonText(j);
     return absl::OkStatus();
   }
   ctx.out << "Announced " << endpoint << " in block " << receipt->block << "\n  tx     "

@@ -148,7 +148,7 @@ absl::Status RunSummary(const ParsedFlags& flags, Context& ctx) {
           << RenderTable({"UID", "ROLE", "HOTKEY", "MODEL", "LOSS", "SCORE", "INCENTIVE", "EMISSION", "SHARE"},
                          rows, {true, false, false, false, true, true, true, true, true});
   if (!view.empty()) {
-    ctx.out << "LOSS: the validator's last held-out loss (nats/byte); SCORE: its moving average"
+    ctx.out << "LOSS: its loss on the validator's last challenges (nats/byte); SCORE: its moving average"
                " (* zeroed by a failed spot check; ? unpaid until one of its completions is re-run"
                " and matches).\n";
   }
@@ -178,7 +178,7 @@ Command SummaryCommand() {
   return {"summary",
           "Show what each uid serves, how the validator scores it and what it earned.",
           "Joins the chain's metagraph (incentive and emission of the last epoch) with\n"
-          "a validator gateway's /metagraph (model hash, held-out loss and score per\n"
+          "a validator gateway's /metagraph (model hash, challenge loss and score per\n"
           "uid). --labels names hotkeys and models: one \"KEY LABEL\" per line, KEY an\n"
           "address or a model hash. SHARE is the uid's part of the last epoch's emission.",
           Concat({{{"netuid", "N", "Subnet to show.", true},

@@ -1,6 +1,6 @@
 // `agora summary`: the market at a glance. Joins the chain's metagraph (what
 // each uid earned in the last epoch) with a validator gateway's view of the
-// same uids (the model each serves, its held-out loss and score), labelled
+// same uids (the model each serves, its challenge loss and score), labelled
 // with names from an optional labels file. The devnet prints it every epoch.
 #ifndef AGORA_CLI_SUMMARY_COMMAND_H_
 #define AGORA_CLI_SUMMARY_COMMAND_H_

@@ -142,4 +142,8 @@ std::optional<std::vector<double>> WellFormedLosses(const PredictStep& step,
   return losses;
 }
 
+double PredictScoreOfLoss(double loss, uint32_t vocab_size) {
+  return std::max(0.0, 1.0 - loss / std::log(static_cast<double>(vocab_size)));
+}
+
 }  // namespace agora::scoring

@@ -49,6 +49,10 @@ std::optional<std::vector<double>> WellFormedLosses(const PredictStep& step,
                                                     double sum_tolerance,
                                                     double probability_floor);
 
+// The predict score of a mean loss: max(0, 1 - loss / ln(vocab_size)), 1 for
+// a perfect answer, 0 for the uniform guess or worse.
+double PredictScoreOfLoss(double loss, uint32_t vocab_size);
+
 }  // namespace agora::scoring
 
 #endif  // AGORA_SCORING_PREDICT_HOST_H_

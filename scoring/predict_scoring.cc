@@ -76,11 +76,10 @@ std::vector<PredictScore> ScorePredict(const PredictStep& step,
     for (size_t j = 0; j < m; ++j) out[j].reason = std::move(shape[j]);
     return out;
   }
-  const double uniform = std::log(static_cast<double>(step.vocab_size));
   auto set_valid = [&](PredictScore& s, double loss) {
     s.valid = true;
     s.loss = loss;
-    s.score = std::max(0.0, 1.0 - s.loss / uniform);
+    s.score = PredictScoreOfLoss(loss, step.vocab_size);
   };
   // On the CPU, a step with nothing malformed (the usual one) is scored in
   // one pass over the replies; the tensor path below names the problems.

@@ -35,6 +35,10 @@
 
 namespace agora::validator {
 
+// Challenge text is bytes: token ids are byte values, the vocabulary 256
+// (the validator's predict steps and the audit's recomputed losses).
+inline constexpr uint32_t kChallengeVocab = 256;
+
 struct Challenge {
   uint64_t offset = 0;               // stream position of the prefix's first byte
   std::vector<uint32_t> prefix;      // token ids

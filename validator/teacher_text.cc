@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <limits>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -49,35 +50,26 @@ absl::StatusOr<std::string> TeacherText::Next(size_t n) {
     for (size_t i = from_; i < tail_.size(); ++i) row_.push_back(static_cast<uint8_t>(tail_[i]));
     absl::StatusOr<miner::Logits> logits = model_->DecodeStep({row_}, {kSequence});
     if (!logits.ok()) return logits.status();
-    std::vector<float> p = miner::Softmax(logits->Row(0), temperature_);
+    const absl::Span<const float> row = logits->Row(0);
+    logits_.assign(row.begin(), row.end());
     // The window the byte would complete: the last kPublicWindow - 1 bytes and it.
     std::string window = tail_.size() >= kPublicWindow - 1
                              ? tail_.substr(tail_.size() - (kPublicWindow - 1))
                              : std::string();
-    for (;;) {
-      double total = 0;
-      for (float q : p) total += q;
-      if (!(total > 0)) {
+    for (size_t refused_here = 0;; ++refused_here) {
+      if (refused_here == logits_.size()) {
         return absl::InternalError("teacher: every byte would complete a public window");
       }
-      const double u = Uniform() * total;
-      double acc = 0;
-      size_t pick = p.size() - 1;
-      for (size_t i = 0; i < p.size(); ++i) {
-        acc += p[i];
-        if (u < acc && p[i] > 0) {
-          pick = i;
-          break;
-        }
-      }
-      while (p[pick] <= 0 && pick > 0) --pick;  // rounding at the top end
+      // A refused byte's logit is -inf: the draw is from the rest, renormalized.
+      const uint32_t pick =
+          sampler_.Sample(logits_, static_cast<float>(temperature_), 0, 1.0f, Uniform()).token;
       if (exclude_ != nullptr && !window.empty()) {
         window.push_back(static_cast<char>(pick));
         const bool shared = exclude_->Contains(window);
         window.pop_back();
         if (shared) {
           ++refused_;
-          p[pick] = 0;
+          logits_[pick] = -std::numeric_limits<float>::infinity();
           continue;
         }
       }

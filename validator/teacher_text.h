@@ -23,6 +23,7 @@
 
 #include "absl/status/statusor.h"
 #include "common/crypto.h"
+#include "miner/handlers.h"
 #include "miner/model.h"
 #include "validator/public_windows.h"
 
@@ -56,6 +57,8 @@ class TeacherText {
   std::string tail_ = "\n";  // what the next byte follows (the text starts as a line does)
   size_t from_ = 0;          // where the model's view of tail_ begins
   std::vector<uint32_t> row_;
+  std::vector<float> logits_;      // the next byte's, a refused byte's set to -inf
+  miner::TokenSampler sampler_;    // the miner's own draw (inverse CDF in id order)
   uint64_t counter_ = 0;
   uint64_t refused_ = 0;
 };
