@@ -97,11 +97,13 @@ absl::StatusOr<ParsedFlags> ParseFlags(const Command& command, const std::vector
 int Report(const absl::Status& status, absl::string_view path, std::ostream& err) {
   if (status.ok()) return kExitOk;
   std::string message = absl::StrReplaceAll(status.message(), {{"\n", " "}, {"\r", " "}});
+  // Named by the program that failed ("agora-miner: error: ..."): its path's first word.
+  const absl::string_view program = path.substr(0, path.find(' '));
   if (IsUsageError(status)) {
-    err << "agora: error: " << message << " (see '" << path << " --help')\n";
+    err << program << ": error: " << message << " (see '" << path << " --help')\n";
     return kExitUsage;
   }
-  err << "agora: error: " << message << "\n";
+  err << program << ": error: " << message << "\n";
   return kExitFailure;
 }
 

@@ -143,8 +143,16 @@ void ModelStore::Work() {
   while (true) {
     changed_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
     if (stopping_) return;
-    Queued q = std::move(queue_.front());
-    queue_.pop_front();
+    // First attempts before retries: a miner whose fetch failed (one that
+    // withholds or trickles its package, say) waits behind every model not
+    // yet tried, so no number of them delays a newcomer's first fetch by
+    // more than the first attempts queued before it.
+    auto next = std::find_if(queue_.begin(), queue_.end(), [&](const Queued& q) {
+      return failures_.count(q.reg.content_hash) == 0;
+    });
+    if (next == queue_.end()) next = queue_.begin();
+    Queued q = std::move(*next);
+    queue_.erase(next);
     lock.unlock();
     Attempt(q.reg, q.peer, *q.client, /*cache_only=*/false);
     lock.lock();

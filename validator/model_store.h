@@ -59,7 +59,8 @@ struct ModelStoreOptions {
   // may not show our permit yet (it re-reads it within a moment).
   std::chrono::milliseconds retry_unpermitted{2'000};
   // Fetches at once (worker threads): a miner that trickles its package
-  // holds one of them for fetch_budget every retry_after, not all.
+  // holds one of them for fetch_budget every retry_after, not all, and its
+  // retries wait behind every first attempt queued.
   size_t fetch_workers = 2;
   bool cpu = false;                       // load on the CPU even with CUDA
 };

@@ -279,5 +279,37 @@ TEST_F(ModelStoreTest, RequestQueuesTheFetchAndNeverWaitsForIt) {
   EXPECT_TRUE(fetching);
 }
 
+TEST_F(ModelStoreTest, FirstAttemptsGoBeforeRetriesOfFailedFetches) {
+  const Packed a = MakePacked(root_, "a", 32, 8);  // withheld: its fetch fails
+  const Packed c = MakePacked(root_, "c", 32, 9);  // withheld too, tried later
+  const Packed b = MakePacked(root_, "b", 32, 10);  // handed over
+  ModelStoreOptions o = Options();
+  o.fetch_workers = 1;
+  o.piece_timeout = std::chrono::seconds(2);
+  o.retry_after = std::chrono::milliseconds(0);  // a retry may be queued at once
+  ModelStore store(o);
+  const protocol::Peer silent{"tcp://127.0.0.1:1", SigningKey::Generate().public_key()};
+  bool fetching = false;
+  (void)store.Request(a.reg, silent, *client_, &fetching);
+  store.WaitIdle();
+  ASSERT_EQ(store.stats().failed, 1u);
+  // The worker is busy with c's first attempt; a's retry is queued, then b.
+  (void)store.Request(c.reg, silent, *client_, &fetching);
+  (void)store.Request(a.reg, silent, *client_, &fetching);
+  ASSERT_TRUE(fetching);
+  Miner miner(b, b.hash, b.package, validator_->public_key(), true);
+  (void)store.Request(b.reg, miner.peer, *client_, &fetching);
+  ASSERT_TRUE(fetching);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (store.Find(b.hash) == nullptr && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ASSERT_NE(store.Find(b.hash), nullptr);
+  // b came right after c's attempt; a's retry (2 s to fail) waits behind it.
+  EXPECT_EQ(store.stats().failed, 2u);
+  store.WaitIdle();
+  EXPECT_EQ(store.stats().failed, 3u);
+}
+
 }  // namespace
 }  // namespace agora::validator
