@@ -416,7 +416,11 @@ std::vector<Target> Validator::PickTargets(const chain::Metagraph& mg) {
   std::vector<Target> all;
   for (const chain::NeuronInfo& n : mg.neurons) {
     if (n.uid == self_uid_ || n.axon_endpoint.empty()) continue;
-    all.push_back(Target{n.uid, n.hotkey, protocol::Peer{n.axon_endpoint, n.hotkey}, n.model});
+    Target& t = all.emplace_back();
+    t.uid = n.uid;
+    t.hotkey = n.hotkey;
+    t.peer = protocol::Peer{n.axon_endpoint, n.hotkey};
+    t.model = n.model;
   }
   if (o_.sample_size == 0 || o_.sample_size >= all.size()) return all;
   std::vector<Target> out;
@@ -850,7 +854,10 @@ void Validator::ScoreOrganic(const chain::Metagraph& mg) {
   for (OrganicSample& sample : gateway_->TakeOrganic(o_.organic_per_step)) {
     std::vector<Target> targets;
     for (const auto& miner : sample.miners) {
-      Target t{miner.uid, miner.hotkey, protocol::Peer{miner.endpoint, miner.hotkey}};
+      Target t;
+      t.uid = miner.uid;
+      t.hotkey = miner.hotkey;
+      t.peer = protocol::Peer{miner.endpoint, miner.hotkey};
       for (const chain::NeuronInfo& n : mg.neurons) {
         if (n.uid == miner.uid && n.hotkey == miner.hotkey) t.model = n.model;
       }
