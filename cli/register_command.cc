@@ -172,15 +172,12 @@ absl::Status Register(const ParsedFlags& flags, Context& ctx) {
   if (!after.ok()) return ChainError(after.status(), chain.url);
   const std::optional<chain::Uid> uid = UidOf(*after, hotkey.key);
   if (json) {
-    nlohmann::ordered_json j = {
-        {"tx_hash", ToHex(receipt->tx_hash)},
-        {"block", receipt->block},
-        {"index", receipt->index},
-        {"netuid", *netuid},
-        {"hotkey", EncodeAddress(hotkey.key)},
-        {"coldkey", EncodeAddress(wallet.coldkey)},
-        {"pow", pow},
-        {"uid", uid.has_value() ? nlohmann::ordered_json(*uid) : nlohmann::ordered_json()}};
+    nlohmann::ordered_json j = TxJson(*receipt);
+    j["netuid"] = *netuid;
+    j["hotkey"] = EncodeAddress(hotkey.key);
+    j["coldkey"] = EncodeAddress(wallet.coldkey);
+    j["pow"] = pow;
+    j["uid"] = uid.has_value() ? nlohmann::ordered_json(*uid) : nlohmann::ordered_json();
     if (solved) {
       j["pow_block"] = solved->block;
       j["pow_nonce"] = solved->nonce;

@@ -119,6 +119,12 @@ Hash256 Blake2b256(absl::Span<const uint8_t> data) {
 
 Hash256 Blake2b256(absl::string_view data) { return Blake2b256(AsBytes(data)); }
 
+uint64_t First64(const Hash256& h) {
+  uint64_t v = 0;
+  for (int i = 7; i >= 0; --i) v = (v << 8) | h[i];
+  return v;
+}
+
 void RandomBytes(absl::Span<uint8_t> out) {
   MustInit();
   randombytes_buf(out.data(), out.size());

@@ -99,6 +99,9 @@ absl::StatusOr<CurveKey> Ed25519ToCurvePublic(const PublicKey& key);
 // BLAKE2b with a 32-byte output.
 Hash256 Blake2b256(absl::Span<const uint8_t> data);
 Hash256 Blake2b256(absl::string_view data);
+// A hash's first 8 bytes as a little-endian number: a uniform 64-bit draw
+// (the validator's committed re-run choices, its teacher's sampling).
+uint64_t First64(const Hash256& h);
 
 // Fills `out` with cryptographically secure random bytes.
 void RandomBytes(absl::Span<uint8_t> out);

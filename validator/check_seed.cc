@@ -20,14 +20,6 @@ void AppendLittleEndian(std::string& msg, uint64_t v, int bytes) {
   for (int i = 0; i < bytes; ++i) msg.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
 }
 
-// The first 8 bytes of BLAKE2b-256(msg), little-endian.
-uint64_t First8(const std::string& msg) {
-  const Hash256 h = Blake2b256(msg);
-  uint64_t v = 0;
-  for (int i = 7; i >= 0; --i) v = (v << 8) | h[i];
-  return v;
-}
-
 }  // namespace
 
 std::string NewCheckSecret() {
@@ -47,7 +39,7 @@ size_t CheckedChallenge(const std::string& secret_hex, uint64_t step, size_t cha
   if (challenges == 0 || !SecretBytes(secret_hex, &raw)) return 0;
   std::string msg = "agora-check-v1" + raw;
   AppendLittleEndian(msg, step, 8);
-  return static_cast<size_t>(First8(msg) % challenges);
+  return static_cast<size_t>(First64(Blake2b256(msg)) % challenges);
 }
 
 bool CompletionDrawn(const std::string& secret_hex, uint64_t step, uint32_t ordinal, uint16_t uid,
@@ -59,7 +51,7 @@ bool CompletionDrawn(const std::string& secret_hex, uint64_t step, uint32_t ordi
   AppendLittleEndian(msg, step, 8);
   AppendLittleEndian(msg, ordinal, 4);
   AppendLittleEndian(msg, uid, 2);
-  return std::ldexp(static_cast<double>(First8(msg)), -64) < fraction;
+  return std::ldexp(static_cast<double>(First64(Blake2b256(msg))), -64) < fraction;
 }
 
 }  // namespace agora::validator

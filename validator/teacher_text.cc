@@ -29,9 +29,7 @@ double TeacherText::Uniform() {
   std::memcpy(in, secret_.data(), secret_.size());
   for (int i = 0; i < 8; ++i) in[secret_.size() + i] = static_cast<uint8_t>(counter_ >> (8 * i));
   ++counter_;
-  const Hash256 h = Blake2b256(absl::Span<const uint8_t>(in, sizeof(in)));
-  uint64_t x = 0;
-  for (int i = 0; i < 8; ++i) x |= uint64_t{h[i]} << (8 * i);
+  const uint64_t x = First64(Blake2b256(absl::Span<const uint8_t>(in, sizeof(in))));
   return static_cast<double>(x >> 11) * 0x1.0p-53;
 }
 

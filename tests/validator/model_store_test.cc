@@ -285,13 +285,18 @@ TEST_F(ModelStoreTest, FirstAttemptsGoBeforeRetriesOfFailedFetches) {
   const Packed b = MakePacked(root_, "b", 32, 10);  // handed over
   ModelStoreOptions o = Options();
   o.fetch_workers = 1;
-  o.piece_timeout = std::chrono::seconds(2);
+  // What a silent miner holds the worker for: far longer than the poll
+  // below takes to see b arrive, however loaded the machine.
+  o.piece_timeout = std::chrono::seconds(3);
   o.retry_after = std::chrono::milliseconds(0);  // a retry may be queued at once
   ModelStore store(o);
   const protocol::Peer silent{"tcp://127.0.0.1:1", SigningKey::Generate().public_key()};
   bool fetching = false;
-  (void)store.Request(a.reg, silent, *client_, &fetching);
-  store.WaitIdle();
+  {  // a's first attempt fails at once: its miner serves another model.
+    Miner other(c, c.hash, c.package, validator_->public_key(), true);
+    (void)store.Request(a.reg, other.peer, *client_, &fetching);
+    store.WaitIdle();
+  }
   ASSERT_EQ(store.stats().failed, 1u);
   // The worker is busy with c's first attempt; a's retry is queued, then b.
   (void)store.Request(c.reg, silent, *client_, &fetching);
@@ -305,7 +310,7 @@ TEST_F(ModelStoreTest, FirstAttemptsGoBeforeRetriesOfFailedFetches) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   ASSERT_NE(store.Find(b.hash), nullptr);
-  // b came right after c's attempt; a's retry (2 s to fail) waits behind it.
+  // b came right after c's attempt; a's retry (3 s to fail) waits behind it.
   EXPECT_EQ(store.stats().failed, 2u);
   store.WaitIdle();
   EXPECT_EQ(store.stats().failed, 3u);
