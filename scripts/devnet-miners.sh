@@ -58,9 +58,10 @@ trap stop INT TERM
 
 m3_hash=$(sed -n 's/.*"content_hash": *"\([0-9a-f]*\)".*/\1/p' "$devnet/models/m3/config.json")
 # m3's hotkey address, from the wallet's public part (no password needed).
-# (each key's "address" comes before its "name" in that JSON)
+# (each key's "address" comes before its "name" in that JSON; sed reads it to
+# the end: quitting early could SIGPIPE the writer, fatal under pipefail)
 m3_hotkey=$("$bin/agora" wallet show --name miners --wallet-dir "$devnet/wallets" --json |
-  sed -n '/"address"/h; /"name": "m3"/{x;p;q}' | sed 's/.*"address": *"\([^"]*\)".*/\1/')
+  sed -n '/"address"/h; /"name": "m3"/{x;p}' | sed 's/.*"address": *"\([^"]*\)".*/\1/')
 # hotkey model extra-flags... (model "-": none, the relays copy m3's answers).
 # The honest miners start first and register their models; then the
 # adversaries, with every public input at hand: the whole public corpus

@@ -66,9 +66,11 @@ trap cleanup INT TERM EXIT
 
 address_of() {  # address_of WALLET [HOTKEY]: the coldkey (or named hotkey) address
   # In `wallet show --json` each key's "address" comes before its "name"; the
-  # coldkey is listed first.
+  # coldkey is listed first. Every filter reads to the end: one that quit
+  # early (sed's q, head) could kill the writer with SIGPIPE, which pipefail
+  # turns into the script's failure whenever the JSON outgrows one pipe write.
   "$bin/agora" wallet show --name "$1" "${wallets[@]}" --json |
-    if [ -n "${2:-}" ]; then sed -n "/\"address\"/h; /\"name\": \"$2\"/{x;p;q}"; else sed -n '/"address"/{p;q}'; fi |
+    if [ -n "${2:-}" ]; then sed -n "/\"address\"/h; /\"name\": \"$2\"/{x;p}"; else sed -n '/"address"/p' | sed -n 1p; fi |
     sed 's/.*"address": *"\([^"]*\)".*/\1/'
 }
 
@@ -139,8 +141,8 @@ refresh_metagraph
 register validator default
 for h in "${miner_hotkeys[@]}"; do register miners "$h"; done
 validator_hotkey=$(address_of validator default)
-if ! "$bin/agora" balance --name validator "${wallets[@]}" --json | grep -q "\"$validator_hotkey\""; then
-  "$bin/agora" stake add --name validator --amount 10000 "${wallets[@]}" | head -1
+if ! "$bin/agora" balance --name validator "${wallets[@]}" --json | grep "\"$validator_hotkey\"" > /dev/null; then
+  "$bin/agora" stake add --name validator --amount 10000 "${wallets[@]}" | sed -n 1p
 fi
 
 # 4. Miners and the validator, when they have been built (they need LibTorch).

@@ -79,7 +79,12 @@ TEST(Newcomer, FirstRunStoppedDuringSetupThenResumedReachesSummaries) {
   unsetenv("AGORA_DEVNET_BLOCKS");
   unsetenv("AGORA_CHAIN_URL");
   setenv("AGORA_DEVNET_BIN", AGORA_BIN_DIR, 1);
-  setenv("AGORA_DEVNET_EPOCHS", "3", 1);
+  // Six epochs: a new honest miner is paid once its model is fetched, one of
+  // its completions has been re-run and matched (a generate step), and the
+  // validator's next weights (once a tempo) have reached an epoch; on a busy
+  // 2-core machine that took more than the three epochs this test once
+  // allowed.
+  setenv("AGORA_DEVNET_EPOCHS", "6", 1);
   const std::string script = repo + "/scripts/devnet.sh";
 
   // 1. Stopped during setup, once four registrations have landed (on a fast
@@ -107,7 +112,7 @@ TEST(Newcomer, FirstRunStoppedDuringSetupThenResumedReachesSummaries) {
     std::printf("[newcomer] first run stopped during setup:\n%s\n", Tail(first.LogText(), 1500).c_str());
   }
 
-  // 2. Run again: resumes, trains the default models, ends after 3 epochs.
+  // 2. Run again: resumes, trains the default models, ends after 6 epochs.
   Process second({"/bin/bash", script}, tmp.Sub("second.log"));
   second.Start();
   const std::optional<int> rc = second.Wait(std::chrono::minutes(20));
