@@ -34,9 +34,9 @@
 //              standard deviation), saved under <data_dir>/perturbed-copy
 //              and registered as its own new hash; then served honestly
 //              (miner.cc PreparePerturbedCopy)
-//   two-faced  answers what only validators ask (predict: next-token
+//   two-faced  answers what predict challenges ask (next-token
 //              distributions) with its registered model, and generations,
-//              which customers ask for, with a cheaper one (--cheap-model):
+//              which customers ask for most, with a cheaper one (--cheap-model):
 //              best effort for tests, least effort for paying users
 //              (MakeTwoFaced)
 //

@@ -61,6 +61,11 @@ absl::Status MinerService::Start() {
         model_->vocab_size()));
   }
   if (options_.batcher.max_batch < 1) return absl::InvalidArgumentError("max_batch: must be >= 1");
+  if (!options_.request_log.empty()) {
+    absl::StatusOr<std::unique_ptr<RequestLog>> log = RequestLog::Open(options_.request_log);
+    if (!log.ok()) return log.status();
+    request_log_ = std::move(*log);
+  }
   if (!options_.data_dir.empty()) {
     absl::Status made = MakeDirs(options_.data_dir);
     if (!made.ok()) return made;
@@ -92,6 +97,7 @@ absl::Status MinerService::Start() {
       MessageKind::kPredictRequest, MessageKind::kPredictReply,
       [this](const protocol::RequestContext& ctx, const protocol::PredictRequest& req)
           -> absl::StatusOr<protocol::PredictReply> {
+        if (request_log_) request_log_->Append(ctx.sender, RequestShape(req));
         absl::StatusOr<protocol::PredictReply> rep = HandlePredict(req, Env(ctx));
         absl::MutexLock lock(&mu_);
         ++(rep.ok() ? tasks_.predict_ok : tasks_.predict_refused);
@@ -102,6 +108,7 @@ absl::Status MinerService::Start() {
       MessageKind::kGenerateRequest, MessageKind::kGenerateChunk, MessageKind::kGenerateReply,
       [this](const protocol::RequestContext& ctx, const protocol::GenerateRequest& req,
              const ChunkEmitter& emit) -> absl::StatusOr<protocol::GenerateReply> {
+        if (request_log_) request_log_->Append(ctx.sender, RequestShape(req));
         absl::StatusOr<protocol::GenerateReply> rep =
             options_.generate_rewrite ? HandleGenerate(Rewritten(req), Env(ctx), emit)
                                       : HandleGenerate(req, Env(ctx), emit);

@@ -28,6 +28,7 @@
 #include "absl/synchronization/mutex.h"
 #include "common/crypto.h"
 #include "common/daemon_wallet.h"
+#include "miner/request_log.h"
 #include "miner/admission.h"
 #include "miner/adversary.h"
 #include "miner/batcher.h"
@@ -55,6 +56,8 @@ struct ServiceOptions {
   // miner still refuses envelopes it answered before. Empty: memory only
   // (a replay within the skew window of a restart is then accepted).
   std::string data_dir;
+  // Appends one JSON line per task request (miner/request_log.h). Empty: none.
+  std::string request_log;
   // Adversaries greedy and early-stop (miner/adversary.h): applied to each
   // generate request before it is served. Empty for an honest miner.
   std::function<void(protocol::GenerateRequest&)> generate_rewrite;
@@ -96,6 +99,7 @@ class MinerService {
   Hash256 package_hash_{};
   std::string package_;  // empty: nothing to hand over
   std::unique_ptr<protocol::NonceWindow> replay_;
+  std::unique_ptr<RequestLog> request_log_;
   std::unique_ptr<Batcher> batcher_;
   std::unique_ptr<protocol::Server> server_;
   MetricsHttp metrics_;

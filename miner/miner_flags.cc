@@ -124,6 +124,7 @@ std::vector<cli::FlagSpec> MinerFlagSpecs() {
       {"rate-per-s", "R", "requests per second per hotkey (default 50; 0: no limit)"},
       {"burst", "N", "rate-limit burst per hotkey (default 100)"},
       {"data-dir", "DIR", "keeps the replay window (replay.log) across restarts (default: memory only)"},
+      {"request-log", "FILE", "append one JSON line per predict/generate request: sender, kind, fields set, sizes (default: none)"},
       {"metrics-host", "HOST", "metrics address (default 127.0.0.1)"},
       {"metrics-port", "PORT", "serve /metrics on PORT (0: any; default: off)"},
       {"metagraph-refresh-ms", "MS", "how often to re-read the metagraph (default 2000)"},
@@ -174,6 +175,7 @@ absl::StatusOr<MinerOptions> OptionsFromFlags(const cli::ParsedFlags& f) {
   s.admission.require_permit = f.Has("require-permit");
   s.metrics_host = f.Get("metrics-host", s.metrics_host);
   s.data_dir = f.Get("data-dir", s.data_dir);
+  s.request_log = f.Get("request-log", s.request_log);
   int64_t wait_us = s.batcher.max_wait.count(), timeout_ms = s.request_timeout.count(),
           refresh_ms = o.metagraph_refresh.count();
   for (absl::Status st : {

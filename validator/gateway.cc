@@ -29,6 +29,7 @@
 #include "validator/dashboard_assets.h"
 #include "validator/deposits.h"
 #include "validator/fee_forwarder.h"
+#include "validator/gateway_logprobs.h"
 #include "validator/gateway_stream.h"
 #include "common/address.h"
 #include "validator/receipt.h"
@@ -118,6 +119,124 @@ bool Acceptable(const protocol::GenerateReply& r, uint32_t max_tokens) {
   return !r.tokens.empty() && r.tokens.size() <= max_tokens && r.logprobs.size() == r.tokens.size();
 }
 
+// Every chosen miner's answers to a log-probability request's
+// PredictRequests; replies arrive on the client's threads.
+struct DistAnswers {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<std::vector<TimedReply>> replies;      // [miner][request]
+  std::vector<size_t> left;                          // requests outstanding, per miner
+  std::vector<std::vector<std::vector<float>>> dists;  // a valid miner's distributions
+  std::vector<Hash256> model;                        // the model its replies name
+  std::vector<std::string> why;                      // why its answers are not acceptable
+  std::optional<size_t> first_valid;
+  size_t done = 0;                                   // miners with every reply in
+};
+
+// Judges miner i's replies once all are in (under a->mu).
+void JudgeDistributions(DistAnswers& a, size_t i, const std::vector<protocol::PredictRequest>& asked) {
+  std::vector<protocol::PredictReply> decoded;
+  for (const TimedReply& t : a.replies[i]) {
+    if (!t.reply.ok()) {
+      a.why[i] = std::string(t.reply.status().message());
+      return;
+    }
+    if (t.reply->header.kind != protocol::MessageKind::kPredictReply) {
+      a.why[i] = "reply of the wrong kind";
+      return;
+    }
+    absl::StatusOr<protocol::PredictReply> d =
+        protocol::Decode<protocol::PredictReply>(t.reply->body(), "PredictReply");
+    if (!d.ok()) {
+      a.why[i] = std::string(d.status().message());
+      return;
+    }
+    if (!decoded.empty() && d->model_hash != decoded[0].model_hash) {
+      a.why[i] = "replies name different models";
+      return;
+    }
+    decoded.push_back(std::move(*d));
+  }
+  absl::StatusOr<std::vector<std::vector<float>>> dists = CollectDistributions(asked, decoded);
+  if (!dists.ok()) {
+    a.why[i] = std::string(dists.status().message());
+    return;
+  }
+  a.dists[i] = std::move(*dists);
+  a.model[i] = decoded.empty() ? Hash256{} : decoded[0].model_hash;
+  if (!a.first_valid) a.first_valid = i;
+}
+
+// Sends every request of `asked` to every peer at once. `all_in` runs once
+// every reply of every miner is in (on a client thread).
+std::shared_ptr<DistAnswers> AskDistributions(
+    protocol::Client& client, const std::vector<protocol::Peer>& peers,
+    std::shared_ptr<const std::vector<protocol::PredictRequest>> asked, protocol::Deadline deadline,
+    std::function<void(DistAnswers&)> all_in) {
+  auto a = std::make_shared<DistAnswers>();
+  const size_t n = peers.size(), chunks = asked->size();
+  a->replies.assign(n, std::vector<TimedReply>(chunks));
+  a->left.assign(n, chunks);
+  a->dists.resize(n);
+  a->model.resize(n);
+  a->why.resize(n);
+  std::vector<std::string> bodies;
+  for (const protocol::PredictRequest& r : *asked) bodies.push_back(protocol::Encode(r));
+  for (size_t i = 0; i < n; ++i) {
+    for (size_t c = 0; c < chunks; ++c) {
+      const auto start = SteadyClock::now();
+      client.CallAsync(peers[i], protocol::MessageKind::kPredictRequest, bodies[c], deadline,
+                       [a, asked, all_in, i, c, n, start](absl::StatusOr<protocol::Reply> r) {
+                         bool last = false;
+                         {
+                           std::lock_guard<std::mutex> lock(a->mu);
+                           TimedReply& t = a->replies[i][c];
+                           t.latency = std::chrono::duration_cast<std::chrono::microseconds>(
+                               SteadyClock::now() - start);
+                           t.reply = std::move(r);
+                           if (--a->left[i] == 0) {
+                             JudgeDistributions(*a, i, *asked);
+                             last = ++a->done == n;
+                           }
+                         }
+                         a->cv.notify_all();
+                         if (last && all_in) all_in(*a);
+                       });
+    }
+  }
+  return a;
+}
+
+// The answer's tokens with their log-probabilities: the prompt's (echo)
+// from `dists` (its first token has none), then the completion's with the
+// miner's own log-probabilities and, for N >= 1, the N most likely tokens
+// from the distributions that follow the prompt's.
+std::vector<TokenLogprob> AnswerTokens(const std::vector<uint32_t>& prompt, bool echo,
+                                       const std::vector<uint32_t>& completion,
+                                       const std::vector<float>& completion_logprobs, uint32_t n,
+                                       const std::vector<std::vector<float>>& dists) {
+  std::vector<TokenLogprob> out;
+  size_t next = 0;
+  auto piece = [](uint32_t id) { return std::string(1, static_cast<char>(id & 0xff)); };
+  if (echo) {
+    for (size_t i = 0; i < prompt.size(); ++i) {
+      TokenLogprob& t = out.emplace_back();
+      t.token = piece(prompt[i]);
+      if (i == 0 || next >= dists.size()) continue;
+      const std::vector<float>& d = dists[next++];
+      t.logprob = LogProb(d[prompt[i] & 0xff]);
+      if (n > 0) t.top = TopLogprobs(d, n);
+    }
+  }
+  for (size_t i = 0; i < completion.size(); ++i) {
+    TokenLogprob& t = out.emplace_back();
+    t.token = piece(completion[i]);
+    if (i < completion_logprobs.size()) t.logprob = completion_logprobs[i];
+    if (n > 0 && next < dists.size()) t.top = TopLogprobs(dists[next++], n);
+  }
+  return out;
+}
+
 }  // namespace
 
 struct Gateway::Impl {
@@ -158,9 +277,13 @@ struct Gateway::Impl {
                     protocol::Deadline deadline, SteadyClock::time_point received);
   // Records the charge of an answer in the ledger and releases its hold,
   // under credit_mu; the ledger's error, logged.
-  absl::Status ChargeAnswer(const ApiKey& key, const RankedMiner& who,
-                            const protocol::GenerateReply& answer, const std::string& id,
-                            CreditHold& hold);
+  absl::Status ChargeAnswer(const ApiKey& key, const RankedMiner& who, uint64_t tokens,
+                            const Hash256& model, const std::string& id, CreditHold& hold);
+  // A request with max_tokens 0: log-probabilities only, asked of every
+  // chosen miner; the first whose answers are all valid is used.
+  void AnswerLogprobsOnly(httplib::Response& res, const CompletionAsk& ask, const ApiKey& key,
+                          std::shared_ptr<CreditHold> hold, std::vector<RankedMiner> chosen,
+                          SteadyClock::time_point received);
   void NoteAnswered(SteadyClock::time_point received);
   std::string Metrics();
 };
@@ -189,6 +312,23 @@ void Gateway::Impl::Complete(const httplib::Request& req, httplib::Response& res
   }
   absl::StatusOr<CompletionAsk> ask = ParseCompletionRequest(req.body, chat, key->max_tokens);
   if (!ask.ok()) return SendError(res, 400, "invalid_request_error", std::string(ask.status().message()));
+  // Log-probability positions are billed like tokens: the prompt's (echo)
+  // or the next token's after each prompt (max_tokens 0), and with N >= 1 one
+  // per generated token for its alternatives.
+  size_t prompt_positions = 0;
+  for (const std::string& p : ask->prompts) {
+    prompt_positions += ask->echo && ask->logprobs ? p.size() - 1 : (ask->max_tokens == 0 ? 1 : 0);
+  }
+  const bool alternatives = ask->logprobs.value_or(0) > 0 && ask->max_tokens > 0;
+  const size_t per_token = alternatives ? 2 : 1;
+  if (prompt_positions + (alternatives ? ask->max_tokens : 0) > kMaxLogprobPositions) {
+    return SendError(res, 400, "invalid_request_error",
+                     absl::StrCat("logprobs: this request asks ",
+                                  prompt_positions + (alternatives ? ask->max_tokens : 0),
+                                  " positions; limit ", kMaxLogprobPositions));
+  }
+  const uint32_t need = static_cast<uint32_t>(
+      std::max<size_t>(1, prompt_positions + per_token * ask->max_tokens));
   // Credit: free tokens first, then (with a price) the account's deposits,
   // net of what requests in flight hold; held until this one is charged.
   const uint64_t price = options.price_per_token;
@@ -203,7 +343,11 @@ void Gateway::Impl::Complete(const httplib::Request& req, httplib::Response& res
     if (state.has_account) {
       state.balance = ledger->Balance(key->account) - static_cast<int64_t>(holds.units(key->account));
     }
-    absl::StatusOr<CreditGrant> g = DecideCredit(state, ask->max_tokens);
+    absl::StatusOr<CreditGrant> g = DecideCredit(state, need);
+    if (g.ok() && g->max_tokens < prompt_positions + (ask->max_tokens > 0 ? per_token : 0)) {
+      g = absl::ResourceExhaustedError(absl::StrCat(g->max_tokens, " free tokens left; this request needs ",
+                                                    prompt_positions + (ask->max_tokens > 0 ? per_token : 0)));
+    }
     if (!g.ok()) {
       std::string why = absl::StrCat("key '", key->name, "' has ", g.status().message());
       if (price > 0) absl::StrAppend(&why, "; fund it by a transfer to ", options.deposit_address);
@@ -211,7 +355,10 @@ void Gateway::Impl::Complete(const httplib::Request& req, httplib::Response& res
     }
     hold = std::make_shared<CreditHold>(credit_mu, holds, key->name, key->account, *g);
   }
-  ask->max_tokens = hold->grant().max_tokens;
+  if (ask->max_tokens > 0) {
+    ask->max_tokens = std::min<uint32_t>(
+        ask->max_tokens, static_cast<uint32_t>((hold->grant().max_tokens - prompt_positions) / per_token));
+  }
 
   // Route: the top_k miners by score (serving the requested model, if any).
   std::vector<RankedMiner> chosen;
@@ -230,13 +377,18 @@ void Gateway::Impl::Complete(const httplib::Request& req, httplib::Response& res
                    [](const RankedMiner& a, const RankedMiner& b) { return a.score > b.score; });
   if (chosen.size() > options.top_k) chosen.resize(options.top_k);
   if (chosen.empty()) return SendError(res, 503, "service_unavailable", "no miner is serving");
+  if (ask->max_tokens == 0) {
+    return AnswerLogprobsOnly(res, *ask, *key, std::move(hold), std::move(chosen), received);
+  }
 
   protocol::GenerateRequest g;
   g.prompt = ask->prompt;
   g.max_tokens = ask->max_tokens;
   g.temperature = ask->temperature;
   g.top_p = ask->top_p;
-  g.seed = ask->seed;
+  // A fresh seed when none is asked for: challenges always carry one, so a
+  // request without one would tell a customer from a test.
+  g.seed = ask->seed.has_value() ? *ask->seed : RandomU64();
   g.stop = ask->stop;
   g.stream = ask->stream;
   const std::string body = protocol::Encode(g);
@@ -358,17 +510,57 @@ void Gateway::Impl::Complete(const httplib::Request& req, httplib::Response& res
     envelope = pending->replies[*pick]->reply->envelope;
   }
   const RankedMiner& who = chosen[*pick];
+  // Log-probabilities: the prompt's (echo) and the completion's
+  // alternatives come from the answering miner's distributions.
+  const std::vector<uint32_t> prompt_tokens = ByteTokens(ask->prompt);
+  const uint32_t top_n = ask->logprobs.value_or(0);
+  std::vector<std::vector<uint32_t>> prefixes;
+  const bool prompt_logprobs = ask->echo && ask->logprobs.has_value();
+  if (prompt_logprobs) prefixes = PrefixesOf(prompt_tokens, 1, prompt_tokens.size());
+  if (alternatives) {
+    std::vector<uint32_t> all = prompt_tokens;
+    all.insert(all.end(), answer.tokens.begin(), answer.tokens.end());
+    for (auto& p : PrefixesOf(all, prompt_tokens.size(), all.size())) prefixes.push_back(std::move(p));
+  }
+  std::vector<std::vector<float>> dists;
+  if (!prefixes.empty()) {
+    auto asked = std::make_shared<const std::vector<protocol::PredictRequest>>(PredictChunks(prefixes));
+    const protocol::Deadline follow = protocol::DeadlineAfter(options.timeout);
+    std::shared_ptr<DistAnswers> a = AskDistributions(
+        *client, {protocol::Peer{who.endpoint, who.hotkey}}, asked, follow, nullptr);
+    std::unique_lock<std::mutex> lock(a->mu);
+    a->cv.wait_until(lock, follow + std::chrono::seconds(1), [&] { return a->done == 1; });
+    if (!a->first_valid || a->model[0] != answer.model_hash) {
+      const std::string why = a->done == 0 ? "no answer in time"
+                              : a->first_valid ? "its distributions name another model"
+                                               : a->why[0];
+      return SendError(res, 502, "server_error",
+                       absl::StrCat("miner ", who.uid, " gave no valid log-probabilities: ", why));
+    }
+    dists = std::move(a->dists[0]);
+  }
   const std::string id = NewCompletionId(chat);
-  if (!ChargeAnswer(*key, who, answer, id, *hold).ok()) {
+  if (!ChargeAnswer(*key, who, answer.tokens.size() + prefixes.size(), answer.model_hash, id, *hold).ok()) {
     return SendError(res, 500, "server_error", "could not record the charge; not answered");
   }
   NoteAnswered(received);
   json choice = {{"index", 0}, {"finish_reason", answer.finish_reason}};
   if (chat) {
     choice["message"] = {{"role", "assistant"}, {"content", answer.text}};
+    if (ask->logprobs) {
+      choice["logprobs"] =
+          ChatLogprobsJson(AnswerTokens({}, false, answer.tokens, answer.logprobs, top_n, dists));
+    } else {
+      choice["logprobs"] = nullptr;
+    }
   } else {
-    choice["text"] = answer.text;
-    choice["logprobs"] = nullptr;
+    choice["text"] = ask->echo ? ask->prompt + answer.text : answer.text;
+    if (ask->logprobs) {
+      choice["logprobs"] = CompletionLogprobsJson(
+          AnswerTokens(prompt_tokens, ask->echo, answer.tokens, answer.logprobs, top_n, dists), 0);
+    } else {
+      choice["logprobs"] = nullptr;
+    }
   }
   res.set_content(Dump({{"id", id},
                         {"object", chat ? "chat.completion" : "text_completion"},
@@ -432,7 +624,7 @@ void Gateway::Impl::StreamAnswer(httplib::Response& res, bool chat, const ApiKey
               std::lock_guard<std::mutex> lock(pending->mu);
               envelope = pending->replies[owner]->reply->envelope;
             }
-            if (ChargeAnswer(key, who, answer, id, *hold).ok()) {
+            if (ChargeAnswer(key, who, answer.tokens.size(), answer.model_hash, id, *hold).ok()) {
               NoteAnswered(received);
               json last = chat ? json{{"index", 0}, {"delta", json::object()}, {"finish_reason", answer.finish_reason}}
                                : json{{"index", 0}, {"text", ""}, {"finish_reason", answer.finish_reason}};
@@ -463,17 +655,111 @@ void Gateway::Impl::StreamAnswer(httplib::Response& res, bool chat, const ApiKey
       });
 }
 
-absl::Status Gateway::Impl::ChargeAnswer(const ApiKey& key, const RankedMiner& who,
-                                         const protocol::GenerateReply& answer,
-                                         const std::string& id, CreditHold& hold) {
+void Gateway::Impl::AnswerLogprobsOnly(httplib::Response& res, const CompletionAsk& ask,
+                                       const ApiKey& key, std::shared_ptr<CreditHold> hold,
+                                       std::vector<RankedMiner> chosen,
+                                       SteadyClock::time_point received) {
+  const uint32_t top_n = ask.logprobs.value_or(0);
+  std::vector<std::vector<uint32_t>> prompts;
+  std::vector<std::vector<uint32_t>> prefixes;
+  size_t prompt_tokens = 0;
+  for (const std::string& p : ask.prompts) {
+    prompts.push_back(ByteTokens(p));
+    prompt_tokens += p.size();
+    for (auto& x : ask.echo ? PrefixesOf(prompts.back(), 1, p.size())
+                            : std::vector<std::vector<uint32_t>>{prompts.back()}) {
+      prefixes.push_back(std::move(x));
+    }
+  }
+  std::vector<std::vector<float>> dists;
+  std::optional<size_t> pick;
+  Hash256 model{};
+  json receipts = json::array();
+  if (!prefixes.empty()) {
+    auto asked = std::make_shared<const std::vector<protocol::PredictRequest>>(PredictChunks(prefixes));
+    std::vector<protocol::Peer> peers;
+    for (const RankedMiner& m : chosen) peers.push_back(protocol::Peer{m.endpoint, m.hotkey});
+    // Queued for the validator's re-runs once every miner's replies are in.
+    // (Shared, not copied into each reply's callback: a request may be long.)
+    std::shared_ptr<OrganicQueue> queue = organic;
+    auto sample = std::make_shared<OrganicSample>();
+    sample->miners = chosen;
+    sample->predict = *asked;
+    const protocol::Deadline deadline = protocol::DeadlineAfter(options.timeout);
+    std::shared_ptr<DistAnswers> a = AskDistributions(
+        *client, peers, asked, deadline, [queue, sample](DistAnswers& all) {
+          // Every reply is in: nothing writes them any more.
+          sample->predict_replies = all.replies;
+          queue->Push(std::move(*sample));
+        });
+    std::unique_lock<std::mutex> lock(a->mu);
+    a->cv.wait_until(lock, deadline + std::chrono::seconds(1),
+                     [&] { return a->first_valid.has_value() || a->done == peers.size(); });
+    if (!a->first_valid) {
+      std::string why = "no miner answered in time";
+      for (size_t i = 0; i < peers.size(); ++i) {
+        if (!a->why[i].empty()) {
+          why = absl::StrCat("no miner gave valid log-probabilities (uid ", chosen[i].uid, ": ",
+                             a->why[i], ")");
+          break;
+        }
+      }
+      return SendError(res, 503, "service_unavailable", why);
+    }
+    pick = *a->first_valid;
+    dists = std::move(a->dists[*pick]);
+    model = a->model[*pick];
+    for (const TimedReply& t : a->replies[*pick]) {
+      receipts.push_back(MakeReceipt(chosen[*pick].uid, chosen[*pick].hotkey, t.reply->envelope));
+    }
+  }
+  const std::string id = NewCompletionId(false);
+  if (pick && !ChargeAnswer(key, chosen[*pick], prefixes.size(), model, id, *hold).ok()) {
+    return SendError(res, 500, "server_error", "could not record the charge; not answered");
+  }
+  NoteAnswered(received);
+  json choices = json::array();
+  size_t next = 0;
+  for (size_t j = 0; j < prompts.size(); ++j) {
+    json choice = {{"index", j}, {"finish_reason", "length"}};
+    if (ask.echo) {
+      const size_t used = prompts[j].size() - 1;
+      const std::vector<std::vector<float>> mine(dists.begin() + next, dists.begin() + next + used);
+      next += used;
+      choice["text"] = ask.prompts[j];
+      choice["logprobs"] = CompletionLogprobsJson(AnswerTokens(prompts[j], true, {}, {}, top_n, mine), 0);
+    } else {
+      choice["text"] = "";
+      choice["logprobs"] = CompletionLogprobsJson({}, 0);
+      json top = json::object();
+      for (const auto& [tok, lp] : TopLogprobs(dists[next++], top_n)) top[ShownToken(tok)] = lp;
+      choice["next_token_logprobs"] = top;
+    }
+    choices.push_back(std::move(choice));
+  }
+  json body = {{"id", id},
+               {"object", "text_completion"},
+               {"created", UnixMillis() / 1000},
+               {"model", pick ? ToHex(model) : std::string("agora")},
+               {"choices", choices},
+               {"usage", {{"prompt_tokens", prompt_tokens},
+                          {"completion_tokens", 0},
+                          {"total_tokens", prompt_tokens},
+                          {"logprob_positions", prefixes.size()}}}};
+  if (pick) body["agora_receipts"] = receipts;
+  res.set_content(Dump(body), "application/json");
+}
+
+absl::Status Gateway::Impl::ChargeAnswer(const ApiKey& key, const RankedMiner& who, uint64_t tokens,
+                                         const Hash256& model, const std::string& id,
+                                         CreditHold& hold) {
   const uint64_t price = options.price_per_token;
-  const uint64_t tokens = answer.tokens.size();
   const uint64_t free_part = std::min<uint64_t>(tokens, hold.grant().free_tokens);
   const uint64_t paid_units = (tokens - free_part) * price;
   UsageLedger::PendingCharge pending;
   {
     std::lock_guard<std::mutex> lock(credit_mu);
-    pending = ledger->Submit(Charge{id, key.name, tokens, who.uid, ToHex(answer.model_hash),
+    pending = ledger->Submit(Charge{id, key.name, tokens, who.uid, ToHex(model),
                                     UnixMillis(), key.account, paid_units,
                                     paid_units > 0 ? EncodeAddress(who.coldkey) : ""});
     hold.ReleaseLocked();

@@ -4,7 +4,7 @@
 // (SetMiners) and scores the answers it collects (TakeOrganic).
 //
 //   POST /v1/completions        {"prompt", "max_tokens", "temperature", "top_p",
-//                                "stop", "stream", "seed", "model"}
+//                                "stop", "stream", "seed", "model", "logprobs", "echo"}
 //   POST /v1/chat/completions   {"messages": [{"role", "content"}], ...}
 //   GET  /v1/models             the models miners serve, by hash and rank
 //   GET  /v1/account            the caller's credit and use
@@ -27,8 +27,10 @@
 // "best" waits for all (until the deadline) and answers with the one the
 // judge scores highest. With "stream": true every miner is asked to stream
 // and the first to send a valid chunk is relayed as server-sent events while
-// it generates (validator/gateway_stream.h). Every answer is queued for the
-// scorer.
+// it generates (validator/gateway_stream.h). Log-probabilities are asked
+// with PredictRequests (validator/gateway_logprobs.h): of every chosen miner
+// for max_tokens 0 (the first whose answers are all valid is used), of the
+// answering miner for a completion's. Every answer is queued for the scorer.
 //
 // Thread-safety: all public methods may be called from any thread.
 #ifndef AGORA_VALIDATOR_GATEWAY_H_
@@ -81,12 +83,17 @@ struct RankedMiner {
 };
 
 // One organic request and every answer it got, for the scorer.
+// A completion request, or (when `predict` is not empty) a request for
+// log-probabilities only (max_tokens 0), whose answers the validator re-runs
+// at its drawn share like a predict challenge's.
 struct OrganicSample {
   std::vector<uint32_t> prompt;  // bytes of the prompt as sent
   uint32_t max_tokens = 0;
   protocol::GenerateRequest request;  // as sent to the miners, for the sampling check
   std::vector<RankedMiner> miners;
   std::vector<TimedReply> replies;  // aligned with miners
+  std::vector<protocol::PredictRequest> predict;         // as sent, in order
+  std::vector<std::vector<TimedReply>> predict_replies;  // [miner][request], aligned with miners
 };
 
 // Scores completions of `prompt` (higher is better), one per completion.

@@ -1,5 +1,7 @@
 #include "validator/receipt.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "common/address.h"
 #include "protocol/codec.h"
@@ -11,9 +13,12 @@ namespace agora::validator {
 nlohmann::json MakeReceipt(uint16_t uid, const PublicKey& hotkey, absl::string_view envelope) {
   absl::StatusOr<protocol::EnvelopeHeader> h = protocol::PeekHeader(envelope);
   std::string model;
-  if (h.ok()) {
-    absl::StatusOr<protocol::GenerateReply> rep = protocol::Decode<protocol::GenerateReply>(
-        envelope.substr(protocol::kHeaderBytes + kSignatureBytes), "GenerateReply");
+  const absl::string_view body = envelope.substr(std::min(envelope.size(), protocol::kEnvelopeOverhead));
+  if (h.ok() && h->kind == protocol::MessageKind::kPredictReply) {
+    absl::StatusOr<protocol::PredictReply> rep = protocol::Decode<protocol::PredictReply>(body, "PredictReply");
+    if (rep.ok()) model = ToHex(rep->model_hash);
+  } else if (h.ok()) {
+    absl::StatusOr<protocol::GenerateReply> rep = protocol::Decode<protocol::GenerateReply>(body, "GenerateReply");
     if (rep.ok()) model = ToHex(rep->model_hash);
   }
   return {{"uid", uid},

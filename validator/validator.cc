@@ -34,6 +34,7 @@
 #include "validator/duplicates.h"
 #include "validator/fan_out.h"
 #include "validator/gateway.h"
+#include "validator/gateway_logprobs.h"
 #include "validator/holdout.h"
 #include "validator/model_store.h"
 #include "validator/record_audit.h"
@@ -211,6 +212,8 @@ class Validator {
   // Whether the target's current standing has a verified completion (state.h).
   bool Cleared(const Target& t) const;
   void ScoreOrganic(const chain::Metagraph& mg);
+  void CheckOrganicPredict(const OrganicSample& sample, uint32_t ordinal,
+                           std::vector<MinerOutcome>& out);
   void PublishToGateway(const chain::Metagraph& mg);
   std::vector<double> Judge(const std::vector<uint32_t>& prompt,
                             const std::vector<const protocol::GenerateReply*>& completions);
@@ -849,9 +852,11 @@ std::vector<double> Validator::Judge(const std::vector<uint32_t>& prompt,
 // validator has a reference model), each folding into the moving average
 // with weight generate_weight; a failed spot check zeroes the miner.
 void Validator::ScoreOrganic(const chain::Metagraph& mg) {
-  if (!gateway_ || reference_ == nullptr) return;
+  if (!gateway_) return;
   uint32_t ordinal = kGenerateChallengeOrdinal;  // organic samples: 1, 2, ...
   for (OrganicSample& sample : gateway_->TakeOrganic(o_.organic_per_step)) {
+    const bool predict = !sample.predict.empty();
+    if (!predict && reference_ == nullptr) continue;
     std::vector<Target> targets;
     for (const auto& miner : sample.miners) {
       Target t;
@@ -866,10 +871,14 @@ void Validator::ScoreOrganic(const chain::Metagraph& mg) {
     PrepareModels(mg, targets);
     std::vector<MinerOutcome> out(targets.size());
     for (size_t m = 0; m < out.size(); ++m) out[m].target = targets[m];
-    Challenge prompt;
-    prompt.prefix = sample.prompt;
     ++ordinal;
-    ScoreGenerateStep(prompt, sample.request, sample.replies, ordinal, out);
+    if (predict) {
+      CheckOrganicPredict(sample, ordinal, out);
+    } else {
+      Challenge prompt;
+      prompt.prefix = sample.prompt;
+      ScoreGenerateStep(prompt, sample.request, sample.replies, ordinal, out);
+    }
     for (const MinerOutcome& r : out) {
       if (r.target.unverifiable) continue;
       for (MinerScore& s : state_.scores) {
@@ -889,8 +898,65 @@ void Validator::ScoreOrganic(const chain::Metagraph& mg) {
           u["sample"] = ordinal;
           u["rechecked"] = *r.rechecked;
         }
-        if (r.generate || !r.evidence.empty()) organic_.push_back(std::move(u));
+        if (predict) u["predict"] = true;
+        if (r.generate || !r.evidence.empty() || (predict && r.rechecked)) {
+          organic_.push_back(std::move(u));
+        }
       }
+    }
+  }
+}
+
+// A gateway request for log-probabilities only (max_tokens 0): each valid
+// answer is re-run under the rule of completions (always until its miner is
+// cleared, then as the epoch's secret draws), at one of its positions the
+// miner cannot know in advance; a distribution off by more than
+// spot_tolerance is evidence. Answers earn no score here: quality is what
+// challenges measure.
+void Validator::CheckOrganicPredict(const OrganicSample& sample, uint32_t ordinal,
+                                    std::vector<MinerOutcome>& out) {
+  size_t positions = 0;
+  for (const protocol::PredictRequest& r : sample.predict) positions += r.prefixes.size();
+  if (positions == 0) return;
+  std::lock_guard<std::mutex> lock(models_mu_);
+  for (size_t m = 0; m < out.size() && m < sample.predict_replies.size(); ++m) {
+    if (out[m].target.unverifiable) continue;
+    const std::vector<TimedReply>& replies = sample.predict_replies[m];
+    if (replies.size() != sample.predict.size()) continue;
+    std::vector<protocol::PredictReply> decoded;
+    for (const TimedReply& t : replies) {
+      if (!t.reply.ok() || t.reply->header.kind != MessageKind::kPredictReply) break;
+      absl::StatusOr<protocol::PredictReply> d =
+          protocol::Decode<protocol::PredictReply>(t.reply->body(), "PredictReply");
+      if (!d.ok()) break;
+      decoded.push_back(std::move(*d));
+    }
+    if (decoded.size() != replies.size()) continue;  // no answer: nothing to check
+    if (!CollectDistributions(sample.predict, decoded).ok()) continue;  // malformed: never served
+    bool same_model = true;
+    for (const protocol::PredictReply& d : decoded) same_model &= d.model_hash == decoded[0].model_hash;
+    if (!same_model || !ModelVerdict(out[m].target, decoded[0].model_hash).empty()) continue;
+    out[m].rechecked = !Cleared(out[m].target) ||
+                       CompletionDrawn(state_.check.secret, state_.step + 1, ordinal,
+                                       out[m].target.uid, o_.completion_check_fraction);
+    if (!*out[m].rechecked) continue;
+    miner::ModelBackend* model = Known(decoded[0].model_hash);
+    if (model == nullptr) continue;
+    size_t pick = RandomU64() % positions, chunk = 0;
+    while (pick >= sample.predict[chunk].prefixes.size()) pick -= sample.predict[chunk++].prefixes.size();
+    const std::vector<uint32_t>& prefix = sample.predict[chunk].prefixes[pick];
+    absl::StatusOr<miner::Logits> logits = model->NextTokenLogits({prefix});
+    if (!logits.ok()) {
+      AGORA_LOG(WARN, "validator", "re-running model %s: %s", ToHex(decoded[0].model_hash),
+                logits.status().ToString());
+      continue;
+    }
+    const double gap =
+        DistributionGap(decoded[chunk].distributions[pick], miner::Softmax(logits->Row(0)));
+    if (!(gap <= o_.spot_tolerance)) {
+      out[m].evidence = absl::StrFormat(
+          "predict (organic): distribution differs from model %s by %.4f (tolerance %.4f)",
+          ToHex(decoded[0].model_hash), gap, o_.spot_tolerance);
     }
   }
 }

@@ -11,11 +11,16 @@
 
 #include <gtest/gtest.h>
 
+#include "common/address.h"
+#include "common/file_util.h"
+#include "tests/common/temp_dir.h"
+
 #include "miner/admission.h"
 #include "miner/batcher.h"
 #include "miner/handlers.h"
 #include "miner/kv_slots.h"
 #include "miner/metrics.h"
+#include "miner/request_log.h"
 #include "miner/sampling_check.h"
 #include "miner/tokenizer.h"
 #include "protocol/refusal.h"
@@ -792,6 +797,50 @@ TEST(MetricsTest, RendersPrometheusText) {
   EXPECT_NE(text.find("agora_miner_requests_total{task=\"predict\",outcome=\"ok\"} 7\n"), std::string::npos);
   EXPECT_NE(text.find("agora_miner_batch_size_count 2\n"), std::string::npos);
   EXPECT_NE(text.find("# TYPE agora_miner_batch_size histogram\n"), std::string::npos);
+}
+
+TEST(RequestLogTest, ShapesSayWhatIsSetAndLinesWhoAsked) {
+  protocol::PredictRequest disjoint;
+  disjoint.prefixes = {{1, 2, 3}, {4, 5}};
+  nlohmann::json s = RequestShape(disjoint);
+  EXPECT_EQ(s["kind"], "predict");
+  EXPECT_EQ(s["fields"], nlohmann::json::array({"prefixes"}));
+  EXPECT_FALSE(s["nested"]);
+  EXPECT_EQ(s["tokens"], nlohmann::json::array({3, 2}));
+  protocol::PredictRequest echo;
+  echo.prefixes = {{7}, {7, 8}, {7, 8, 9}};
+  echo.top_k = 5;
+  s = RequestShape(echo);
+  EXPECT_TRUE(s["nested"]);
+  EXPECT_EQ(s["fields"], nlohmann::json::array({"prefixes", "top_k"}));
+
+  protocol::GenerateRequest g;
+  g.prompt = "hello";
+  s = RequestShape(g);
+  EXPECT_EQ(s["fields"], nlohmann::json::array({"prompt"}));  // every other field its default
+  EXPECT_EQ(s["prompt_bytes"], 5);
+  g.max_tokens = 8;
+  g.seed = 3;
+  g.stream = true;
+  g.stop = {"\n"};
+  EXPECT_EQ(RequestShape(g)["fields"],
+            nlohmann::json::array({"prompt", "max_tokens", "seed", "stop", "stream"}));
+
+  agora::testing::TempDir tmp;
+  absl::StatusOr<std::unique_ptr<RequestLog>> log = RequestLog::Open(tmp.Sub("requests"));
+  ASSERT_TRUE(log.ok()) << log.status();
+  const PublicKey sender = SigningKey::Generate().public_key();
+  (*log)->Append(sender, RequestShape(disjoint));
+  (*log)->Append(sender, RequestShape(g));
+  absl::StatusOr<std::string> text = ReadFile(tmp.Sub("requests"), 1 << 20);
+  ASSERT_TRUE(text.ok());
+  const size_t newline = text->find('\n');
+  ASSERT_NE(newline, std::string::npos);
+  const nlohmann::json first = nlohmann::json::parse(text->substr(0, newline));
+  EXPECT_EQ(first["sender"], EncodeAddress(sender));
+  EXPECT_EQ(first["kind"], "predict");
+  EXPECT_EQ(std::count(text->begin(), text->end(), '\n'), 2);
+  EXPECT_FALSE(RequestLog::Open(tmp.Sub("no/such/dir/requests")).ok());
 }
 
 }  // namespace

@@ -8,12 +8,14 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/file_util.h"
 #include "gtest/gtest.h"
 #include "tests/common/temp_dir.h"
 #include "validator/api_keys.h"
 #include "validator/completion_request.h"
+#include "validator/gateway_logprobs.h"
 #include "validator/holdout.h"
 #include "validator/public_windows.h"
 #include "validator/receipt.h"
@@ -456,6 +458,121 @@ TEST(CompletionRequestTest, ValidatesEveryField) {
     EXPECT_TRUE(absl::IsInvalidArgument(r.status())) << bad;
   }
   EXPECT_FALSE(ParseCompletionRequest(R"({"messages": [{"role": "user"}]})", true, 16).ok());
+}
+
+TEST(CompletionRequestTest, LogprobsEchoAndListsOfPrompts) {
+  absl::StatusOr<CompletionAsk> a =
+      ParseCompletionRequest(R"({"prompt": "abc", "max_tokens": 0, "echo": true, "logprobs": 3})", false, 16);
+  ASSERT_TRUE(a.ok()) << a.status();
+  EXPECT_EQ(a->max_tokens, 0u);
+  EXPECT_TRUE(a->echo);
+  EXPECT_EQ(a->logprobs, 3u);
+  EXPECT_FALSE(a->seed.has_value());
+  a = ParseCompletionRequest(R"({"prompt": ["one", "two"], "max_tokens": 0, "logprobs": 5})", false, 16);
+  ASSERT_TRUE(a.ok()) << a.status();
+  EXPECT_EQ(a->prompts, (std::vector<std::string>{"one", "two"}));
+  EXPECT_EQ(a->prompt, "one");
+  a = ParseCompletionRequest(R"({"prompt": "x", "max_tokens": 4, "logprobs": 0, "seed": 9})", false, 16);
+  ASSERT_TRUE(a.ok()) << a.status();
+  EXPECT_EQ(a->logprobs, 0u);
+  EXPECT_EQ(a->seed, 9u);
+  absl::StatusOr<CompletionAsk> chat = ParseCompletionRequest(
+      R"({"messages": [{"role": "user", "content": "hi"}], "logprobs": true, "top_logprobs": 2})", true, 16);
+  ASSERT_TRUE(chat.ok()) << chat.status();
+  EXPECT_EQ(chat->logprobs, 2u);
+  for (const char* bad : {
+           R"({"prompt": "x", "logprobs": 21})",                       // over the limit
+           R"({"prompt": "x", "logprobs": -1})",
+           R"({"prompt": "x", "logprobs": true})",                     // completions: an integer
+           R"({"prompt": "x", "echo": 1})",
+           R"({"prompt": ["a", "b"], "max_tokens": 2, "logprobs": 1})",  // lists: max_tokens 0 only
+           R"({"prompt": [], "max_tokens": 0, "logprobs": 1})",
+           R"({"prompt": ["a", 3], "max_tokens": 0, "logprobs": 1})",
+           R"({"prompt": ["a", ""], "max_tokens": 0, "logprobs": 1})",
+           R"({"prompt": "x", "max_tokens": 0, "logprobs": 0})",       // nothing to answer
+           R"({"prompt": "x", "max_tokens": 0, "echo": true})",        // max_tokens 0 needs logprobs
+           R"({"prompt": "x", "logprobs": 1, "stream": true})"}) {
+    EXPECT_TRUE(absl::IsInvalidArgument(ParseCompletionRequest(bad, false, 16).status())) << bad;
+  }
+  std::string many = R"({"max_tokens": 0, "logprobs": 1, "prompt": [)";
+  for (int i = 0; i < 65; ++i) absl::StrAppend(&many, i ? "," : "", "\"p\"");
+  many += "]}";
+  EXPECT_TRUE(absl::IsInvalidArgument(ParseCompletionRequest(many, false, 16).status()));
+  for (const char* bad : {R"({"messages": [{"role": "user", "content": "hi"}], "top_logprobs": 2})",
+                          R"({"messages": [{"role": "user", "content": "hi"}], "logprobs": 2})",
+                          R"({"messages": [{"role": "user", "content": "hi"}], "logprobs": true, "top_logprobs": 30})"}) {
+    EXPECT_TRUE(absl::IsInvalidArgument(ParseCompletionRequest(bad, true, 16).status())) << bad;
+  }
+}
+
+TEST(GatewayLogprobsTest, PrefixesChunksAndDistributions) {
+  const std::vector<uint32_t> t = ByteTokens("abcd");
+  EXPECT_EQ(t, (std::vector<uint32_t>{'a', 'b', 'c', 'd'}));
+  const auto echo = PrefixesOf(t, 1, t.size());  // after "a", "ab", "abc"
+  ASSERT_EQ(echo.size(), 3u);
+  EXPECT_EQ(echo[2], (std::vector<uint32_t>{'a', 'b', 'c'}));
+  std::vector<std::vector<uint32_t>> many(130, std::vector<uint32_t>{1});
+  const auto chunks = PredictChunks(many);
+  ASSERT_EQ(chunks.size(), 3u);
+  EXPECT_EQ(chunks[0].prefixes.size(), 64u);
+  EXPECT_EQ(chunks[2].prefixes.size(), 2u);
+  EXPECT_EQ(chunks[0].top_k, 0u);
+
+  // One full distribution (p('b') = 0.5, the rest spread) and one top-k.
+  protocol::PredictReply full;
+  full.vocab_size = kChallengeVocab;
+  full.distributions.emplace_back().probs.assign(256, 0.5f / 255);
+  full.distributions[0].probs['b'] = 0.5f;
+  protocol::TokenDistribution topk;
+  topk.tokens = {'c', 'x'};
+  topk.probs = {0.75f, 0.25f};
+  full.distributions.push_back(topk);
+  protocol::PredictRequest asked;
+  asked.prefixes = {{'a'}, {'a', 'b'}};
+  absl::StatusOr<std::vector<std::vector<float>>> d = CollectDistributions({asked}, {full});
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_FLOAT_EQ((*d)[0]['b'], 0.5f);
+  EXPECT_FLOAT_EQ((*d)[1]['c'], 0.75f);
+  const auto top = TopLogprobs((*d)[1], 2);
+  ASSERT_EQ(top.size(), 2u);
+  EXPECT_EQ(top[0].first, "c");
+  EXPECT_NEAR(top[0].second, std::log(0.75), 1e-6);
+  EXPECT_EQ(top[1].first, "x");
+  EXPECT_EQ(LogProb(0.0), std::log(1e-30));  // a zero stays a number
+
+  // Refused: a missing reply, the wrong count, another vocabulary, a NaN.
+  EXPECT_FALSE(CollectDistributions({asked}, {}).ok());
+  protocol::PredictReply one = full;
+  one.distributions.pop_back();
+  EXPECT_FALSE(CollectDistributions({asked}, {one}).ok());
+  protocol::PredictReply other = full;
+  other.vocab_size = 512;
+  EXPECT_FALSE(CollectDistributions({asked}, {other}).ok());
+  protocol::PredictReply nan = full;
+  nan.distributions[0].probs[3] = std::nanf("");
+  EXPECT_FALSE(CollectDistributions({asked}, {nan}).ok());
+
+  // OpenAI's forms: the prompt's first token has no log-probability.
+  std::vector<TokenLogprob> toks(2);
+  toks[0].token = "a";
+  toks[1].token = "b";
+  toks[1].logprob = -0.5;
+  toks[1].top = std::vector<std::pair<std::string, double>>{{"b", -0.5}};
+  const nlohmann::json c = CompletionLogprobsJson(toks, 0);
+  EXPECT_EQ(c["tokens"], nlohmann::json::array({"a", "b"}));
+  EXPECT_TRUE(c["token_logprobs"][0].is_null());
+  EXPECT_EQ(c["token_logprobs"][1], -0.5);
+  EXPECT_TRUE(c["top_logprobs"][0].is_null());
+  EXPECT_EQ(c["top_logprobs"][1]["b"], -0.5);
+  EXPECT_EQ(c["text_offset"], nlohmann::json::array({0, 1}));
+  const nlohmann::json chat = ChatLogprobsJson(toks);
+  EXPECT_EQ(chat["content"][1]["token"], "b");
+  EXPECT_EQ(chat["content"][1]["bytes"], nlohmann::json::array({98}));
+  EXPECT_EQ(chat["content"][1]["top_logprobs"][0]["logprob"], -0.5);
+  // A byte that is not text by itself: OpenAI's "bytes:" form, distinct per byte.
+  EXPECT_EQ(ShownToken("\xe2"), "bytes:\\xe2");
+  EXPECT_NE(ShownToken("\xe2"), ShownToken("\xe3"));
+  EXPECT_EQ(ShownToken("a b"), "a b");
 }
 
 TEST(ReceiptTest, MalformedReceiptsAreRefused) {

@@ -16,6 +16,8 @@
 #include <cstring>
 #include <filesystem>
 #include <map>
+#include <set>
+#include <cmath>
 #include <string>
 #include <thread>
 #include <vector>
@@ -108,6 +110,27 @@ std::vector<std::string> RecordFiles(const std::string& dir) {
 }
 
 class ValidatorIntegrationTest : public ::testing::TestWithParam<bool> {};
+
+// The lines of a miner's request log (miner/request_log.h) sent by `sender`.
+std::vector<nlohmann::json> RequestsFrom(const std::string& path, const std::string& sender) {
+  std::vector<nlohmann::json> out;
+  absl::StatusOr<std::string> text = ReadFile(path, 1 << 26);
+  if (!text.ok()) return out;
+  for (absl::string_view line : absl::StrSplit(*text, '\n', absl::SkipEmpty())) {
+    nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
+    if (!j.is_discarded() && j.value("sender", "") == sender) out.push_back(std::move(j));
+  }
+  return out;
+}
+
+// What a miner could key on: the kind, the fields set, and for predict
+// whether the prefixes are nested (an echo's shape).
+std::string ShapeKey(const nlohmann::json& r) {
+  std::string key = r.value("kind", "");
+  for (const auto& f : r["fields"]) absl::StrAppend(&key, " ", f.get<std::string>());
+  if (r.value("kind", "") == "predict") absl::StrAppend(&key, r.value("nested", false) ? " nested" : " disjoint");
+  return key;
+}
 
 TEST_P(ValidatorIntegrationTest, RanksMinersByQualityAndSurvivesKill9) {
   const bool commit_reveal = GetParam();
@@ -226,7 +249,7 @@ TEST_P(ValidatorIntegrationTest, RanksMinersByQualityAndSurvivesKill9) {
   };
   // The honest miners register their models first (a ready miner has); the
   // adversaries know the good model's hash only once it is public.
-  start_miner("good", "good", {});
+  start_miner("good", "good", {"--request-log", tmp.Sub("good.requests")});
   start_miner("weak", "weak", {});
   await_miners(0);
   // random registers the liar's weights as its own model; the liar claims
@@ -345,6 +368,17 @@ TEST_P(ValidatorIntegrationTest, RanksMinersByQualityAndSurvivesKill9) {
   EXPECT_TRUE(absl::StrContains(validator->LogText(), "fetched model")) << "the weak model, from its miner";
   const size_t before = files.size();
 
+  // What the validator's challenges looked like to the good miner so far
+  // (the gateway has not been used yet): the shapes customers must share.
+  const std::string vali_address = EncodeAddress(hot["validator"]);
+  const std::vector<nlohmann::json> challenge_requests =
+      RequestsFrom(tmp.Sub("good.requests"), vali_address);
+  std::set<std::string> challenge_shapes;
+  for (const auto& r : challenge_requests) challenge_shapes.insert(ShapeKey(r));
+  EXPECT_TRUE(challenge_shapes.count("predict prefixes disjoint")) << challenge_requests.size();
+  EXPECT_TRUE(challenge_shapes.count("generate prompt max_tokens seed")) << challenge_requests.size();
+  EXPECT_EQ(challenge_shapes.size(), 2u);
+
   Log("the gateway: completions, receipts, errors");
   absl::StatusOr<std::string> gw = ReadFile(tmp.Sub("gateway.url"), 256);
   ASSERT_TRUE(gw.ok()) << gw.status();
@@ -385,6 +419,87 @@ TEST_P(ValidatorIntegrationTest, RanksMinersByQualityAndSurvivesKill9) {
                          R"({"messages": [{"role": "user", "content": "say something"}], "max_tokens": 4})");
   ASSERT_EQ(chat.status, 200) << chat.body;
   EXPECT_EQ(nlohmann::json::parse(chat.body)["choices"][0]["message"]["role"], "assistant");
+
+  Log("log-probabilities: next-token distributions, echo, a completion's alternatives");
+  {
+    HttpResult next = post(alice, "/v1/completions",
+                           R"({"prompt": ["the market ", "every miner ", "stake and ", "a model that ", "the chain "],)"
+                           R"( "max_tokens": 0, "logprobs": 5})");
+    ASSERT_EQ(next.status, 200) << next.body;
+    const nlohmann::json j = nlohmann::json::parse(next.body);
+    ASSERT_EQ(j["choices"].size(), 5u) << next.body;
+    EXPECT_EQ(j["usage"]["logprob_positions"], 5) << next.body;
+    for (const auto& c : j["choices"]) {
+      ASSERT_EQ(c["next_token_logprobs"].size(), 5u) << next.body;
+      double mass = 0;
+      for (const auto& [tok, lp] : c["next_token_logprobs"].items()) {
+        EXPECT_LE(lp.get<double>(), 0.0);
+        mass += std::exp(lp.get<double>());
+      }
+      // The five most likely of 256 hold at least 5/256 of the mass.
+      EXPECT_GE(mass, 5.0 / 256 - 1e-6) << c.dump();
+      EXPECT_LE(mass, 1.0 + 1e-4);
+    }
+    ASSERT_FALSE(j["agora_receipts"].empty());
+    EXPECT_EQ(j["agora_receipts"][0]["model"], j["model"]);
+
+    HttpResult echo = post(alice, "/v1/completions",
+                           R"({"prompt": "the market", "max_tokens": 0, "echo": true, "logprobs": 1})");
+    ASSERT_EQ(echo.status, 200) << echo.body;
+    const nlohmann::json e = nlohmann::json::parse(echo.body)["choices"][0];
+    EXPECT_EQ(e["text"], "the market");
+    ASSERT_EQ(e["logprobs"]["tokens"].size(), 10u) << echo.body;
+    EXPECT_TRUE(e["logprobs"]["token_logprobs"][0].is_null());
+    for (size_t i = 1; i < 10; ++i) {
+      EXPECT_LE(e["logprobs"]["token_logprobs"][i].get<double>(), 0.0) << echo.body;
+      EXPECT_EQ(e["logprobs"]["top_logprobs"][i].size(), 1u) << echo.body;
+    }
+
+    // No seed: the gateway draws one, as a challenge always carries one.
+    HttpResult gen = post(alice, "/v1/completions", R"({"prompt": "a chain keeps", "max_tokens": 8, "logprobs": 2})");
+    ASSERT_EQ(gen.status, 200) << gen.body;
+    const nlohmann::json g = nlohmann::json::parse(gen.body)["choices"][0];
+    const auto& lp = g["logprobs"];
+    ASSERT_EQ(lp["tokens"].size(), 8u) << gen.body;
+    for (size_t i = 0; i < 8; ++i) {
+      ASSERT_EQ(lp["top_logprobs"][i].size(), 2u) << gen.body;
+      // The token's own log-probability (the miner's, re-checkable) agrees
+      // with its distribution where the token is among the two listed.
+      const std::string tok = lp["tokens"][i].get<std::string>();
+      if (lp["top_logprobs"][i].contains(tok)) {
+        EXPECT_NEAR(lp["top_logprobs"][i][tok].get<double>(), lp["token_logprobs"][i].get<double>(), 0.02)
+            << gen.body;
+      }
+    }
+    HttpResult chat_lp = post(alice, "/v1/chat/completions",
+                              R"({"messages": [{"role": "user", "content": "hi"}], "max_tokens": 3, "logprobs": true, "top_logprobs": 1})");
+    ASSERT_EQ(chat_lp.status, 200) << chat_lp.body;
+    EXPECT_EQ(nlohmann::json::parse(chat_lp.body)["choices"][0]["logprobs"]["content"].size(), 3u) << chat_lp.body;
+
+    // What the good miner saw since: every request the gateway made in a
+    // challenge's shape but the log-probabilities of one text (echo, a
+    // completion's alternatives), whose prefixes are nested.
+    // (The gateway answers with the first valid miner: the good one may
+    // still be answering, so its log is read until all three kinds show.)
+    std::vector<nlohmann::json> all;
+    bool saw_next = false, saw_generate = false, saw_nested = false;
+    for (const auto until = Clock::now() + std::chrono::seconds(30);
+         !(saw_next && saw_generate && saw_nested) && Clock::now() < until;) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));  // polling the miner's log
+      all = RequestsFrom(tmp.Sub("good.requests"), vali_address);
+      for (size_t i = challenge_requests.size(); i < all.size(); ++i) {
+        saw_nested = saw_nested || all[i].value("nested", false);
+        saw_next = saw_next || (all[i]["kind"] == "predict" && all[i]["prefixes"] == 5);
+        saw_generate = saw_generate || (all[i]["kind"] == "generate" && all[i].value("prompt_bytes", 0) == 13);
+      }
+    }
+    EXPECT_TRUE(saw_next && saw_generate && saw_nested) << "the good miner was routed to: " << all.size();
+    for (size_t i = challenge_requests.size(); i < all.size(); ++i) {
+      if (all[i].value("nested", false)) continue;
+      EXPECT_TRUE(challenge_shapes.count(ShapeKey(all[i])))
+          << "a gateway request no challenge looks like: " << all[i].dump();
+    }
+  }
   Log("streamed completions: relayed token by token, the receipt signs the whole");
   for (const bool chat_stream : {false, true}) {
     HttpResult stream =
@@ -617,6 +732,29 @@ TEST_P(ValidatorIntegrationTest, RanksMinersByQualityAndSurvivesKill9) {
     Log("agora query" + extra + ": " + out);
   }
   EXPECT_EQ(post(alice, "/v1/completions", R"({"prompt": "still serving", "max_tokens": 2})").status, 200);
+
+  // Each is re-run when its miner is not cleared yet or the epoch's secret
+  // draws it (the audit below checks the draws); a re-run one here must match.
+  Log("customers' log-probability answers were judged for re-runs (recorded with their draws)");
+  {
+    size_t judged = 0;
+    for (const auto until = Clock::now() + std::chrono::seconds(60); judged == 0 && Clock::now() < until;) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));  // polling the records
+      for (const std::string& f : RecordFiles(tmp.Sub("vali/records"))) {
+        absl::StatusOr<std::string> text = ReadFile(f, 1 << 22);
+        if (!text.ok()) continue;
+        absl::StatusOr<nlohmann::json> rec = validator::VerifyRecord(*text);
+        if (!rec.ok()) continue;
+        for (const auto& o : (*rec)["organic"]) {
+          if (!o.value("predict", false)) continue;
+          EXPECT_TRUE(o.contains("rechecked") && o.contains("sample")) << o.dump();
+          ++judged;
+          EXPECT_FALSE(o.contains("evidence")) << "an honest miner's distribution: " << o.dump();
+        }
+      }
+    }
+    EXPECT_GT(judged, 0u) << "no log-probability answer reached the validator";
+  }
 
   // Before the kill -9, whose step may be cut short (a killed step's record
   // is written from its state only when the validator restarts).
