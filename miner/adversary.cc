@@ -1,5 +1,7 @@
 #include "miner/adversary.h"
 
+#include "miner/request_log.h"
+
 #include <algorithm>
 #include <atomic>
 #include <cmath>
@@ -302,10 +304,26 @@ std::function<void(protocol::GenerateRequest&)> GenerateRewrite(const AdversaryO
   };
 }
 
+std::function<bool(const protocol::PredictRequest&)> PredictShortcut(const AdversaryOptions& o) {
+  if (o.mode != "lazy-logprobs") return nullptr;
+  return [](const protocol::PredictRequest& r) { return NestedPrefixes(r); };
+}
+
+protocol::PredictReply FlatPredictReply(const protocol::PredictRequest& request,
+                                        uint32_t vocab_size, const Hash256& model_hash) {
+  protocol::PredictReply rep;
+  rep.model_hash = model_hash;
+  rep.vocab_size = vocab_size;
+  protocol::TokenDistribution flat;
+  flat.probs.assign(vocab_size, 1.0f / static_cast<float>(vocab_size));
+  rep.distributions.assign(request.prefixes.size(), flat);
+  return rep;
+}
+
 absl::StatusOr<std::unique_ptr<ModelBackend>> MakeAdversary(std::unique_ptr<ModelBackend> honest,
                                                             const AdversaryOptions& o) {
   if (o.mode == "honest" || o.mode == "greedy" || o.mode == "early-stop" ||
-      o.mode == "perturbed-copy") {
+      o.mode == "perturbed-copy" || o.mode == "lazy-logprobs") {
     return honest;
   }
   if (o.mode == "random") return std::unique_ptr<ModelBackend>(new RandomModel(std::move(honest), o.seed));

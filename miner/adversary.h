@@ -39,6 +39,10 @@
 //              which customers ask for most, with a cheaper one (--cheap-model):
 //              best effort for tests, least effort for paying users
 //              (MakeTwoFaced)
+//   lazy-logprobs  its model for every challenge-shaped request, nothing for
+//              what only customers send: the prefixes of one text (an echo's
+//              log-probabilities) get flat distributions at no cost, and it
+//              answers them first (PredictShortcut)
 //
 // random, liar, slow, memorizer, lookup and claim-registered wrap the loaded
 // model; random, the memorizer and the lookup use it only for its
@@ -87,7 +91,8 @@ struct AdversaryOptions {
 
 inline constexpr const char* kAdversaryModes[] = {
     "honest", "random", "liar", "slow", "memorizer", "copycat", "noisy-copy",
-    "lookup", "claim-registered", "greedy", "early-stop", "perturbed-copy", "two-faced"};
+    "lookup", "claim-registered", "greedy", "early-stop", "perturbed-copy", "two-faced",
+    "lazy-logprobs"};
 // Modes that relay another miner instead of serving a model.
 bool IsRelayMode(const std::string& mode);
 
@@ -109,6 +114,15 @@ absl::StatusOr<std::unique_ptr<ModelBackend>> MakeTwoFaced(std::unique_ptr<Model
 // (each request with probability cheat_fraction, from `seed`); nullptr for
 // every other mode. Thread-safe.
 std::function<void(protocol::GenerateRequest&)> GenerateRewrite(const AdversaryOptions& options);
+
+// lazy-logprobs: the predict requests it answers without its model (nested
+// prefixes, NestedPrefixes in miner/request_log.h); nullptr for every other
+// mode. Thread-safe.
+std::function<bool(const protocol::PredictRequest&)> PredictShortcut(const AdversaryOptions& options);
+
+// The flat answer: one uniform distribution over `vocab_size` per prefix.
+protocol::PredictReply FlatPredictReply(const protocol::PredictRequest& request,
+                                        uint32_t vocab_size, const Hash256& model_hash);
 
 }  // namespace agora::miner
 

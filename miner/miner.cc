@@ -14,6 +14,7 @@
 #include "common/log.h"
 #include "common/malloc_tuning.h"
 #include "common/daemon_wallet.h"
+#include "miner/adversary.h"
 #include "miner/copy_source.h"
 #include "miner/copycat.h"
 #include "miner/model_files.h"
@@ -98,7 +99,10 @@ absl::Status MinerService::Start() {
       [this](const protocol::RequestContext& ctx, const protocol::PredictRequest& req)
           -> absl::StatusOr<protocol::PredictReply> {
         if (request_log_) request_log_->Append(ctx.sender, RequestShape(req));
-        absl::StatusOr<protocol::PredictReply> rep = HandlePredict(req, Env(ctx));
+        absl::StatusOr<protocol::PredictReply> rep =
+            options_.predict_shortcut && options_.predict_shortcut(req)
+                ? FlatPredictReply(req, model_->vocab_size(), model_->content_hash())
+                : HandlePredict(req, Env(ctx));
         absl::MutexLock lock(&mu_);
         ++(rep.ok() ? tasks_.predict_ok : tasks_.predict_refused);
         return rep;
@@ -406,6 +410,7 @@ absl::Status Run(const MinerOptions& o, const std::atomic<bool>* stop) {
   }
   ServiceOptions so = o.service;
   so.generate_rewrite = GenerateRewrite(o.adversary);
+  so.predict_shortcut = PredictShortcut(o.adversary);
   MinerService service(std::move(*model), std::move(tokenizer), key, so);
   if (!package.empty()) service.ServePackage(loaded_hash, std::move(package));
   service.admission().Update(Members(*mg));

@@ -61,6 +61,9 @@ struct ServiceOptions {
   // Adversaries greedy and early-stop (miner/adversary.h): applied to each
   // generate request before it is served. Empty for an honest miner.
   std::function<void(protocol::GenerateRequest&)> generate_rewrite;
+  // Adversary lazy-logprobs (miner/adversary.h): predict requests answered
+  // with flat distributions, without the model. Empty for an honest miner.
+  std::function<bool(const protocol::PredictRequest&)> predict_shortcut;
 };
 
 class MinerService {

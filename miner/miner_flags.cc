@@ -131,7 +131,7 @@ std::vector<cli::FlagSpec> MinerFlagSpecs() {
       {"no-curve", "", "no CurveZMQ encryption (clients and chain must match)"},
       {"mode", "MODE",
        "honest (default), or an adversary for tests: random, liar, slow, memorizer, copycat, "
-       "noisy-copy, lookup, claim-registered, greedy, early-stop, perturbed-copy, two-faced (docs/MINER.md)"},
+       "noisy-copy, lookup, claim-registered, greedy, early-stop, perturbed-copy, two-faced, lazy-logprobs (docs/MINER.md)"},
       {"claim-model", "HASH", "liar and claim-registered modes: the model hash to claim (hex)"},
       {"lookup-text", "FILE", "lookup and claim-registered modes: the text answers are looked up in"},
       {"retemper", "T", "noisy-copy mode: temperature applied to the relayed answers (default 1.001)"},

@@ -12,20 +12,24 @@ namespace agora::miner {
 
 using json = nlohmann::json;
 
+bool NestedPrefixes(const protocol::PredictRequest& r) {
+  if (r.prefixes.size() < 2) return false;
+  const std::vector<uint32_t>* longest = &r.prefixes[0];
+  for (const auto& p : r.prefixes) {
+    if (p.size() > longest->size()) longest = &p;
+  }
+  for (const auto& p : r.prefixes) {
+    if (!std::equal(p.begin(), p.end(), longest->begin())) return false;
+  }
+  return true;
+}
+
 json RequestShape(const protocol::PredictRequest& r) {
   json fields = json::array({"prefixes"});
   if (r.top_k != protocol::PredictRequest{}.top_k) fields.push_back("top_k");
-  const std::vector<uint32_t>* longest = nullptr;
   json tokens = json::array();
-  for (const auto& p : r.prefixes) {
-    tokens.push_back(p.size());
-    if (longest == nullptr || p.size() > longest->size()) longest = &p;
-  }
-  bool nested = r.prefixes.size() > 1;
-  for (const auto& p : r.prefixes) {
-    nested = nested && std::equal(p.begin(), p.end(), longest->begin());
-  }
-  return {{"kind", "predict"}, {"fields", fields}, {"nested", nested},
+  for (const auto& p : r.prefixes) tokens.push_back(p.size());
+  return {{"kind", "predict"}, {"fields", fields}, {"nested", NestedPrefixes(r)},
           {"prefixes", r.prefixes.size()}, {"tokens", tokens}};
 }
 

@@ -22,6 +22,10 @@
 
 namespace agora::miner {
 
+// Whether there are several prefixes and each is a prefix of the longest:
+// the prefixes of one text (an echo's, a completion's log-probabilities).
+bool NestedPrefixes(const protocol::PredictRequest& r);
+
 // {"kind": "predict", "fields": ["prefixes"(, "top_k")], "nested": b,
 //  "prefixes": n, "tokens": [length of each prefix]}; "nested" says every
 // prefix is a prefix of the longest (an echo's shape).

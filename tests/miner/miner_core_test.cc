@@ -15,6 +15,7 @@
 #include "common/file_util.h"
 #include "tests/common/temp_dir.h"
 
+#include "miner/adversary.h"
 #include "miner/admission.h"
 #include "miner/batcher.h"
 #include "miner/handlers.h"
@@ -841,6 +842,23 @@ TEST(RequestLogTest, ShapesSayWhatIsSetAndLinesWhoAsked) {
   EXPECT_EQ(first["kind"], "predict");
   EXPECT_EQ(std::count(text->begin(), text->end(), '\n'), 2);
   EXPECT_FALSE(RequestLog::Open(tmp.Sub("no/such/dir/requests")).ok());
+
+  // The lazy-logprobs adversary skips exactly the nested requests.
+  EXPECT_TRUE(NestedPrefixes(echo));
+  EXPECT_FALSE(NestedPrefixes(disjoint));
+  protocol::PredictRequest one;
+  one.prefixes = {{1, 2}};
+  EXPECT_FALSE(NestedPrefixes(one));  // one prefix: any request's shape
+  AdversaryOptions lazy;
+  lazy.mode = "lazy-logprobs";
+  auto skip = PredictShortcut(lazy);
+  ASSERT_TRUE(skip);
+  EXPECT_TRUE(skip(echo));
+  EXPECT_FALSE(skip(disjoint));
+  EXPECT_FALSE(PredictShortcut(AdversaryOptions{}));
+  const protocol::PredictReply flat = FlatPredictReply(echo, 4, Hash256{});
+  ASSERT_EQ(flat.distributions.size(), 3u);
+  EXPECT_EQ(flat.distributions[0].probs, std::vector<float>(4, 0.25f));
 }
 
 }  // namespace

@@ -1,10 +1,14 @@
 // validator_integration_test: the whole loop with real processes on loopback.
 // A chain; two honest miners of clearly different quality (trained here by
 // agora-train: one long, one barely), a random miner, a liar (serves a
-// small model of its own, claims the good one's hash) and a copycat (relays
-// the good miner's answers); agora-validator over the good model's held-out
-// text, holding the good model and fetching the weak one from its miner
-// (register_model). After a few steps the
+// small model of its own, claims the good one's hash), a copycat (relays
+// the good miner's answers) and a lazy one (honest but for customers' echo
+// log-probabilities, answered flat); agora-validator over the good model's
+// held-out text, holding the good model and fetching the others from their
+// miners (register_model). The good miner logs the shape of every request
+// (--request-log): the gateway's must be shapes its challenges showed, but
+// the prefixes of one text. The lazy miner takes echo requests until a
+// re-run of one catches it. After a few steps the
 // validator's weights on chain rank good > weak, and the random miner, the
 // liar and the copycat get (almost) nothing. Then kill -9 and restart the
 // validator: it resumes its step count and never reuses held-out text.
@@ -142,7 +146,7 @@ TEST_P(ValidatorIntegrationTest, RanksMinersByQualityAndSurvivesKill9) {
 
   Log("wallets: validator, good, weak, random, liar, copycat");
   const WalletStore store(tmp.Sub("wallets"));
-  const std::vector<std::string> names = {"validator", "good", "weak", "random", "liar", "copycat"};
+  const std::vector<std::string> names = {"validator", "good", "weak", "random", "liar", "copycat", "lazy"};
   std::map<std::string, PublicKey> cold, hot;
   for (const std::string& n : names) {
     absl::StatusOr<WalletInfo> w = store.Create(n, "default", pw, kMinKdfParams);
@@ -213,12 +217,18 @@ TEST_P(ValidatorIntegrationTest, RanksMinersByQualityAndSurvivesKill9) {
   // its answers would be duplicates of the weak miner's (validator/duplicates.h).
   Process liar_train = train("liar-model", {"--layers", "1", "--dim", "24", "--heads", "2",
                                             "--steps", "3", "--batch", "2"});
+  // The lazy miner's own model, trained enough to be routed to (and not a
+  // near-copy of the weak one's barely trained function).
+  Process lazy_train = train("lazy-model", {"--layers", "1", "--dim", "32", "--heads", "2",
+                                            "--steps", "60", "--batch", "4", "--lr", "0.01"});
   good_train.Start();
   weak_train.Start();
   liar_train.Start();
+  lazy_train.Start();
   ASSERT_EQ(good_train.Wait(std::chrono::seconds(240)), 0) << good_train.LogText();
   ASSERT_EQ(weak_train.Wait(std::chrono::seconds(120)), 0) << weak_train.LogText();
   ASSERT_EQ(liar_train.Wait(std::chrono::seconds(120)), 0) << liar_train.LogText();
+  ASSERT_EQ(lazy_train.Wait(std::chrono::seconds(120)), 0) << lazy_train.LogText();
   Log("good: " + good_train.LogText());
   Log("weak: " + weak_train.LogText());
   absl::StatusOr<std::string> good_config = ReadFile(tmp.Sub("good/config.json"), 1 << 20);
@@ -226,7 +236,7 @@ TEST_P(ValidatorIntegrationTest, RanksMinersByQualityAndSurvivesKill9) {
   const std::string good_hash =
       nlohmann::json::parse(*good_config).at("content_hash").get<std::string>();
 
-  Log("starting five miners");
+  Log("starting six miners");
   std::vector<std::unique_ptr<Process>> miners;
   auto start_miner = [&](const std::string& name, const std::string& ckpt,
                          const std::vector<std::string>& extra) {
@@ -258,6 +268,9 @@ TEST_P(ValidatorIntegrationTest, RanksMinersByQualityAndSurvivesKill9) {
   start_miner("random", "liar-model", {"--mode", "random"});
   start_miner("liar", "liar-model", {"--mode", "liar", "--claim-model", good_hash});
   start_miner("copycat", "", {"--mode", "copycat", "--copy-hotkey", EncodeAddress(hot["good"])});
+  // Honest on everything a challenge could be, flat distributions for the
+  // prefixes of one text (only customers ask those): it answers them first.
+  start_miner("lazy", "lazy-model", {"--mode", "lazy-logprobs"});
   await_miners(2);
 
   Log("starting agora-validator");
@@ -342,16 +355,18 @@ TEST_P(ValidatorIntegrationTest, RanksMinersByQualityAndSurvivesKill9) {
   uint64_t last_offset = 0;
   size_t copies_caught = 0;  // the copycat's answers refused: it has no model of its own
   // A miner sits steps out while its model is fetched in the background;
-  // once every model is in, every record names all five.
+  // once every model is in, every record names all six.
   bool all_in = false;
   for (const std::string& f : files) {
     absl::StatusOr<std::string> text = ReadFile(f, 1 << 22);
     ASSERT_TRUE(text.ok());
     absl::StatusOr<nlohmann::json> rec = validator::VerifyRecord(*text);
     ASSERT_TRUE(rec.ok()) << f << ": " << rec.status();
-    EXPECT_LE((*rec)["miners"].size(), 5u);
-    all_in = all_in || (*rec)["miners"].size() == 5u;
-    if (all_in) EXPECT_EQ((*rec)["miners"].size(), 5u) << f;
+    EXPECT_LE((*rec)["miners"].size(), 6u);
+    all_in = all_in || (*rec)["miners"].size() == 6u;
+    if (all_in) {
+      EXPECT_EQ((*rec)["miners"].size(), 6u) << f;
+    }
     for (const auto& m : (*rec)["miners"]) {
       if (m["uid"] != uid["copycat"] || m["reason"] == "") continue;
       EXPECT_EQ(m["reason"], absl::StrCat("uid ", uid["copycat"], " has no registered model (register_model)"))
@@ -404,7 +419,8 @@ TEST_P(ValidatorIntegrationTest, RanksMinersByQualityAndSurvivesKill9) {
   EXPECT_EQ(as_json(signed_reply->text), as_json(text));
   // Only miners with a positive score are routed to: not the random one or the liar.
   const std::string answered_by = answer["agora_receipt"]["hotkey"].get<std::string>();
-  EXPECT_TRUE(answered_by == EncodeAddress(hot["good"]) || answered_by == EncodeAddress(hot["weak"]))
+  EXPECT_TRUE(answered_by == EncodeAddress(hot["good"]) || answered_by == EncodeAddress(hot["weak"]) ||
+              answered_by == EncodeAddress(hot["lazy"]))
       << answered_by;
   nlohmann::json tampered = answer["agora_receipt"];
   std::string env = tampered["envelope"].get<std::string>();
@@ -421,6 +437,8 @@ TEST_P(ValidatorIntegrationTest, RanksMinersByQualityAndSurvivesKill9) {
   EXPECT_EQ(nlohmann::json::parse(chat.body)["choices"][0]["message"]["role"], "assistant");
 
   Log("log-probabilities: next-token distributions, echo, a completion's alternatives");
+  const std::string lazy_address = EncodeAddress(hot["lazy"]);
+  size_t lazy_answers = 0;  // echo requests the lazy miner answered (first, and flat)
   {
     HttpResult next = post(alice, "/v1/completions",
                            R"({"prompt": ["the market ", "every miner ", "stake and ", "a model that ", "the chain "],)"
@@ -446,6 +464,7 @@ TEST_P(ValidatorIntegrationTest, RanksMinersByQualityAndSurvivesKill9) {
     HttpResult echo = post(alice, "/v1/completions",
                            R"({"prompt": "the market", "max_tokens": 0, "echo": true, "logprobs": 1})");
     ASSERT_EQ(echo.status, 200) << echo.body;
+    if (nlohmann::json::parse(echo.body)["agora_receipts"][0]["hotkey"] == lazy_address) ++lazy_answers;
     const nlohmann::json e = nlohmann::json::parse(echo.body)["choices"][0];
     EXPECT_EQ(e["text"], "the market");
     ASSERT_EQ(e["logprobs"]["tokens"].size(), 10u) << echo.body;
@@ -579,7 +598,7 @@ TEST_P(ValidatorIntegrationTest, RanksMinersByQualityAndSurvivesKill9) {
   EXPECT_EQ(nlohmann::json::parse(models.body)["data"][0]["id"], good_hash) << models.body;
   HttpResult metagraph = Curl(base + "/metagraph");
   ASSERT_EQ(metagraph.status, 200);
-  EXPECT_EQ(nlohmann::json::parse(metagraph.body)["neurons"].size(), 6u);
+  EXPECT_EQ(nlohmann::json::parse(metagraph.body)["neurons"].size(), names.size());
   HttpResult metrics = Curl(base + "/metrics");
   ASSERT_EQ(metrics.status, 200);
   EXPECT_TRUE(absl::StrContains(metrics.body, "agora_gateway_responses_total{code=\"429\"} 1")) << metrics.body;
@@ -733,27 +752,51 @@ TEST_P(ValidatorIntegrationTest, RanksMinersByQualityAndSurvivesKill9) {
   }
   EXPECT_EQ(post(alice, "/v1/completions", R"({"prompt": "still serving", "max_tokens": 2})").status, 200);
 
-  // Each is re-run when its miner is not cleared yet or the epoch's secret
-  // draws it (the audit below checks the draws); a re-run one here must match.
-  Log("customers' log-probability answers were judged for re-runs (recorded with their draws)");
+  // Customers' log-probability answers are re-run when their miner is not
+  // cleared yet or the epoch's secret draws them (the audit below checks the
+  // draws). The lazy miner answers echo requests first, with flat
+  // distributions: it takes customers until a re-run catches it.
+  Log("the lazy miner: flat log-probabilities for customers, until a re-run catches it");
   {
-    size_t judged = 0;
-    for (const auto until = Clock::now() + std::chrono::seconds(60); judged == 0 && Clock::now() < until;) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(200));  // polling the records
+    std::set<std::string> seen;  // records already read (each is written once)
+    size_t judged = 0, asked = 1;  // the echo request above
+    bool caught = false;
+    for (const auto until = Clock::now() + std::chrono::seconds(90); !caught && Clock::now() < until;) {
+      HttpResult e = post(alice, "/v1/completions",
+                          R"({"prompt": "the market answers", "max_tokens": 0, "echo": true, "logprobs": 1})");
+      ++asked;
+      const nlohmann::json j = nlohmann::json::parse(e.body, nullptr, false);
+      if (e.status == 200 && j.is_object() && !j["agora_receipts"].empty() &&
+          j["agora_receipts"][0]["hotkey"] == lazy_address) {
+        ++lazy_answers;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));  // a customer's pace
       for (const std::string& f : RecordFiles(tmp.Sub("vali/records"))) {
+        if (!seen.insert(f).second) continue;
         absl::StatusOr<std::string> text = ReadFile(f, 1 << 22);
-        if (!text.ok()) continue;
+        ASSERT_TRUE(text.ok()) << f;
         absl::StatusOr<nlohmann::json> rec = validator::VerifyRecord(*text);
-        if (!rec.ok()) continue;
+        ASSERT_TRUE(rec.ok()) << f;
         for (const auto& o : (*rec)["organic"]) {
           if (!o.value("predict", false)) continue;
           EXPECT_TRUE(o.contains("rechecked") && o.contains("sample")) << o.dump();
           ++judged;
-          EXPECT_FALSE(o.contains("evidence")) << "an honest miner's distribution: " << o.dump();
+          if (o["hotkey"] == lazy_address) {
+            caught = caught || o.contains("evidence");
+          } else {
+            EXPECT_FALSE(o.contains("evidence")) << "an honest miner's distribution: " << o.dump();
+          }
         }
       }
     }
     EXPECT_GT(judged, 0u) << "no log-probability answer reached the validator";
+    EXPECT_GT(lazy_answers, 0u) << "the lazy miner never answered first: the test shows nothing";
+    EXPECT_TRUE(caught) << "the lazy miner answered " << lazy_answers << " of " << asked
+                        << " echo requests and no re-run caught it";
+    Log(absl::StrCat("the lazy miner answered ", lazy_answers, " of ", asked,
+                     " echo requests before a re-run caught it"));
+    EXPECT_TRUE(absl::StrContains(validator->LogText(), "predict (organic): distribution differs"))
+        << "the evidence is logged";
   }
 
   // Before the kill -9, whose step may be cut short (a killed step's record
