@@ -106,20 +106,47 @@ absl::Status StreamQuery(httplib::Client& http, const std::string& url,
   return CheckReceipt(last["agora_receipt"], shown, !json, ctx);
 }
 
+// Prints an answer's log-probabilities (OpenAI's completions form), one
+// token a line: the token, its log-probability, the most likely ones.
+void PrintLogprobs(const nlohmann::json& lp, Context& ctx) {
+  if (!lp.is_object() || !lp.contains("tokens")) return;
+  const nlohmann::json& tokens = lp["tokens"];
+  for (size_t i = 0; i < tokens.size(); ++i) {
+    ctx.out << "  " << AsJson(tokens[i].get<std::string>());
+    const nlohmann::json& x = lp["token_logprobs"][i];
+    ctx.out << "  " << (x.is_number() ? absl::StrCat(x.get<double>()) : std::string("-"));
+    const nlohmann::json& top = lp["top_logprobs"][i];
+    if (top.is_object() && !top.empty()) {
+      ctx.out << "  top:";
+      for (const auto& [tok, v] : top.items()) ctx.out << " " << AsJson(tok) << " " << v.get<double>();
+    }
+    ctx.out << "\n";
+  }
+}
+
 absl::Status RunQuery(const ParsedFlags& f, Context& ctx) {
   std::string url = f.Get("gateway", FromEnv("AGORA_GATEWAY_URL"));
   if (url.empty()) url = "http://127.0.0.1:8080";
   const std::string key = f.Get("api-key", FromEnv("AGORA_API_KEY"));
   if (key.empty()) return UsageError("set --api-key or $AGORA_API_KEY");
-  int64_t max_tokens = 64;
+  int64_t max_tokens = 64, logprobs = -1;
   double temperature = 1.0;
-  for (absl::Status s : {IntFlag<int64_t>(f, "max-tokens", 1, 1024, &max_tokens),
-                         RealFlag(f, "temperature", 0, 100, &temperature)}) {
+  for (absl::Status s : {IntFlag<int64_t>(f, "max-tokens", 0, 1024, &max_tokens),
+                         RealFlag(f, "temperature", 0, 100, &temperature),
+                         IntFlag<int64_t>(f, "logprobs", 0, 20, &logprobs)}) {
     if (!s.ok()) return s;
   }
-  nlohmann::json req = {{"prompt", f.Get("prompt")}, {"max_tokens", max_tokens},
+  const bool echo = f.Has("echo");
+  if ((max_tokens == 0 || echo) && logprobs < 0) {
+    return UsageError("--max-tokens 0 and --echo need --logprobs N");
+  }
+  if (f.Has("stream") && logprobs >= 0) return UsageError("--stream does not go with --logprobs");
+  const std::string prompt = f.Get("prompt");
+  nlohmann::json req = {{"prompt", prompt}, {"max_tokens", max_tokens},
                         {"temperature", temperature}};
   if (f.Has("model")) req["model"] = f.Get("model");
+  if (logprobs >= 0) req["logprobs"] = logprobs;
+  if (echo) req["echo"] = true;
 
   httplib::Client http(url);
   http.set_connection_timeout(5, 0);
@@ -137,17 +164,42 @@ absl::Status RunQuery(const ParsedFlags& f, Context& ctx) {
   }
   nlohmann::json body = nlohmann::json::parse(res->body, nullptr, false);
   if (res->status != 200) return GatewayRefusal(res->status, res->body);
+  const char* receipt_field = max_tokens == 0 ? "agora_receipts" : "agora_receipt";
   if (!body.is_object() || !body.contains("choices") || body["choices"].empty() ||
-      !body.contains("agora_receipt")) {
-    return absl::DataLossError("gateway answer lacks choices or agora_receipt");
+      !body["choices"][0].is_object() || !body.contains(receipt_field)) {
+    return absl::DataLossError(absl::StrCat("gateway answer lacks choices or ", receipt_field));
   }
   const std::string text = body["choices"][0].value("text", "");
   if (f.Has("json")) {
     ctx.out << body.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
   } else {
     ctx.out << text << "\n\n";
+    if (logprobs >= 0) PrintLogprobs(body["choices"][0]["logprobs"], ctx);
   }
-  return CheckReceipt(body["agora_receipt"], text, !f.Has("json"), ctx);
+  if (max_tokens == 0) {
+    // Log-probabilities only: one signed PredictReply per request the
+    // gateway made of the miner; each must verify.
+    const nlohmann::json& receipts = body["agora_receipts"];
+    if (!receipts.is_array() || receipts.empty()) {
+      return absl::DataLossError("gateway answer has no receipts");
+    }
+    for (const nlohmann::json& r : receipts) {
+      absl::StatusOr<protocol::PredictReply> signed_reply = validator::VerifyPredictReceipt(r);
+      if (!signed_reply.ok()) return signed_reply.status();
+    }
+    if (!f.Has("json")) {
+      ctx.out << "miner:   uid " << receipts[0].value("uid", 0) << ", hotkey "
+              << receipts[0].value("hotkey", "") << "\n"
+              << "model:   " << receipts[0].value("model", "") << "\n"
+              << "receipt: " << receipts.size() << " signature" << (receipts.size() == 1 ? "" : "s")
+              << " verified\n";
+    }
+    return absl::OkStatus();
+  }
+  // With echo the text shown starts with the prompt; the miner signed the rest.
+  const std::string completion =
+      echo && absl::StartsWith(text, prompt) ? text.substr(prompt.size()) : text;
+  return CheckReceipt(body["agora_receipt"], completion, !f.Has("json"), ctx);
 }
 
 }  // namespace
@@ -160,12 +212,17 @@ Command QueryCommand() {
       "that gave it and its model, and verifies the receipt: the miner's signature\n"
       "over its reply. With --stream the answer is printed as the miner generates it\n"
       "(server-sent events) and the receipt of the last event is checked against all\n"
-      "of it. Exit 1 if the gateway refuses or the receipt does not verify.",
+      "of it. With --logprobs N each token's log-probability and the N most likely\n"
+      "are printed (--echo: the prompt's too; --max-tokens 0: only those, each of\n"
+      "the miner's signed replies verified). Exit 1 if the gateway refuses or a\n"
+      "receipt does not verify.",
       {
           {"prompt", "PROMPT", "the text to complete", /*required=*/true, /*positional=*/true},
           {"gateway", "URL", "gateway address (default $AGORA_GATEWAY_URL or http://127.0.0.1:8080)"},
           {"api-key", "KEY", "API key (default $AGORA_API_KEY)"},
-          {"max-tokens", "N", "tokens to generate (default 64)"},
+          {"max-tokens", "N", "tokens to generate (default 64; 0 with --logprobs: none)"},
+          {"logprobs", "N", "print each token's log-probability and the N most likely (0-20)"},
+          {"echo", "", "with --logprobs: the prompt's log-probabilities too"},
           {"temperature", "T", "sampling temperature (default 1; 0 is greedy)"},
           {"model", "HASH", "only miners serving this model"},
           {"stream", "", "print the answer as it is generated"},

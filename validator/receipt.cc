@@ -28,7 +28,12 @@ nlohmann::json MakeReceipt(uint16_t uid, const PublicKey& hotkey, absl::string_v
                                                  envelope.size()))}};
 }
 
-absl::StatusOr<protocol::GenerateReply> VerifyReceipt(const nlohmann::json& r) {
+namespace {
+
+// The receipt's signed reply, of `kind`, decoded as `Reply` and naming the
+// receipt's model (VerifyReceipt's contract, for either reply).
+template <typename Reply>
+absl::StatusOr<Reply> VerifyAs(const nlohmann::json& r, protocol::MessageKind kind, const char* name) {
   if (!r.is_object() || !r.contains("hotkey") || !r["hotkey"].is_string() ||
       !r.contains("model") || !r["model"].is_string() || !r.contains("envelope") ||
       !r["envelope"].is_string()) {
@@ -43,8 +48,8 @@ absl::StatusOr<protocol::GenerateReply> VerifyReceipt(const nlohmann::json& r) {
   if (header->sender != *hotkey) {
     return absl::UnauthenticatedError("receipt: the envelope was not sent by the named hotkey");
   }
-  if (header->kind != protocol::MessageKind::kGenerateReply) {
-    return absl::UnauthenticatedError("receipt: the envelope is not a GenerateReply");
+  if (header->kind != kind) {
+    return absl::UnauthenticatedError(absl::StrCat("receipt: the envelope is not a ", name));
   }
   // Checked as its receiver would have, at the time it was sent: the
   // signature and the body hash are what matter here, not freshness.
@@ -55,13 +60,22 @@ absl::StatusOr<protocol::GenerateReply> VerifyReceipt(const nlohmann::json& r) {
   if (!opened.ok()) {
     return absl::UnauthenticatedError(absl::StrCat("receipt: ", opened.status().message()));
   }
-  absl::StatusOr<protocol::GenerateReply> rep =
-      protocol::Decode<protocol::GenerateReply>(opened->body, "GenerateReply");
+  absl::StatusOr<Reply> rep = protocol::Decode<Reply>(opened->body, name);
   if (!rep.ok()) return absl::UnauthenticatedError(absl::StrCat("receipt: ", rep.status().message()));
   if (ToHex(rep->model_hash) != r["model"].get<std::string>()) {
     return absl::UnauthenticatedError("receipt: the signed reply names another model");
   }
   return rep;
+}
+
+}  // namespace
+
+absl::StatusOr<protocol::GenerateReply> VerifyReceipt(const nlohmann::json& r) {
+  return VerifyAs<protocol::GenerateReply>(r, protocol::MessageKind::kGenerateReply, "GenerateReply");
+}
+
+absl::StatusOr<protocol::PredictReply> VerifyPredictReceipt(const nlohmann::json& r) {
+  return VerifyAs<protocol::PredictReply>(r, protocol::MessageKind::kPredictReply, "PredictReply");
 }
 
 }  // namespace agora::validator

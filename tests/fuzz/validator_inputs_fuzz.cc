@@ -76,6 +76,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
       if (j.is_discarded()) return 0;
       (void)VerifyReceipt(j);
+      (void)VerifyPredictReceipt(j);
       return 0;
     }
     case 7: {

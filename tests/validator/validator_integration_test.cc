@@ -738,7 +738,7 @@ TEST_P(ValidatorIntegrationTest, RanksMinersByQualityAndSurvivesKill9) {
   EXPECT_EQ(got, share) << validator->LogText();
 
   Log("agora query prints the answer and verifies its receipt (whole, and streamed)");
-  for (const std::string extra : {"", " --stream"}) {
+  for (const std::string extra : {"", " --stream", " --logprobs 1"}) {
     FILE* p = popen((std::string(AGORA_CLI_BINARY) + " query 'the miner' --max-tokens 6 --gateway " +
                      base + " --api-key sk-alice-0123456789abcdef" + extra + " 2>&1").c_str(), "r");
     ASSERT_NE(p, nullptr);
@@ -749,6 +749,22 @@ TEST_P(ValidatorIntegrationTest, RanksMinersByQualityAndSurvivesKill9) {
     EXPECT_EQ(pclose(p), 0) << out;
     EXPECT_TRUE(absl::StrContains(out, "receipt: signature verified")) << out;
     Log("agora query" + extra + ": " + out);
+  }
+  {
+    // Log-probabilities only: the echo's tokens printed, every signed
+    // PredictReply verified.
+    FILE* p = popen((std::string(AGORA_CLI_BINARY) + " query 'the miner' --max-tokens 0 --echo --logprobs 2" +
+                     " --gateway " + base + " --api-key sk-alice-0123456789abcdef 2>&1").c_str(), "r");
+    ASSERT_NE(p, nullptr);
+    std::string out;
+    char buf[1024];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+    EXPECT_EQ(pclose(p), 0) << out;
+    EXPECT_TRUE(absl::StrContains(out, "receipt: 1 signature verified")) << out;
+    EXPECT_TRUE(absl::StrContains(out, "  \"m\"  -")) << "the prompt's tokens and log-probabilities: " << out;
+    EXPECT_TRUE(absl::StrContains(out, "top:")) << out;
+    Log("agora query --max-tokens 0 --echo --logprobs 2: " + out);
   }
   EXPECT_EQ(post(alice, "/v1/completions", R"({"prompt": "still serving", "max_tokens": 2})").status, 200);
 
