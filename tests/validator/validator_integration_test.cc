@@ -79,15 +79,29 @@ struct HttpResult {
   std::string body;
 };
 
-// Runs curl (a real HTTP client) and returns the status and body.
-HttpResult Curl(const std::string& args) {
-  HttpResult r;
-  FILE* p = popen(("curl -s -S -m 30 -w '\\n%{http_code}' " + args).c_str(), "r");
+// Runs `command` (/bin/sh) to its end: its exit status as pclose gives it
+// (0 for success; -1 when it could not be started) and its standard output.
+struct CommandResult {
+  int status = -1;
+  std::string out;
+};
+CommandResult RunCommand(const std::string& command) {
+  CommandResult r;
+  FILE* p = popen(command.c_str(), "r");
   if (p == nullptr) return r;
   char buf[4096];
   size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.body.append(buf, n);
-  pclose(p);
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
+  r.status = pclose(p);
+  return r;
+}
+
+// Runs curl (a real HTTP client) and returns the status and body.
+HttpResult Curl(const std::string& args) {
+  HttpResult r;
+  CommandResult c = RunCommand("curl -s -S -m 30 -w '\\n%{http_code}' " + args);
+  if (c.status == -1) return r;
+  r.body = std::move(c.out);
   const size_t nl = r.body.rfind('\n');
   if (nl == std::string::npos) return r;
   r.status = std::atoi(r.body.c_str() + nl + 1);
@@ -670,13 +684,10 @@ TEST_P(ValidatorIntegrationTest, RanksMinersByQualityAndSurvivesKill9) {
     // Headless Chromium loads the page against this devnet: one row per
     // neuron with real numbers, and charts with data points
     // (tests/validator/dashboard_check.sh; a missing Chromium fails it).
-    FILE* p = popen((std::string("bash ") + AGORA_DASHBOARD_CHECK + " " + base + " 2>&1").c_str(), "r");
-    ASSERT_NE(p, nullptr);
-    std::string seen;
-    char buf[1024];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, p)) > 0) seen.append(buf, n);
-    EXPECT_EQ(pclose(p), 0) << seen;
+    const CommandResult check =
+        RunCommand(std::string("bash ") + AGORA_DASHBOARD_CHECK + " " + base + " 2>&1");
+    const std::string& seen = check.out;
+    EXPECT_EQ(check.status, 0) << seen;
     Log("dashboard_check:\n" + seen);
     // The good miner's row: "row uid=N incentive=X score=Y heldout_loss=Z ...".
     const std::string row = absl::StrCat("row uid=", uid["good"], " ");
@@ -739,28 +750,22 @@ TEST_P(ValidatorIntegrationTest, RanksMinersByQualityAndSurvivesKill9) {
 
   Log("agora query prints the answer and verifies its receipt (whole, and streamed)");
   for (const std::string extra : {"", " --stream", " --logprobs 1"}) {
-    FILE* p = popen((std::string(AGORA_CLI_BINARY) + " query 'the miner' --max-tokens 6 --gateway " +
-                     base + " --api-key sk-alice-0123456789abcdef" + extra + " 2>&1").c_str(), "r");
-    ASSERT_NE(p, nullptr);
-    std::string out;
-    char buf[1024];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-    EXPECT_EQ(pclose(p), 0) << out;
+    const CommandResult q = RunCommand(std::string(AGORA_CLI_BINARY) +
+                                       " query 'the miner' --max-tokens 6 --gateway " + base +
+                                       " --api-key sk-alice-0123456789abcdef" + extra + " 2>&1");
+    const std::string& out = q.out;
+    EXPECT_EQ(q.status, 0) << out;
     EXPECT_TRUE(absl::StrContains(out, "receipt: signature verified")) << out;
     Log("agora query" + extra + ": " + out);
   }
   {
     // Log-probabilities only: the echo's tokens printed, every signed
     // PredictReply verified.
-    FILE* p = popen((std::string(AGORA_CLI_BINARY) + " query 'the miner' --max-tokens 0 --echo --logprobs 2" +
-                     " --gateway " + base + " --api-key sk-alice-0123456789abcdef 2>&1").c_str(), "r");
-    ASSERT_NE(p, nullptr);
-    std::string out;
-    char buf[1024];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-    EXPECT_EQ(pclose(p), 0) << out;
+    const CommandResult q = RunCommand(std::string(AGORA_CLI_BINARY) +
+                                       " query 'the miner' --max-tokens 0 --echo --logprobs 2" +
+                                       " --gateway " + base + " --api-key sk-alice-0123456789abcdef 2>&1");
+    const std::string& out = q.out;
+    EXPECT_EQ(q.status, 0) << out;
     EXPECT_TRUE(absl::StrContains(out, "receipt: 1 signature verified")) << out;
     EXPECT_TRUE(absl::StrContains(out, "  \"m\"  -")) << "the prompt's tokens and log-probabilities: " << out;
     EXPECT_TRUE(absl::StrContains(out, "top:")) << out;
@@ -819,14 +824,10 @@ TEST_P(ValidatorIntegrationTest, RanksMinersByQualityAndSurvivesKill9) {
   // is written from its state only when the validator restarts).
   Log("agora-validator audit: the records recompute to the same averages and weights");
   {
-    FILE* p = popen((std::string(AGORA_VALIDATOR_BINARY) + " audit --json --records " +
-                     Quote(tmp.Sub("vali/records"))).c_str(), "r");
-    ASSERT_NE(p, nullptr);
-    std::string out;
-    char buf[4096];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-    EXPECT_EQ(pclose(p), 0) << out;
+    const CommandResult a = RunCommand(std::string(AGORA_VALIDATOR_BINARY) + " audit --json --records " +
+                                       Quote(tmp.Sub("vali/records")));
+    const std::string& out = a.out;
+    EXPECT_EQ(a.status, 0) << out;
     const nlohmann::json audit = nlohmann::json::parse(out, nullptr, false);
     ASSERT_TRUE(audit.is_object()) << out;
     EXPECT_EQ(audit["ok"], true) << out;
